@@ -1,0 +1,19 @@
+from google.protobuf import descriptor_pb2 as _descriptor_pb2
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from typing import ClassVar as _ClassVar
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class CallerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    CALLER_KIND_UNSPECIFIED: _ClassVar[CallerKind]
+    CALLER_KIND_API_KEY: _ClassVar[CallerKind]
+    CALLER_KIND_SERVICE_TOKEN: _ClassVar[CallerKind]
+CALLER_KIND_UNSPECIFIED: CallerKind
+CALLER_KIND_API_KEY: CallerKind
+CALLER_KIND_SERVICE_TOKEN: CallerKind
+HTTP_SUCCESS_CODE_FIELD_NUMBER: _ClassVar[int]
+http_success_code: _descriptor.FieldDescriptor
+ALLOWED_CALLERS_FIELD_NUMBER: _ClassVar[int]
+allowed_callers: _descriptor.FieldDescriptor
