@@ -1,0 +1,325 @@
+"""The `chronicle` command: servers, migrations, workspaces, keys and service tokens."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from chronicle.config import ConfigError, Settings, parse_duration
+from server import bootstrap
+from server.app import Container
+from server.errors import ChronicleError
+from server.services import keys as key_service
+from server.storage import db
+
+log = logging.getLogger("chronicle")
+CLI_ACTOR = "cli"
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    flags = {
+        name: getattr(args, name, None)
+        for name in ("database_url", "redis_url", "grpc_port", "http_port", "bind", "rate_limit",
+                     "app_url", "grpc_targets")
+    }
+    if getattr(args, "admin_routes", False):
+        flags["admin_routes"] = True
+    return Settings.load(**flags)
+
+
+def _container(args: argparse.Namespace, *, prepare: bool = True) -> Container:
+    container = Container(_settings(args))
+    logging.basicConfig(
+        level=container.settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if prepare and db.is_empty(container.engine):
+        bootstrap.prepare(container.engine, container.uow())
+    return container
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, default=str))
+
+
+# Servers
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """gRPC server, REST edge (and, once it exists, the worker) in one process."""
+    import uvicorn
+
+    from edge.app import create_app
+    from server.app import build_grpc_server
+
+    container = _container(args, prepare=False)
+    if bootstrap.prepare(container.engine, container.uow()):
+        _announce_first_start(container)
+    grpc_server = build_grpc_server(container)
+    settings = container.settings
+    try:
+        app = create_app(settings, [f"127.0.0.1:{grpc_server.port}"])
+        uvicorn.run(app, host=settings.bind, port=settings.http_port, log_level="info")
+    finally:
+        grpc_server.stop()
+
+
+def _announce_first_start(container: Container) -> None:
+    first = bootstrap.first_start(container.uow(), container.hasher)
+    base = f"http://{container.settings.bind}:{container.settings.http_port}"
+    # stdout, never a log line: the raw key appears exactly once.
+    print(
+        "\n"
+        "  First start: created workspace 'default' "
+        f"({first.workspace_id}) and a test API key.\n"
+        "  This key is shown ONCE and cannot be retrieved again. Store it now:\n\n"
+        f"    {first.key.raw}\n\n"
+        f"  Try it:  curl -H 'Authorization: Bearer {first.key.raw}' {base}/api/v1/templates\n",
+        flush=True,
+    )
+
+
+def cmd_serve_grpc(args: argparse.Namespace) -> None:
+    import signal
+    import threading
+
+    from server.app import build_grpc_server
+
+    container = _container(args, prepare=False)
+    bootstrap.prepare(container.engine, container.uow())
+    grpc_server = build_grpc_server(container)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    stop.wait()
+    log.info("stopping gRPC server")
+    grpc_server.stop()
+
+
+def cmd_serve_edge(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from edge.app import create_app
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper())
+    if not settings.grpc_targets:
+        raise ConfigError("serve-edge needs --grpc-target HOST:PORT[,HOST:PORT…]")
+    app = create_app(settings, settings.grpc_targets)
+    uvicorn.run(app, host=settings.bind, port=settings.http_port, log_level="info")
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    raise ChronicleError("the generation worker is not built yet: generation is not available")
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    container = _container(args, prepare=False)
+    bootstrap.prepare(container.engine, container.uow())
+
+
+# Workspaces, keys, service tokens
+
+
+def cmd_workspace_create(args: argparse.Namespace) -> None:
+    container = _container(args)
+    with container.uow() as uow:
+        workspace = key_service.create_workspace(uow, args.name)
+    print(workspace.id)
+
+
+def _key_json(row: Any) -> dict[str, Any]:
+    from google.protobuf import json_format
+
+    from server import convert
+
+    return json_format.MessageToDict(convert.api_key(row), preserving_proto_field_name=True)
+
+
+def cmd_key_create(args: argparse.Namespace) -> None:
+    container = _container(args)
+    expires_in = timedelta(seconds=parse_duration(args.expires_in)) if args.expires_in else None
+    with container.uow() as uow:
+        issued = key_service.create_api_key(
+            uow, container.hasher, workspace_id=args.workspace, name=args.name or "",
+            environment=args.env, expires_in=expires_in, rate_limit=args.rate_limit,
+            actor=CLI_ACTOR,
+        )
+    if args.json:
+        _print_json({**_key_json(issued.record), "key": issued.raw})
+    else:
+        print(f"Created {issued.record.id} ({issued.record.environment}). "
+              "The key is shown once; store it now:")
+        print(issued.raw)
+
+
+def cmd_key_list(args: argparse.Namespace) -> None:
+    container = _container(args)
+    rows: list[Any] = []
+    token = ""
+    with container.uow() as uow:
+        while True:
+            page, token = key_service.list_api_keys(uow, args.workspace, 100, token)
+            rows.extend(page)
+            if not token:
+                break
+        records = [_key_json(r) for r in rows]
+    if args.json:
+        _print_json(records)
+        return
+    for r in records:
+        print(f"{r['id']}  {r['hint']}  {r['environment']}  {r['state']}  "
+              f"name={r.get('name', '')!r}  created={r['created_at']}"
+              + (f"  expires={r['expires_at']}" if "expires_at" in r else "")
+              + (f"  revoked={r['revoked_at']}" if "revoked_at" in r else ""))
+
+
+def cmd_key_revoke(args: argparse.Namespace) -> None:
+    container = _container(args)
+    with container.uow() as uow:
+        row = key_service.revoke_api_key(uow, args.key_id, args.reason or "", CLI_ACTOR)
+    print(f"{row.id} revoked")
+
+
+def cmd_key_rotate(args: argparse.Namespace) -> None:
+    container = _container(args)
+    grace = timedelta(seconds=parse_duration(args.grace)) if args.grace else None
+    with container.uow() as uow:
+        issued, old = key_service.rotate_api_key(
+            uow, container.hasher, args.key_id, grace=grace, actor=CLI_ACTOR
+        )
+        old_expiry = old.expires_at
+    if args.json:
+        _print_json({**_key_json(issued.record), "key": issued.raw, "previous_id": old.id,
+                     "previous_expires_at": old_expiry})
+    else:
+        print(f"Created {issued.record.id}; {old.id} expires at {old_expiry:%Y-%m-%dT%H:%M:%SZ}. "
+              "The new key is shown once; store it now:")
+        print(issued.raw)
+
+
+def cmd_key_events(args: argparse.Namespace) -> None:
+    from google.protobuf import json_format
+
+    from server import convert
+
+    container = _container(args)
+    events: list[dict[str, Any]] = []
+    token = ""
+    with container.uow() as uow:
+        while True:
+            page, token = key_service.list_key_events(uow, args.workspace, 500, token)
+            events.extend(
+                json_format.MessageToDict(convert.key_event(e), preserving_proto_field_name=True)
+                for e in page
+            )
+            if not token:
+                break
+    if args.json:
+        _print_json(events)
+        return
+    for e in events:
+        print(f"{e['created_at']}  {e['key_id']}  {e['event']}  {e['actor']}  "
+              f"{e.get('detail', '')}")
+
+
+def cmd_service_token_create(args: argparse.Namespace) -> None:
+    container = _container(args)
+    with container.uow() as uow:
+        token, raw = key_service.create_service_token(uow, container.hasher, args.name)
+    print(f"Created service token {token.id}. It is shown once; store it now:")
+    print(raw)
+
+
+# Parser
+
+
+def _server_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis-url")
+    parser.add_argument("--grpc-port")
+    parser.add_argument("--http-port")
+    parser.add_argument("--bind")
+    parser.add_argument("--rate-limit")
+    parser.add_argument("--app-url")
+    parser.add_argument("--admin-routes", action="store_true",
+                        help="serve ApiKeyService over REST (service tokens only)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chronicle", description=__doc__)
+    parser.add_argument("--database-url", help="SQLAlchemy URL (env CHRONICLE_DATABASE_URL)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, handler: Callable[[argparse.Namespace], None],
+                parent: Any = sub, **kwargs: Any) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = parent.add_parser(name, **kwargs)
+        p.add_argument("--database-url", default=argparse.SUPPRESS)
+        p.set_defaults(handler=handler)
+        return p
+
+    _server_flags(command("serve", cmd_serve, help="gRPC server, REST edge and worker together"))
+    _server_flags(command("serve-grpc", cmd_serve_grpc, help="the gRPC server alone"))
+    edge = command("serve-edge", cmd_serve_edge, help="the REST edge alone")
+    _server_flags(edge)
+    edge.add_argument("--grpc-target", dest="grpc_targets", help="HOST:PORT[,HOST:PORT…]")
+    command("worker", cmd_worker, help="a generation worker")
+    command("migrate", cmd_migrate, help="bring the schema to the latest version")
+
+    workspace = sub.add_parser("workspace").add_subparsers(dest="action", required=True)
+    command("create", cmd_workspace_create, workspace).add_argument("name")
+
+    key = sub.add_parser("key").add_subparsers(dest="action", required=True)
+    create = command("create", cmd_key_create, key)
+    create.add_argument("--workspace", required=True)
+    create.add_argument("--name")
+    create.add_argument("--env", choices=["live", "test"], default="live")
+    create.add_argument("--expires-in", help="DURATION: 30s, 15m, 12h, 90d")
+    create.add_argument("--rate-limit", help="COUNT/second|minute|hour")
+    create.add_argument("--json", action="store_true")
+    listing = command("list", cmd_key_list, key)
+    listing.add_argument("--workspace", required=True)
+    listing.add_argument("--json", action="store_true")
+    revoke = command("revoke", cmd_key_revoke, key)
+    revoke.add_argument("key_id")
+    revoke.add_argument("--reason")
+    rotate = command("rotate", cmd_key_rotate, key)
+    rotate.add_argument("key_id")
+    rotate.add_argument("--grace", help="DURATION the old key keeps working (default 24h)")
+    rotate.add_argument("--json", action="store_true")
+    events = command("events", cmd_key_events, key)
+    events.add_argument("--workspace", required=True)
+    events.add_argument("--json", action="store_true")
+
+    token = sub.add_parser("service-token").add_subparsers(dest="action", required=True)
+    command("create", cmd_service_token_create, token).add_argument("name")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.handler(args)
+    except (ChronicleError, ConfigError) as exc:
+        print(f"chronicle: error: {exc}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        print(f"chronicle: error: database: {type(exc).__name__}: {exc.args[0] if exc.args else ''}"
+              .splitlines()[0], file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"chronicle: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

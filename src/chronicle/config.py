@@ -1,0 +1,153 @@
+"""Configuration: one typed object, read from the environment, overridden by flags.
+
+Defaults run everything on one machine. Bad values fail fast with a message
+that names the setting.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+_DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE = re.compile(r"^(\d+)/(second|minute|hour)$")
+_RATE_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+def parse_duration(text: str) -> int:
+    """`30s`, `15m`, `12h`, `90d` → seconds."""
+    match = _DURATION.match(text.strip())
+    if not match or int(match.group(1)) <= 0:
+        raise ConfigError(f"invalid duration {text!r}: use a number and a unit, e.g. 30s, 15m, 12h")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    count: int
+    per_seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> RateLimit:
+        match = _RATE.match(text.strip())
+        if not match or int(match.group(1)) <= 0:
+            raise ConfigError(
+                f"invalid rate limit {text!r}: use COUNT/second, COUNT/minute or COUNT/hour"
+            )
+        return cls(int(match.group(1)), _RATE_SECONDS[match.group(2)])
+
+    def __str__(self) -> str:
+        unit = {v: k for k, v in _RATE_SECONDS.items()}[self.per_seconds]
+        return f"{self.count}/{unit}"
+
+
+def _bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"invalid boolean {text!r}")
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise ConfigError(f"invalid port {text!r}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ConfigError(f"must be positive, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ConfigError(f"must be positive, got {text!r}")
+    return value
+
+
+def _targets(text: str) -> tuple[str, ...]:
+    targets = tuple(t.strip() for t in text.split(",") if t.strip())
+    if not targets:
+        raise ConfigError("at least one gRPC target (HOST:PORT) is required")
+    return targets
+
+
+def _setting(env: str, parse: Callable[[str], Any], default: Any) -> Any:
+    return field(default=default, metadata={"env": env, "parse": parse})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = _setting("CHRONICLE_DATABASE_URL", str, "sqlite:///chronicle.db")
+    redis_url: str | None = _setting("CHRONICLE_REDIS_URL", str, None)
+    grpc_port: int = _setting("CHRONICLE_GRPC_PORT", _port, 50051)
+    http_port: int = _setting("CHRONICLE_HTTP_PORT", _port, 8080)
+    bind: str = _setting("CHRONICLE_BIND", str, "127.0.0.1")
+    rate_limit: RateLimit = _setting("CHRONICLE_RATE_LIMIT", RateLimit.parse, RateLimit(600, 60))
+    app_url: str = _setting("CHRONICLE_APP_URL", str, "http://127.0.0.1:8080/app")
+    # Edge
+    grpc_targets: tuple[str, ...] = _setting("CHRONICLE_GRPC_TARGETS", _targets, ())
+    admin_routes: bool = _setting("CHRONICLE_ADMIN_ROUTES", _bool, False)
+    max_body_bytes: int = _setting("CHRONICLE_MAX_BODY_BYTES", _positive_int, 1024 * 1024)
+    grpc_timeout_seconds: float = _setting("CHRONICLE_GRPC_TIMEOUT", _positive_float, 30.0)
+    # gRPC server
+    grpc_threads: int = _setting("CHRONICLE_GRPC_THREADS", _positive_int, 10)
+    # Keys: argon2id parameters (OWASP minimum by default) and the caches.
+    argon2_memory_kib: int = _setting("CHRONICLE_ARGON2_MEMORY_KIB", _positive_int, 19 * 1024)
+    argon2_time_cost: int = _setting("CHRONICLE_ARGON2_TIME_COST", _positive_int, 2)
+    argon2_parallelism: int = _setting("CHRONICLE_ARGON2_PARALLELISM", _positive_int, 1)
+    key_cache_ttl_seconds: float = _setting("CHRONICLE_KEY_CACHE_TTL", _positive_float, 300.0)
+    key_cache_size: int = _setting("CHRONICLE_KEY_CACHE_SIZE", _positive_int, 10_000)
+    # How stale a key's revoked/expiry status may be: the 1-second promise needs < 1.
+    key_status_ttl_seconds: float = _setting("CHRONICLE_KEY_STATUS_TTL", _positive_float, 0.5)
+    last_used_flush_seconds: float = _setting(
+        "CHRONICLE_LAST_USED_FLUSH", _positive_float, 5.0
+    )
+    log_level: str = _setting("CHRONICLE_LOG_LEVEL", str, "INFO")
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Environment first, then flags (`overrides`, None meaning 'not given')."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(f.metadata["env"])
+            if raw is not None and raw != "":
+                values[f.name] = _parse(f.metadata, raw)
+        for name, value in overrides.items():
+            if value is None:
+                continue
+            meta = next(f.metadata for f in fields(cls) if f.name == name)
+            values[name] = _parse(meta, value) if isinstance(value, str) else value
+        settings = cls(**values)
+        if settings.key_status_ttl_seconds >= 1.0:
+            raise ConfigError("CHRONICLE_KEY_STATUS_TTL must be below 1 second (revocation promise)")
+        return settings
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _parse(meta: Mapping[str, Any], raw: str) -> Any:
+    try:
+        return meta["parse"](raw)
+    except ConfigError as exc:
+        raise ConfigError(f"{meta['env']}: {exc}") from None
+    except ValueError:
+        raise ConfigError(f"{meta['env']}: invalid value {raw!r}") from None

@@ -1,0 +1,88 @@
+"""What the protos say beyond messages: services, callers and google.api.http rules.
+
+Server and edge both read the contract from here, so neither hard-codes a route,
+a success code or who may call what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.api import annotations_pb2, http_pb2
+from google.protobuf import descriptor
+
+from chronicle.v1 import (
+    api_key_service_pb2,
+    identity_service_pb2,
+    options_pb2,
+    presentation_service_pb2,
+)
+
+_SERVICE_MODULES = (presentation_service_pb2, api_key_service_pb2, identity_service_pb2)
+
+SERVICES: tuple[descriptor.ServiceDescriptor, ...] = tuple(
+    service for module in _SERVICE_MODULES for service in module.DESCRIPTOR.services_by_name.values()
+)
+
+API_KEY = options_pb2.CALLER_KIND_API_KEY
+SERVICE_TOKEN = options_pb2.CALLER_KIND_SERVICE_TOKEN
+
+
+def full_method_name(method: descriptor.MethodDescriptor) -> str:
+    """The gRPC path of a method: `/package.Service/Method`."""
+    return f"/{method.containing_service.full_name}/{method.name}"
+
+
+def allowed_callers(service: descriptor.ServiceDescriptor) -> frozenset[int]:
+    """The caller kinds a service accepts; empty means nobody."""
+    return frozenset(service.GetOptions().Extensions[options_pb2.allowed_callers])
+
+
+def is_admin_only(service: descriptor.ServiceDescriptor) -> bool:
+    """Services that API keys cannot call are served over REST only on request."""
+    return API_KEY not in allowed_callers(service)
+
+
+@dataclass(frozen=True)
+class HttpBinding:
+    """One REST route of an RPC, straight from its `google.api.http` rule."""
+
+    method: descriptor.MethodDescriptor
+    verb: str
+    path: str
+    body: str
+    response_body: str
+    success_code: int
+
+    @property
+    def full_method(self) -> str:
+        return full_method_name(self.method)
+
+
+def _verb_and_path(rule: http_pb2.HttpRule) -> tuple[str, str]:
+    pattern = rule.WhichOneof("pattern")
+    if pattern is None:
+        raise ValueError("http rule without a pattern")
+    if pattern == "custom":
+        return rule.custom.kind.upper(), rule.custom.path
+    return pattern.upper(), getattr(rule, pattern)
+
+
+def http_bindings(
+    services: tuple[descriptor.ServiceDescriptor, ...] = SERVICES,
+) -> list[HttpBinding]:
+    """Every http binding of every method, additional bindings included."""
+    bindings = []
+    for service in services:
+        for method in service.methods:
+            options = method.GetOptions()
+            if not options.HasExtension(annotations_pb2.http):
+                continue
+            rule = options.Extensions[annotations_pb2.http]
+            success = options.Extensions[options_pb2.http_success_code] or 200
+            for one in (rule, *rule.additional_bindings):
+                verb, path = _verb_and_path(one)
+                bindings.append(
+                    HttpBinding(method, verb, path, one.body, one.response_body, success)
+                )
+    return bindings

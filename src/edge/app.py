@@ -1,0 +1,128 @@
+"""The REST edge: one route table from the protos' http rules, one handler for all of it."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+import grpc
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from chronicle import contract
+from chronicle.config import Settings
+from edge.errors import HttpError, from_status
+from edge.openapi import build_openapi
+from edge.transcode import RouteTable, TranscodeError, build_request, to_json
+from edge.upstream import Upstream
+
+log = logging.getLogger(__name__)
+
+# Only these request headers cross to gRPC; nothing else does by accident.
+FORWARDED_HEADERS = ("authorization", "x-api-key", "x-request-id", "idempotency-key")
+JSON = "application/json"
+VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+
+
+class _Refused(Exception):
+    def __init__(self, error: HttpError) -> None:
+        self.error = error
+
+
+def served_bindings(settings: Settings) -> list[contract.HttpBinding]:
+    """Admin-only services (ApiKeyService) are served only when enabled."""
+    return [
+        b for b in contract.http_bindings()
+        if settings.admin_routes or not contract.is_admin_only(b.method.containing_service)
+    ]
+
+
+def error_response(error: HttpError, request_id: str) -> Response:
+    headers = {"x-request-id": request_id, **error.headers}
+    return Response(error.body(), status_code=error.status, media_type=JSON, headers=headers)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and (not length.isdigit() or int(length) > limit):
+        raise _Refused(HttpError.of(413, f"The request body exceeds {limit} bytes"))
+    content_type = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _Refused(HttpError.of(413, f"The request body exceeds {limit} bytes"))
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if body.strip() and content_type != JSON and not content_type.endswith("+json"):
+        raise _Refused(HttpError.of(415, "Send the body as application/json"))
+    return body
+
+
+def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
+    bindings = served_bindings(settings)
+    table = RouteTable(bindings)
+    upstream = Upstream(targets, settings.grpc_timeout_seconds)
+    openapi = build_openapi(bindings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await upstream.open()
+        yield
+        await upstream.close()
+
+    app = FastAPI(
+        title="Chronicle API", openapi_url=None, docs_url=None, redoc_url=None, lifespan=lifespan
+    )
+    app.state.upstream = upstream
+
+    async def healthz(_request: Request) -> Response:
+        if await upstream.healthy():
+            return JSONResponse({"status": "ok"})
+        return error_response(HttpError.of(503, "No gRPC server is reachable"), "")
+
+    async def openapi_document(_request: Request) -> Response:
+        return JSONResponse(openapi)
+
+    async def handle(request: Request) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        try:
+            found = table.match(request.method, request.url.path)
+            if isinstance(found, list):
+                if found:
+                    error = HttpError.of(405, f"{request.method} is not allowed here")
+                    error.headers["allow"] = ", ".join(sorted(set(found)))
+                    raise _Refused(error)
+                raise _Refused(HttpError.of(
+                    404, f"No route for {request.method} {request.url.path}"))
+            route, params = found
+            body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
+            message = build_request(route, params, request.query_params.multi_items(), body)
+            metadata = [(h, v) for h in FORWARDED_HEADERS if (v := request.headers.get(h))]
+            if "x-request-id" not in request.headers:
+                metadata.append(("x-request-id", request_id))
+            reply = await upstream.call(route, message, metadata)
+            return Response(
+                to_json(reply, route.binding.response_body),
+                status_code=route.binding.success_code,
+                media_type=JSON,
+                headers={"x-request-id": request_id},
+            )
+        except _Refused as refused:
+            return error_response(refused.error, request_id)
+        except TranscodeError as exc:
+            return error_response(HttpError.of(400, str(exc)), request_id)
+        except grpc.aio.AioRpcError as exc:
+            error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
+            return error_response(error, request_id)
+        except Exception:
+            log.exception("unhandled error serving %s %s", request.method, request.url.path)
+            return error_response(HttpError.of(500), request_id)
+
+    app.router.add_route("/healthz", healthz, methods=["GET"])
+    app.router.add_route("/api/v1/openapi.json", openapi_document, methods=["GET"])
+    app.router.add_route("/{path:path}", handle, methods=VERBS)
+    return app

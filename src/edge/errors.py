@@ -1,0 +1,94 @@
+"""Chronicle's error envelope, built from a gRPC status and its details."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+
+# API.md's status mapping.
+HTTP_STATUS: dict[grpc.StatusCode, int] = {
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.FAILED_PRECONDITION: 409,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+
+# The code, and a message safe to show, when the status carries no ErrorInfo.
+DEFAULTS: dict[int, tuple[str, str]] = {
+    400: ("BAD_REQUEST", "Bad request"),
+    401: ("UNAUTHORIZED", "Unauthorized"),
+    403: ("INSUFFICIENT_PRIVILEGES", "Insufficient privileges"),
+    404: ("NOT_FOUND", "Not found"),
+    405: ("METHOD_NOT_ALLOWED", "Method not allowed"),
+    409: ("CONFLICT", "Conflict"),
+    413: ("PAYLOAD_TOO_LARGE", "Payload too large"),
+    415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
+    429: ("API_KEY_RATE_LIMITED", "Rate limit exceeded"),
+    500: ("INTERNAL_ERROR", "Internal error"),
+    501: ("NOT_IMPLEMENTED", "Not implemented"),
+    503: ("UNAVAILABLE", "The service is temporarily unavailable"),
+    504: ("DEADLINE_EXCEEDED", "The service did not answer in time"),
+}
+
+DOMAIN = "chronicle"
+
+
+@dataclass(frozen=True)
+class HttpError:
+    status: int
+    code: str
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, status: int, message: str | None = None, code: str | None = None) -> HttpError:
+        default_code, default_message = DEFAULTS.get(status, DEFAULTS[500])
+        return cls(status, code or default_code, message or default_message)
+
+    def body(self) -> bytes:
+        envelope = {"error": {"code": self.code, "message": self.message, "status": self.status}}
+        return json.dumps(envelope, ensure_ascii=False).encode()
+
+
+def from_status(
+    code: grpc.StatusCode, details: str | None, trailing: tuple[tuple[str, str | bytes], ...]
+) -> HttpError:
+    """The envelope for a failed RPC. Only our own server's messages reach the client."""
+    status = HTTP_STATUS.get(code, 500)
+    rich = _rich_status(trailing)
+    reason, retry_after = None, None
+    for detail in rich.details if rich else ():
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            if info.domain == DOMAIN:
+                reason = info.reason
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+            retry = error_details_pb2.RetryInfo()
+            detail.Unpack(retry)
+            delay = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
+            retry_after = max(1, math.ceil(delay))
+    # grpc's own messages (connection errors and the like) may name internal hosts.
+    error = HttpError.of(status, (details or None) if reason else None, reason)
+    if retry_after is not None:
+        error.headers["retry-after"] = str(retry_after)
+    return error
+
+
+def _rich_status(trailing: tuple[tuple[str, str | bytes], ...]) -> status_pb2.Status | None:
+    for key, value in trailing or ():
+        if key == "grpc-status-details-bin" and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    return None

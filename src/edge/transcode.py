@@ -1,0 +1,255 @@
+"""HTTP ↔ protobuf per `google/api/http.proto`: path templates, path/query/body mapping."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.protobuf import field_mask_pb2, json_format, message_factory
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+
+from chronicle.contract import HttpBinding
+
+
+class TranscodeError(ValueError):
+    """The HTTP request cannot become the RPC's request message (a 400)."""
+
+
+_SEGMENT = {"*": "[^/]+", "**": ".+"}
+
+
+def _split_segments(text: str) -> list[str]:
+    """Splits on '/' outside braces: `a/{name=b/*}/c` → [a, {name=b/*}, c]."""
+    segments, depth, current = [], 0, ""
+    for char in text:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if char == "/" and depth == 0:
+            segments.append(current)
+            current = ""
+        else:
+            current += char
+    if depth != 0:
+        raise ValueError(f"unbalanced braces in path template {text!r}")
+    segments.append(current)
+    return segments
+
+
+@dataclass(frozen=True)
+class PathTemplate:
+    """A compiled http rule path: `/v1/{name=shelves/*}/books/{book}:verb`."""
+
+    template: str
+    regex: re.Pattern[str]
+    variables: tuple[str, ...]  # field paths, in order
+    literal_count: int
+
+    @classmethod
+    def parse(cls, template: str) -> PathTemplate:
+        if not template.startswith("/"):
+            raise ValueError(f"path template must start with '/': {template!r}")
+        path, verb = template, ""
+        last = template.rsplit("/", 1)[-1]
+        if ":" in last and "}" not in last.rsplit(":", 1)[1]:
+            path, verb = template.rsplit(":", 1)
+        pattern, variables, literals = [], [], 0
+        for segment in _split_segments(path[1:]):
+            if segment.startswith("{") and segment.endswith("}"):
+                name, _, sub = segment[1:-1].partition("=")
+                sub_regex = "/".join(
+                    _SEGMENT.get(part, re.escape(part)) for part in (sub or "*").split("/")
+                )
+                group = f"v{len(variables)}"
+                variables.append(name.strip())
+                pattern.append(f"(?P<{group}>{sub_regex})")
+            elif segment in _SEGMENT:
+                pattern.append(_SEGMENT[segment])
+            else:
+                literals += 1
+                pattern.append(re.escape(segment))
+        suffix = f":{re.escape(verb)}" if verb else ""
+        regex = re.compile("^/" + "/".join(pattern) + suffix + "$")
+        return cls(template, regex, tuple(variables), literals + bool(verb))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self.regex.match(path)
+        if found is None:
+            return None
+        return {name: found.group(f"v{i}") for i, name in enumerate(self.variables)}
+
+
+@dataclass(frozen=True)
+class Route:
+    binding: HttpBinding
+    template: PathTemplate
+    request_class: type[Message]
+    response_class: type[Message]
+    path_fields: frozenset[str] = field(default_factory=frozenset)
+
+
+class RouteTable:
+    """All routes of the given bindings; one lookup for every request."""
+
+    def __init__(self, bindings: Iterable[HttpBinding]) -> None:
+        self._routes: list[Route] = []
+        for binding in bindings:
+            template = PathTemplate.parse(binding.path)
+            self._routes.append(
+                Route(
+                    binding,
+                    template,
+                    message_factory.GetMessageClass(binding.method.input_type),
+                    message_factory.GetMessageClass(binding.method.output_type),
+                    frozenset(v.split(".")[0] for v in template.variables),
+                )
+            )
+        # The most literal template wins when two could match.
+        self._routes.sort(key=lambda r: -r.template.literal_count)
+
+    @property
+    def routes(self) -> list[Route]:
+        return list(self._routes)
+
+    def match(self, verb: str, path: str) -> tuple[Route, dict[str, str]] | list[str]:
+        """The route and its path variables, or the verbs the path allows (maybe none)."""
+        allowed = []
+        for route in self._routes:
+            params = route.template.match(path)
+            if params is None:
+                continue
+            if route.binding.verb == verb:
+                return route, params
+            allowed.append(route.binding.verb)
+        return allowed
+
+
+def _field(descriptor: Descriptor, path: str) -> tuple[list[str], FieldDescriptor]:
+    parts = path.split(".")
+    current: Descriptor | None = descriptor
+    found: FieldDescriptor | None = None
+    for part in parts:
+        found = current.fields_by_name.get(part) if current is not None else None
+        if found is None:
+            raise TranscodeError(f"unknown parameter {path!r}")
+        current = found.message_type
+    assert found is not None
+    return parts, found
+
+
+def _set_nested(data: dict[str, Any], parts: list[str], value: Any) -> None:
+    for part in parts[:-1]:
+        data = data.setdefault(part, {})
+    data[parts[-1]] = value
+
+
+def _query_value(fd: FieldDescriptor, name: str, values: list[str]) -> Any:
+    def one(text: str) -> Any:
+        if fd.type == FieldDescriptor.TYPE_BOOL:
+            if text not in ("true", "false"):
+                raise TranscodeError(f"{name}: expected true or false")
+            return text == "true"
+        return text  # proto3 JSON accepts numbers and enums as strings
+
+    if fd.is_repeated:
+        return [one(v) for v in values]
+    if len(values) > 1:
+        raise TranscodeError(f"{name}: given more than once")
+    return one(values[0])
+
+
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    if not body.strip():
+        return {}
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise TranscodeError(f"Malformed JSON body: {exc}") from None
+    if not isinstance(data, dict):
+        raise TranscodeError("The JSON body must be an object")
+    return data
+
+
+def build_request(
+    route: Route,
+    path_params: dict[str, str],
+    query: Iterable[tuple[str, str]],
+    body: bytes,
+) -> Message:
+    """The RPC request: body first, then query, then path variables (which win)."""
+    descriptor = route.request_class.DESCRIPTOR
+    data: dict[str, Any] = {}
+    body_field = route.binding.body
+    if body_field == "*":
+        data = {k: v for k, v in parse_json_object(body).items() if k not in route.path_fields}
+    elif body_field:
+        data[body_field] = json.loads(body) if body.strip() else {}
+
+    grouped: dict[str, list[str]] = {}
+    for name, value in query:
+        grouped.setdefault(name, []).append(value)
+    if grouped and body_field == "*":
+        raise TranscodeError(f"unexpected query parameter {next(iter(grouped))!r}")
+    for name, values in grouped.items():
+        parts, fd = _field(descriptor, name)
+        if parts[0] in route.path_fields or parts[0] == body_field:
+            raise TranscodeError(f"{name!r} cannot be given as a query parameter")
+        if fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.full_name not in (
+            "google.protobuf.FieldMask", "google.protobuf.Timestamp", "google.protobuf.Duration"
+        ):
+            raise TranscodeError(f"{name!r} cannot be given as a query parameter")
+        _set_nested(data, parts, _query_value(fd, name, values))
+
+    for name, value in path_params.items():
+        parts, _ = _field(descriptor, name)
+        _set_nested(data, parts, value)
+
+    message = route.request_class()
+    try:
+        json_format.ParseDict(data, message)
+    except json_format.ParseError as exc:
+        raise TranscodeError(_readable(str(exc))) from None
+    _infer_update_mask(route, message, data)
+    return message
+
+
+def _infer_update_mask(route: Route, message: Message, data: dict[str, Any]) -> None:
+    """PATCH with a body: the fields present in the body are the ones to update (AIP-134)."""
+    fd = message.DESCRIPTOR.fields_by_name.get("update_mask")
+    if (
+        route.binding.verb != "PATCH"
+        or fd is None
+        or fd.message_type is None
+        or fd.message_type.full_name != "google.protobuf.FieldMask"
+        or "update_mask" in data
+    ):
+        return
+    paths = sorted(k for k in data if k not in route.path_fields and k != "update_mask")
+    getattr(message, "update_mask").CopyFrom(field_mask_pb2.FieldMask(paths=paths))
+
+
+_NO_FIELD = re.compile(r'Message type "[\w.]+" has no field named "(\w+)" at "[\w.]*"\.')
+_AT_FIELD = re.compile(r"^(?:Failed to parse \w+ field: )?(.+?) at ([\w.\[\]]+)\.?$")
+
+
+def _readable(text: str) -> str:
+    """protobuf's parse errors, without the internal message type names."""
+    match = _NO_FIELD.search(text)
+    if match:
+        return f"Unknown field {match.group(1)!r}"
+    match = _AT_FIELD.search(text)
+    if match:
+        field_path = match.group(2).split(".", 1)[-1]
+        return f"Invalid value for {field_path}: {match.group(1)}"
+    return text.replace("Failed to parse ", "Invalid value for ")
+
+
+def to_json(message: Message, response_body: str = "") -> bytes:
+    """Proto JSON with snake_case names; fields without presence always printed."""
+    target: Any = getattr(message, response_body) if response_body else message
+    data = json_format.MessageToDict(
+        target, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
+    )
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()

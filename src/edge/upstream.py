@@ -1,0 +1,68 @@
+"""gRPC channels from the edge to one or more servers, used round-robin."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import Any
+
+import grpc
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from edge.transcode import Route
+
+
+class Upstream:
+    def __init__(self, targets: Sequence[str], timeout: float) -> None:
+        if not targets:
+            raise ValueError("at least one gRPC target is required")
+        self._targets = tuple(targets)
+        self._timeout = timeout
+        self._channels: list[grpc.aio.Channel] = []
+        self._next: itertools.cycle[int] | None = None
+        self._calls: dict[tuple[int, str], Any] = {}
+
+    async def open(self) -> None:
+        # Channels belong to the event loop they are made on: make them at start-up.
+        self._channels = [grpc.aio.insecure_channel(t) for t in self._targets]
+        self._next = itertools.cycle(range(len(self._channels)))
+
+    async def close(self) -> None:
+        for channel in self._channels:
+            await channel.close()
+        self._channels = []
+        self._calls.clear()
+
+    def _pick(self) -> int:
+        assert self._next is not None, "Upstream.open() was not awaited"
+        return next(self._next)
+
+    async def call(
+        self, route: Route, request: Message, metadata: Sequence[tuple[str, str]]
+    ) -> Message:
+        index = self._pick()
+        method = route.binding.full_method
+        call = self._calls.get((index, method))
+        if call is None:
+            call = self._channels[index].unary_unary(
+                method,
+                request_serializer=route.request_class.SerializeToString,
+                response_deserializer=route.response_class.FromString,
+            )
+            self._calls[(index, method)] = call
+        response: Message = await call(request, metadata=tuple(metadata), timeout=self._timeout)
+        return response
+
+    async def healthy(self) -> bool:
+        """True when at least one server answers the standard health check with SERVING."""
+        for channel in self._channels:
+            try:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(
+                    health_pb2.HealthCheckRequest(), timeout=1.0
+                )
+            except grpc.aio.AioRpcError:
+                continue
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                return True
+        return False

@@ -1,0 +1,111 @@
+"""Composition root of the gRPC side: storage, keys, interceptor, servicers, server."""
+
+from __future__ import annotations
+
+import logging
+from concurrent import futures
+from dataclasses import dataclass
+from functools import cached_property
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from sqlalchemy import Engine
+
+from chronicle import contract
+from chronicle.config import Settings
+from chronicle.v1 import (
+    api_key_service_pb2_grpc,
+    identity_service_pb2_grpc,
+    presentation_service_pb2_grpc,
+)
+from server import keys
+from server.auth import Authenticator, UsageRecorder
+from server.interceptor import ChronicleInterceptor
+from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
+from server.storage import db
+from server.storage.uow import SqlUnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+class Container:
+    """The pieces every entry point shares, built lazily from settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return db.make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> db.sessionmaker[db.Session]:
+        return db.session_factory(self.engine)
+
+    def uow(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.sessions)
+
+    @cached_property
+    def hasher(self) -> keys.SecretHasher:
+        s = self.settings
+        return keys.SecretHasher(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
+
+    @cached_property
+    def usage(self) -> UsageRecorder:
+        return UsageRecorder(self.uow, self.settings.last_used_flush_seconds)
+
+    @cached_property
+    def authenticator(self) -> Authenticator:
+        s = self.settings
+        return Authenticator(
+            self.uow, self.hasher, cache_ttl=s.key_cache_ttl_seconds,
+            cache_size=s.key_cache_size, status_ttl=s.key_status_ttl_seconds, usage=self.usage,
+        )
+
+
+@dataclass
+class GrpcServer:
+    server: grpc.Server
+    port: int
+    container: Container
+
+    def stop(self, grace: float | None = 5.0) -> None:
+        self.server.stop(grace).wait()
+        self.container.usage.stop()
+
+
+def build_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
+    settings = container.settings
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
+                                   thread_name_prefix="grpc"),
+        interceptors=[ChronicleInterceptor(container.authenticator)],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    presentation_service_pb2_grpc.add_PresentationServiceServicer_to_server(
+        PresentationServicer(container.uow, settings.app_url), server
+    )
+    api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(
+        ApiKeyServicer(container.uow, container.hasher, container.authenticator.forget), server
+    )
+    identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(), server)
+
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = [s.full_name for s in contract.SERVICES]
+    for name in ["", *names]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
+    )
+
+    bound = server.add_insecure_port(
+        f"{settings.bind}:{settings.grpc_port if port is None else port}"
+    )
+    if bound == 0:
+        raise OSError(f"cannot bind gRPC port {settings.bind}:{settings.grpc_port}")
+    server.start()
+    container.usage.start()
+    log.info("gRPC server listening on %s:%d", settings.bind, bound)
+    return GrpcServer(server, bound, container)

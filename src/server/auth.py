@@ -1,0 +1,224 @@
+"""Who is calling: credentials from metadata, verified with argon2 at most once per TTL.
+
+The expensive argon2 result is cached by a digest of the full key (never the
+key itself). The cheap status (revoked, expiry) is re-read from the database
+at least every `key_status_ttl_seconds` (< 1 s), so a revocation committed by
+any process, CLI included, is honoured everywhere within a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cachetools import TTLCache
+
+from chronicle import contract
+from server import keys
+from server.errors import KeyExpired, KeyInvalid, KeyRevoked, Unauthorized
+from server.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+Metadata = Iterable[tuple[str, str | bytes]]
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: int  # contract.API_KEY or contract.SERVICE_TOKEN
+    credential_id: str
+    workspace_id: str  # empty for a service token
+    environment: str  # live/test for an API key
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class _Status:
+    secret_hash: str
+    workspace_id: str
+    environment: str
+    name: str
+    expires_at: datetime | None
+    revoked_at: datetime | None
+    fetched: float
+
+
+def credential_from_metadata(metadata: Metadata) -> str:
+    """The raw key from `authorization: Bearer …` and/or `x-api-key: …`."""
+    bearer: list[str] = []
+    api_key: list[str] = []
+    for name, value in metadata:
+        if name == "authorization":
+            bearer.append(str(value))
+        elif name == "x-api-key":
+            api_key.append(str(value))
+    if len(bearer) > 1 or len(api_key) > 1:
+        raise Unauthorized("Send the API key once")
+    candidates = []
+    if bearer:
+        scheme, _, token = bearer[0].strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthorized("Malformed Authorization header: expected 'Bearer <API_KEY>'")
+        candidates.append(token.strip())
+    if api_key:
+        if not api_key[0].strip():
+            raise Unauthorized("Empty x-api-key header")
+        candidates.append(api_key[0].strip())
+    if not candidates:
+        raise Unauthorized(
+            "Missing API key: send 'Authorization: Bearer <API_KEY>' or 'x-api-key: <API_KEY>'"
+        )
+    if len(set(candidates)) > 1:
+        raise Unauthorized("Two different API keys were sent")
+    return candidates[0]
+
+
+class UsageRecorder:
+    """Collects last-use times and writes them in batches, not once per request."""
+
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], interval: float) -> None:
+        self._uow_factory = uow_factory
+        self._interval = interval
+        self._pending: dict[str, datetime] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def mark(self, credential_id: str, when: datetime) -> None:
+        with self._lock:
+            self._pending[credential_id] = when
+
+    def flush(self) -> int:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        api_keys = {k: v for k, v in pending.items() if k.startswith("key_")}
+        if not api_keys:
+            return 0
+        try:
+            with self._uow_factory() as uow:
+                uow.api_keys.touch(api_keys)
+                uow.commit()
+        except Exception:
+            log.warning("could not record last use of %d keys; will retry", len(api_keys))
+            with self._lock:
+                for key, when in api_keys.items():
+                    self._pending.setdefault(key, when)
+            return 0
+        return len(api_keys)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="last-used", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=5)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval):
+            self.flush()
+
+
+class Authenticator:
+    def __init__(
+        self,
+        uow_factory: Callable[[], UnitOfWork],
+        hasher: keys.SecretHasher,
+        *,
+        cache_ttl: float,
+        cache_size: int,
+        status_ttl: float,
+        usage: UsageRecorder | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._hasher = hasher
+        self._status_ttl = status_ttl
+        self._usage = usage
+        self._clock = clock
+        self._verified: TTLCache[bytes, str] = TTLCache(cache_size, cache_ttl, timer=clock)
+        self._statuses: dict[str, _Status] = {}
+        self._lock = threading.Lock()
+        self._inflight: dict[bytes, threading.Lock] = {}
+
+    @property
+    def argon2_verifications(self) -> int:
+        return self._hasher.verifications
+
+    def authenticate(self, metadata: Metadata) -> Principal:
+        raw = credential_from_metadata(metadata)
+        parsed = keys.parse(raw)
+        if parsed is None:
+            raise KeyInvalid()
+        status = self._status(parsed)
+        self._verify(raw, parsed, status)
+        assert status is not None
+        now = datetime.now(UTC)
+        if status.revoked_at is not None:
+            raise KeyRevoked()
+        if status.expires_at is not None and status.expires_at <= now:
+            raise KeyExpired()
+        if self._usage is not None:
+            self._usage.mark(parsed.key_id, now)
+        kind = contract.SERVICE_TOKEN if parsed.is_service_token else contract.API_KEY
+        return Principal(kind, parsed.key_id, status.workspace_id, status.environment, status.name)
+
+    def forget(self, credential_id: str) -> None:
+        """Drop a cached status so the next request re-reads it (after revoke/rotate)."""
+        with self._lock:
+            self._statuses.pop(credential_id, None)
+
+    def _status(self, parsed: keys.ParsedKey) -> _Status | None:
+        cached = self._statuses.get(parsed.key_id)
+        if cached is not None and self._clock() - cached.fetched < self._status_ttl:
+            return cached
+        status = self._load_status(parsed)
+        with self._lock:
+            if status is None:
+                self._statuses.pop(parsed.key_id, None)
+            else:
+                self._statuses[parsed.key_id] = status
+        return status
+
+    def _load_status(self, parsed: keys.ParsedKey) -> _Status | None:
+        fetched = self._clock()
+        with self._uow_factory() as uow:
+            if parsed.is_service_token:
+                token = uow.service_tokens.get(parsed.key_id)
+                if token is None:
+                    return None
+                return _Status(token.secret_hash, "", "", token.name, None, token.revoked_at,
+                               fetched)
+            key = uow.api_keys.get(parsed.key_id)
+            if key is None or key.environment != parsed.kind:
+                return None
+            return _Status(key.secret_hash, key.workspace_id, key.environment, key.name,
+                           key.expires_at, key.revoked_at, fetched)
+
+    def _verify(self, raw: str, parsed: keys.ParsedKey, status: _Status | None) -> None:
+        digest = keys.digest(raw)
+        if status is not None and self._is_verified(digest, status.secret_hash):
+            return
+        # One argon2 run per key, however many requests arrive with it at once.
+        with self._lock:
+            gate = self._inflight.setdefault(digest, threading.Lock())
+        with gate:
+            if status is not None and self._is_verified(digest, status.secret_hash):
+                return
+            ok = self._hasher.verify(status.secret_hash if status else None, parsed.secret)
+            with self._lock:
+                self._inflight.pop(digest, None)
+                if ok and status is not None:
+                    self._verified[digest] = status.secret_hash
+        if not ok:
+            raise KeyInvalid()
+
+    def _is_verified(self, digest: bytes, secret_hash: str) -> bool:
+        with self._lock:  # TTLCache expires entries on read: not thread-safe alone
+            return self._verified.get(digest) == secret_hash

@@ -1,0 +1,56 @@
+"""Database preparation and the first start: schema, built-in templates, a key to try."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from server import catalog, keys
+from server.services import keys as key_service
+from server.storage import db, models
+from server.storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def sync_builtin_templates(uow: UnitOfWork) -> None:
+    """Built-in templates ship with the code: insert new ones, refresh changed ones."""
+    for entry in catalog.BUILTIN_TEMPLATES:
+        row = uow.templates.get(entry["id"])
+        if row is None:
+            row = models.Template(id=entry["id"], workspace_id=None)
+            uow.templates.add(row)
+        row.name = entry["name"]
+        row.description = entry.get("description", "")
+        row.category = list(entry.get("category", []))
+        row.preview_url = entry.get("preview_url")
+        row.sections = entry["sections"]
+    uow.commit()
+
+
+def prepare(engine: Engine, uow: UnitOfWork) -> bool:
+    """Migrate and seed; True when the database was empty before."""
+    was_empty = db.is_empty(engine)
+    db.migrate(engine)
+    with uow:
+        sync_builtin_templates(uow)
+    return was_empty
+
+
+@dataclass(frozen=True)
+class FirstStart:
+    workspace_id: str
+    key: key_service.IssuedKey
+
+
+def first_start(uow: UnitOfWork, hasher: keys.SecretHasher) -> FirstStart:
+    """A `default` workspace and one `test` key, so a newcomer can curl at once."""
+    with uow:
+        workspace = key_service.create_workspace(uow, "default")
+        issued = key_service.create_api_key(
+            uow, hasher, workspace_id=workspace.id, name="first-start", environment="test",
+            actor="first-start",
+        )
+    return FirstStart(workspace.id, issued)

@@ -1,0 +1,92 @@
+"""Rows ↔ protobuf messages. The only module that knows both shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from google.protobuf import duration_pb2, json_format, timestamp_pb2
+
+from chronicle.v1 import api_key_pb2, presentation_pb2
+from server.services.keys import key_state
+from server.storage import models
+
+
+def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
+    if value is None:
+        return None
+    result = timestamp_pb2.Timestamp()
+    result.FromDatetime(value)
+    return result
+
+
+def duration(value: duration_pb2.Duration) -> timedelta | None:
+    """None when the field is unset (zero)."""
+    return value.ToTimedelta() if value.seconds or value.nanos else None
+
+
+def to_dicts(messages: Any) -> list[dict[str, Any]]:
+    """Repeated messages in proto JSON form with snake_case names: how sections are stored."""
+    return [json_format.MessageToDict(m, preserving_proto_field_name=True) for m in messages]
+
+
+def _sections(target: Any, sections: list[dict[str, Any]]) -> None:
+    for section in sections:
+        json_format.ParseDict(section, target.add(), ignore_unknown_fields=True)
+
+
+def presentation(row: models.Presentation, app_url: str) -> presentation_pb2.Presentation:
+    message = presentation_pb2.Presentation(
+        id=row.id,
+        title=row.title,
+        workspace_id=row.workspace_id,
+        is_public=row.is_public,
+        url=f"{app_url.rstrip('/')}/presentations/{row.id}",
+        created_at=timestamp(row.created_at),
+        updated_at=timestamp(row.updated_at),
+    )
+    _sections(message.sections, row.sections)
+    return message
+
+
+def template(row: models.Template) -> presentation_pb2.Template:
+    message = presentation_pb2.Template(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        category=row.category,
+        preview_url=row.preview_url,
+    )
+    _sections(message.sections, row.sections)
+    return message
+
+
+def api_key(row: models.ApiKey) -> api_key_pb2.ApiKey:
+    return api_key_pb2.ApiKey(
+        id=row.id,
+        workspace_id=row.workspace_id,
+        name=row.name,
+        environment=row.environment,
+        hint=row.hint,
+        created_at=timestamp(row.created_at),
+        created_by=row.created_by,
+        expires_at=timestamp(row.expires_at),
+        revoked_at=timestamp(row.revoked_at),
+        revoke_reason=row.revoke_reason,
+        last_used_at=timestamp(row.last_used_at),
+        rate_limit=row.rate_limit,
+        state=key_state(row, models.utcnow()),
+    )
+
+
+def key_event(row: models.KeyEvent) -> api_key_pb2.ApiKeyEvent:
+    return api_key_pb2.ApiKeyEvent(
+        id=row.id,
+        key_id=row.key_id,
+        workspace_id=row.workspace_id,
+        event=row.event,
+        actor=row.actor,
+        detail=row.detail,
+        created_at=timestamp(row.created_at),
+    )
+

@@ -1,0 +1,85 @@
+"""Domain exceptions. Services raise these; one interceptor maps them to statuses.
+
+Each carries Chronicle's error code (`reason`) and a message safe to show a
+client: never a raw key, a stack trace or SQL.
+"""
+
+from __future__ import annotations
+
+
+class ChronicleError(Exception):
+    reason = "INTERNAL_ERROR"
+    default_message = "Internal error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.default_message)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+# 401
+class Unauthorized(ChronicleError):
+    reason = "UNAUTHORIZED"
+    default_message = "Missing or malformed API key header"
+
+
+class KeyInvalid(ChronicleError):
+    reason = "API_KEY_INVALID"
+    default_message = "The API key is invalid"
+
+
+class KeyExpired(ChronicleError):
+    reason = "API_KEY_EXPIRED"
+    default_message = "The API key has expired"
+
+
+class KeyRevoked(ChronicleError):
+    reason = "API_KEY_REVOKED"
+    default_message = "The API key has been revoked"
+
+
+# 403
+class WrongWorkspace(ChronicleError):
+    reason = "INSUFFICIENT_PRIVILEGES"
+    default_message = "The resource belongs to another workspace"
+
+
+class CallerNotAllowed(ChronicleError):
+    reason = "INSUFFICIENT_PRIVILEGES"
+    default_message = "This credential may not call this service"
+
+
+# 404
+class NotFound(ChronicleError):
+    reason = "NOT_FOUND"
+    default_message = "Not found"
+
+
+class PresentationNotFound(NotFound):
+    reason = "DOCUMENT_NOT_FOUND"
+    default_message = "Presentation not found"
+
+
+class TemplateNotFound(NotFound):
+    reason = "TEMPLATE_NOT_FOUND"
+    default_message = "Template not found"
+
+
+# 400
+class InvalidArgument(ChronicleError):
+    reason = "BAD_REQUEST"
+    default_message = "Bad request"
+
+
+# 409
+class Conflict(ChronicleError):
+    reason = "CONFLICT"
+    default_message = "The resource's state does not allow this call"
+
+
+# 501
+class NotImplementedYet(ChronicleError):
+    reason = "NOT_IMPLEMENTED"
+    default_message = "Not implemented yet"

@@ -1,0 +1,201 @@
+"""Thin servicers: unpack the request, call a service function, pack the reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf import empty_pb2
+
+from chronicle import contract
+from chronicle.v1 import (
+    api_key_service_pb2 as keys_pb,
+)
+from chronicle.v1 import (
+    api_key_service_pb2_grpc,
+    identity_service_pb2,
+    identity_service_pb2_grpc,
+    presentation_service_pb2_grpc,
+)
+from chronicle.v1 import (
+    presentation_service_pb2 as pres_pb,
+)
+from server import convert, keys
+from server.auth import Principal
+from server.errors import InvalidArgument, NotImplementedYet
+from server.interceptor import current_principal
+from server.services import keys as key_service
+from server.services import presentations as service
+from server.storage.uow import UnitOfWork
+
+UowFactory = Callable[[], UnitOfWork]
+PrincipalOf = Callable[[Any], Principal]
+
+
+class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServicer):  # type: ignore[misc]
+    def __init__(self, uow: UowFactory, app_url: str,
+                 principal_of: PrincipalOf = current_principal) -> None:
+        self._uow = uow
+        self._app_url = app_url
+        self._principal_of = principal_of
+
+    def ListTemplates(self, request: pres_pb.ListTemplatesRequest, context: Any
+                      ) -> pres_pb.ListTemplatesResponse:
+        with self._uow() as uow:
+            rows = service.list_templates(uow, self._principal_of(context))
+            return pres_pb.ListTemplatesResponse(templates=[convert.template(r) for r in rows])
+
+    def CreatePresentation(self, request: pres_pb.CreatePresentationRequest, context: Any) -> Any:
+        with self._uow() as uow:
+            row = service.create_presentation(
+                uow, self._principal_of(context), request.template_id,
+                list(request.selected_section_ids),
+            )
+            return convert.presentation(row, self._app_url)
+
+    def GetPresentation(self, request: pres_pb.GetPresentationRequest, context: Any) -> Any:
+        with self._uow() as uow:
+            row = service.get_presentation(uow, self._principal_of(context), request.id)
+            return convert.presentation(row, self._app_url)
+
+    def UpdatePresentation(self, request: pres_pb.UpdatePresentationRequest, context: Any
+                           ) -> Any:
+        with self._uow() as uow:
+            row = service.update_presentation(
+                uow, self._principal_of(context), request.id, _changes(request)
+            )
+            return convert.presentation(row, self._app_url)
+
+    def ListPresentations(self, request: pres_pb.ListPresentationsRequest, context: Any
+                          ) -> pres_pb.ListPresentationsResponse:
+        with self._uow() as uow:
+            rows, next_token = service.list_presentations(
+                uow, self._principal_of(context), request.page_size, request.page_token
+            )
+            return pres_pb.ListPresentationsResponse(
+                presentations=[convert.presentation(r, self._app_url) for r in rows],
+                next_page_token=next_token,
+            )
+
+    def DeletePresentation(self, request: pres_pb.DeletePresentationRequest, context: Any
+                           ) -> empty_pb2.Empty:
+        with self._uow() as uow:
+            service.delete_presentation(uow, self._principal_of(context), request.id)
+        return empty_pb2.Empty()
+
+    def GeneratePresentation(self, request: Any, context: Any) -> Any:
+        raise NotImplementedYet("Generation is not available yet")
+
+    def GetGenerationStatus(self, request: Any, context: Any) -> Any:
+        raise NotImplementedYet("Generation is not available yet")
+
+    def SendGenerationMessage(self, request: Any, context: Any) -> Any:
+        raise NotImplementedYet("Generation is not available yet")
+
+    def CreateUploadTarget(self, request: Any, context: Any) -> Any:
+        raise NotImplementedYet("Uploads are not available yet")
+
+
+def _changes(request: pres_pb.UpdatePresentationRequest) -> service.PresentationChanges:
+    """Fields named by the update mask; without a mask, those the caller set."""
+    paths = set(request.update_mask.paths)
+    known = {"title", "is_public", "sections"}
+    unknown = paths - known
+    if unknown:
+        raise InvalidArgument(f"update_mask: unknown field {sorted(unknown)[0]!r}")
+    if not paths:
+        paths = {f for f in ("title", "is_public") if request.HasField(f)}
+        if request.sections:
+            paths.add("sections")
+    return service.PresentationChanges(
+        title=request.title if "title" in paths else service.UNSET,
+        is_public=request.is_public if "is_public" in paths else service.UNSET,
+        sections=convert.to_dicts(request.sections) if "sections" in paths else service.UNSET,
+    )
+
+
+class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: ignore[misc]
+    def __init__(self, uow: UowFactory, hasher: keys.SecretHasher,
+                 on_change: Callable[[str], None],
+                 principal_of: PrincipalOf = current_principal) -> None:
+        self._uow = uow
+        self._hasher = hasher
+        self._on_change = on_change  # tells the authenticator to re-read a key's status
+        self._principal_of = principal_of
+
+    def _actor(self, context: Any) -> str:
+        principal = self._principal_of(context)
+        return f"service-token:{principal.name or principal.credential_id}"
+
+    def CreateApiKey(self, request: keys_pb.CreateApiKeyRequest, context: Any
+                     ) -> keys_pb.CreateApiKeyResponse:
+        with self._uow() as uow:
+            issued = key_service.create_api_key(
+                uow, self._hasher, workspace_id=request.workspace_id, name=request.name,
+                environment=request.environment,
+                expires_in=convert.duration(request.expires_in),
+                rate_limit=request.rate_limit if request.HasField("rate_limit") else None,
+                actor=self._actor(context),
+            )
+            return keys_pb.CreateApiKeyResponse(api_key=convert.api_key(issued.record),
+                                                key=issued.raw)
+
+    def GetApiKey(self, request: keys_pb.GetApiKeyRequest, context: Any) -> Any:
+        with self._uow() as uow:
+            return convert.api_key(key_service.get_api_key(uow, request.id))
+
+    def ListApiKeys(self, request: keys_pb.ListApiKeysRequest, context: Any
+                    ) -> keys_pb.ListApiKeysResponse:
+        with self._uow() as uow:
+            rows, next_token = key_service.list_api_keys(
+                uow, request.workspace_id, request.page_size, request.page_token
+            )
+            return keys_pb.ListApiKeysResponse(
+                api_keys=[convert.api_key(r) for r in rows], next_page_token=next_token
+            )
+
+    def RevokeApiKey(self, request: keys_pb.RevokeApiKeyRequest, context: Any) -> Any:
+        with self._uow() as uow:
+            row = key_service.revoke_api_key(uow, request.id, request.reason,
+                                             self._actor(context))
+            self._on_change(row.id)
+            return convert.api_key(row)
+
+    def RotateApiKey(self, request: keys_pb.RotateApiKeyRequest, context: Any
+                     ) -> keys_pb.RotateApiKeyResponse:
+        grace = (request.grace_period.ToTimedelta()
+                 if request.HasField("grace_period") else None)
+        with self._uow() as uow:
+            issued, old = key_service.rotate_api_key(
+                uow, self._hasher, request.id, grace=grace, actor=self._actor(context)
+            )
+            self._on_change(old.id)
+            return keys_pb.RotateApiKeyResponse(
+                api_key=convert.api_key(issued.record), key=issued.raw,
+                previous=convert.api_key(old),
+            )
+
+    def ListApiKeyEvents(self, request: keys_pb.ListApiKeyEventsRequest, context: Any
+                         ) -> keys_pb.ListApiKeyEventsResponse:
+        with self._uow() as uow:
+            rows, next_token = key_service.list_key_events(
+                uow, request.workspace_id, request.page_size, request.page_token
+            )
+            return keys_pb.ListApiKeyEventsResponse(
+                events=[convert.key_event(r) for r in rows], next_page_token=next_token
+            )
+
+
+class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):  # type: ignore[misc]
+    def __init__(self, principal_of: PrincipalOf = current_principal) -> None:
+        self._principal_of = principal_of
+
+    def GetCaller(self, request: Any, context: Any) -> identity_service_pb2.Caller:
+        principal = self._principal_of(context)
+        is_key = principal.kind == contract.API_KEY
+        return identity_service_pb2.Caller(
+            kind="api_key" if is_key else "service_token",
+            workspace_id=principal.workspace_id,
+            credential_id=principal.credential_id,
+            environment=principal.environment,
+        )

@@ -1,0 +1,1 @@
+"""The rules: plain functions over a unit of work, testable without gRPC."""

@@ -1,0 +1,150 @@
+"""Presentations and templates of one workspace."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+from server import paging
+from server.auth import Principal
+from server.errors import (
+    InvalidArgument,
+    PresentationNotFound,
+    TemplateNotFound,
+    WrongWorkspace,
+)
+from server.ids import new_id
+from server.storage import models
+from server.storage.repository import Cursor
+from server.storage.uow import UnitOfWork
+
+LAYOUTS = frozenset({"title", "title_and_body", "two_column", "quote", "image", "closing"})
+MAX_TITLE = 500
+MAX_SECTIONS = 200
+UNSET: Any = object()
+
+
+def list_templates(uow: UnitOfWork, principal: Principal) -> list[models.Template]:
+    return list(uow.templates.list_visible(principal.workspace_id))
+
+
+def visible_template(uow: UnitOfWork, principal: Principal, template_id: str) -> models.Template:
+    if not template_id:
+        raise InvalidArgument("template_id is required")
+    template = uow.templates.get(template_id)
+    if template is None:
+        raise TemplateNotFound(f"No template with id {template_id!r}")
+    if template.workspace_id not in (None, principal.workspace_id):
+        raise WrongWorkspace("Template does not belong to this workspace")
+    return template
+
+
+def select_sections(template: models.Template, selected_ids: list[str]) -> list[dict[str, Any]]:
+    """The template's sections, or the selected subset, always in template order."""
+    known = {section["id"] for section in template.sections}
+    unknown = [sid for sid in selected_ids if sid not in known]
+    if unknown:
+        raise InvalidArgument(f"selected_section_ids: {unknown[0]!r} is not a section of the "
+                              "template")
+    chosen = set(selected_ids)
+    return [s for s in template.sections if not chosen or s["id"] in chosen]
+
+
+def create_presentation(
+    uow: UnitOfWork, principal: Principal, template_id: str, selected_section_ids: list[str]
+) -> models.Presentation:
+    template = visible_template(uow, principal, template_id)
+    sections = [
+        {**copy.deepcopy(section), "id": new_id("sec")}
+        for section in select_sections(template, selected_section_ids)
+    ]
+    presentation = models.Presentation(
+        id=new_id("pres"),
+        workspace_id=principal.workspace_id,
+        title=template.name,
+        sections=sections,
+        is_public=False,
+    )
+    uow.presentations.add(presentation)
+    uow.commit()
+    return presentation
+
+
+def owned_presentation(
+    uow: UnitOfWork, principal: Principal, presentation_id: str
+) -> models.Presentation:
+    presentation = uow.presentations.get(presentation_id) if presentation_id else None
+    if presentation is None:
+        raise PresentationNotFound(f"No presentation with id {presentation_id!r}")
+    if presentation.workspace_id != principal.workspace_id:
+        raise WrongWorkspace("Presentation does not belong to this workspace")
+    return presentation
+
+
+def get_presentation(
+    uow: UnitOfWork, principal: Principal, presentation_id: str
+) -> models.Presentation:
+    return owned_presentation(uow, principal, presentation_id)
+
+
+@dataclass(frozen=True)
+class PresentationChanges:
+    """What to change; UNSET leaves a field as it is."""
+
+    title: Any = UNSET
+    is_public: Any = UNSET
+    sections: Any = UNSET
+
+
+def validate_sections(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Checks layouts and ids; gives new sections an id."""
+    if len(sections) > MAX_SECTIONS:
+        raise InvalidArgument(f"sections: at most {MAX_SECTIONS} sections")
+    seen: set[str] = set()
+    result = []
+    for index, section in enumerate(sections):
+        layout = section.get("layout") or "title_and_body"
+        if layout not in LAYOUTS:
+            raise InvalidArgument(
+                f"sections[{index}].layout: {layout!r} is not one of {', '.join(sorted(LAYOUTS))}"
+            )
+        section_id = section.get("id") or new_id("sec")
+        if not section_id.startswith("sec_") or section_id in seen:
+            raise InvalidArgument(f"sections[{index}].id: {section_id!r} is not a unique sec_ id")
+        seen.add(section_id)
+        result.append({**section, "id": section_id, "layout": layout})
+    return result
+
+
+def update_presentation(
+    uow: UnitOfWork, principal: Principal, presentation_id: str, changes: PresentationChanges
+) -> models.Presentation:
+    presentation = owned_presentation(uow, principal, presentation_id)
+    if changes.title is not UNSET:
+        title = changes.title.strip()
+        if not title or len(title) > MAX_TITLE:
+            raise InvalidArgument(f"title: must be 1 to {MAX_TITLE} characters")
+        presentation.title = title
+    if changes.is_public is not UNSET:
+        presentation.is_public = changes.is_public
+    if changes.sections is not UNSET:
+        presentation.sections = validate_sections(changes.sections)
+    presentation.updated_at = models.utcnow()
+    presentation.revision += 1
+    uow.commit()
+    return presentation
+
+
+def list_presentations(
+    uow: UnitOfWork, principal: Principal, page_size: int, page_token: str
+) -> tuple[list[models.Presentation], str]:
+    def fetch(limit: int, after: Cursor | None) -> list[models.Presentation]:
+        return uow.presentations.list_page(principal.workspace_id, limit, after)
+
+    return paging.paginate(fetch, page_size, page_token, default=20, maximum=100)
+
+
+def delete_presentation(uow: UnitOfWork, principal: Principal, presentation_id: str) -> None:
+    uow.presentations.delete(owned_presentation(uow, principal, presentation_id))
+    uow.commit()

@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models behind repositories and a unit of work."""

@@ -1,0 +1,128 @@
+"""Repositories: the only code that builds queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, or_, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from server.storage import models
+
+Cursor = tuple[datetime, str]
+Row = TypeVar("Row", models.Presentation, models.ApiKey, models.KeyEvent)
+
+
+def _page(session: Session, query: Select[tuple[Row]], model: Any, limit: int,
+          after: Cursor | None) -> list[Row]:
+    """Newest first, keyset-paged on (created_at, id): any page costs what page 1 costs."""
+    if after is not None:
+        query = query.where(tuple_(model.created_at, model.id) < tuple_(*after))
+    query = query.order_by(model.created_at.desc(), model.id.desc()).limit(limit)
+    return list(session.scalars(query))
+
+
+class WorkspaceRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, workspace: models.Workspace) -> None:
+        self._session.add(workspace)
+
+    def get(self, workspace_id: str) -> models.Workspace | None:
+        return self._session.get(models.Workspace, workspace_id)
+
+    def count(self) -> int:
+        return len(self._session.scalars(select(models.Workspace.id).limit(1)).all())
+
+
+class TemplateRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, template_id: str) -> models.Template | None:
+        return self._session.get(models.Template, template_id)
+
+    def add(self, template: models.Template) -> None:
+        self._session.add(template)
+
+    def list_visible(self, workspace_id: str) -> Sequence[models.Template]:
+        """Built-in templates first, then the workspace's own."""
+        query = (
+            select(models.Template)
+            .where(or_(models.Template.workspace_id.is_(None),
+                       models.Template.workspace_id == workspace_id))
+            .order_by(models.Template.workspace_id.is_not(None), models.Template.created_at,
+                      models.Template.id)
+        )
+        return self._session.scalars(query).all()
+
+
+class PresentationRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, presentation: models.Presentation) -> None:
+        self._session.add(presentation)
+
+    def get(self, presentation_id: str) -> models.Presentation | None:
+        return self._session.get(models.Presentation, presentation_id)
+
+    def delete(self, presentation: models.Presentation) -> None:
+        self._session.delete(presentation)
+
+    def list_page(self, workspace_id: str, limit: int,
+                  after: Cursor | None) -> list[models.Presentation]:
+        query = select(models.Presentation).where(
+            models.Presentation.workspace_id == workspace_id)
+        return _page(self._session, query, models.Presentation, limit, after)
+
+
+class ApiKeyRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, key: models.ApiKey) -> None:
+        self._session.add(key)
+
+    def get(self, key_id: str) -> models.ApiKey | None:
+        return self._session.get(models.ApiKey, key_id)
+
+    def list_page(self, workspace_id: str, limit: int,
+                  after: Cursor | None) -> list[models.ApiKey]:
+        query = select(models.ApiKey).where(models.ApiKey.workspace_id == workspace_id)
+        return _page(self._session, query, models.ApiKey, limit, after)
+
+    def touch(self, last_used: dict[str, datetime]) -> None:
+        """Record last use of many keys in one statement."""
+        if last_used:
+            self._session.execute(
+                update(models.ApiKey),
+                [{"id": key_id, "last_used_at": when} for key_id, when in last_used.items()],
+            )
+
+
+class ServiceTokenRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, token: models.ServiceToken) -> None:
+        self._session.add(token)
+
+    def get(self, token_id: str) -> models.ServiceToken | None:
+        return self._session.get(models.ServiceToken, token_id)
+
+
+class KeyEventRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, event: models.KeyEvent) -> None:
+        self._session.add(event)
+
+    def list_page(self, workspace_id: str, limit: int,
+                  after: Cursor | None) -> list[models.KeyEvent]:
+        query = select(models.KeyEvent).where(models.KeyEvent.workspace_id == workspace_id)
+        return _page(self._session, query, models.KeyEvent, limit, after)
