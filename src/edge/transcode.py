@@ -243,7 +243,7 @@ def _readable(text: str) -> str:
     if match:
         field_path = match.group(2).split(".", 1)[-1]
         return f"Invalid value for {field_path}: {match.group(1)}"
-    return text.replace("Failed to parse ", "Invalid value for ")
+    return re.sub(r"^Failed to parse (\w+) field: ", r"Invalid value for \1: ", text)
 
 
 def to_json(message: Message, response_body: str = "") -> bytes:

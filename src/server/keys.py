@@ -51,6 +51,11 @@ class ParsedKey:
     def is_service_token(self) -> bool:
         return self.kind == SERVICE_TOKEN_KIND
 
+    @property
+    def environment(self) -> str:
+        """live or test for an API key; empty for a service token."""
+        return "" if self.is_service_token else self.kind
+
 
 @dataclass(frozen=True)
 class NewKey:

@@ -1,0 +1,157 @@
+"""Shared fixtures: settings on a temporary SQLite file, servers on port 0, clients."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import httpx
+import pytest
+import uvicorn
+
+from chronicle.config import Settings
+from edge.app import create_app
+from server import bootstrap
+from server.app import Container, GrpcServer, build_grpc_server
+from server.services import keys as key_service
+
+# Cheap argon2 for tests; the production defaults are exercised in test_keys.py.
+FAST_ARGON2 = {"argon2_memory_kib": 1024, "argon2_time_cost": 1}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings.load(
+        {}, database_url=f"sqlite:///{tmp_path / 'chronicle.db'}", **FAST_ARGON2,
+        last_used_flush_seconds=0.2,
+    )
+
+
+@pytest.fixture
+def container(settings: Settings) -> Container:
+    container = Container(settings)
+    bootstrap.prepare(container.engine, container.uow())
+    return container
+
+
+@dataclass
+class Tenant:
+    workspace_id: str
+    key: str
+    key_id: str
+
+    @property
+    def bearer(self) -> list[tuple[str, str]]:
+        return [("authorization", f"Bearer {self.key}")]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"authorization": f"Bearer {self.key}"}
+
+
+def make_tenant(container: Container, name: str = "acme", env: str = "live") -> Tenant:
+    with container.uow() as uow:
+        workspace = key_service.create_workspace(uow, name)
+        issued = key_service.create_api_key(
+            uow, container.hasher, workspace_id=workspace.id, environment=env, actor="test"
+        )
+    return Tenant(workspace.id, issued.raw, issued.record.id)
+
+
+@pytest.fixture
+def tenant(container: Container) -> Tenant:
+    return make_tenant(container, "acme")
+
+
+@pytest.fixture
+def other_tenant(container: Container) -> Tenant:
+    return make_tenant(container, "globex")
+
+
+@pytest.fixture
+def service_token(container: Container) -> str:
+    with container.uow() as uow:
+        _, raw = key_service.create_service_token(uow, container.hasher, "settings-page")
+    return raw
+
+
+@pytest.fixture
+def grpc_server(container: Container) -> Iterator[GrpcServer]:
+    server = build_grpc_server(container, port=0)
+    yield server
+    server.stop(grace=None)
+
+
+@pytest.fixture
+def channel(grpc_server: GrpcServer) -> Iterator[grpc.Channel]:
+    with grpc.insecure_channel(f"127.0.0.1:{grpc_server.port}") as channel:
+        yield channel
+
+
+class EdgeServer:
+    """uvicorn serving the edge on a free port, in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings, targets: list[str]) -> None:
+        config = uvicorn.Config(
+            create_app(settings, targets), host="127.0.0.1", port=0, log_level="warning",
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()),
+                                       daemon=True)
+
+    def __enter__(self) -> EdgeServer:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("edge did not start")
+            time.sleep(0.01)
+        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def edge_factory(settings: Settings, grpc_server: GrpcServer) -> Iterator[object]:
+    started: list[EdgeServer] = []
+
+    def start(**changes: object) -> EdgeServer:
+        targets = changes.pop("targets", [f"127.0.0.1:{grpc_server.port}"])
+        server = EdgeServer(settings.with_(**changes), list(targets))  # type: ignore[arg-type]
+        started.append(server.__enter__())
+        return server
+
+    yield start
+    for server in started:
+        server.__exit__()
+
+
+@pytest.fixture
+def edge(edge_factory: object) -> EdgeServer:
+    return edge_factory()  # type: ignore[operator, no-any-return]
+
+
+@pytest.fixture
+def http(edge: EdgeServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=edge.url, timeout=10) as client:
+        yield client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
