@@ -59,12 +59,16 @@ def create_presentation(
         {**copy.deepcopy(section), "id": new_id("sec")}
         for section in select_sections(template, selected_section_ids)
     ]
+    now = models.utcnow()
     presentation = models.Presentation(
         id=new_id("pres"),
         workspace_id=principal.workspace_id,
         title=template.name,
         sections=sections,
         is_public=False,
+        created_at=now,
+        updated_at=now,
+        revision=1,
     )
     uow.presentations.add(presentation)
     uow.commit()

@@ -51,7 +51,8 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._session.rollback()
+        # close() rolls back whatever was not committed and detaches the objects,
+        # which keep their loaded state for the caller to read.
         self._session.close()
 
     def commit(self) -> None:

@@ -1,0 +1,70 @@
+"""In-memory repositories and unit of work, for service tests without a database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Self
+
+from server.storage import models
+from server.storage.repository import Cursor
+
+
+class _Rows:
+    def __init__(self) -> None:
+        self.rows: dict[str, Any] = {}
+
+    def add(self, row: Any) -> None:
+        if getattr(row, "created_at", None) is None:
+            row.created_at = models.utcnow()
+        self.rows[row.id] = row
+
+    def get(self, row_id: str) -> Any:
+        return self.rows.get(row_id)
+
+    def delete(self, row: Any) -> None:
+        del self.rows[row.id]
+
+    def list_page(self, workspace_id: str, limit: int, after: Cursor | None) -> list[Any]:
+        rows = sorted((r for r in self.rows.values() if r.workspace_id == workspace_id),
+                      key=lambda r: (r.created_at, r.id), reverse=True)
+        if after is not None:
+            rows = [r for r in rows if (r.created_at, r.id) < after]
+        return rows[:limit]
+
+
+class FakeTemplates(_Rows):
+    def list_visible(self, workspace_id: str) -> list[models.Template]:
+        return [r for r in self.rows.values() if r.workspace_id in (None, workspace_id)]
+
+
+class FakeApiKeys(_Rows):
+    def touch(self, last_used: dict[str, datetime]) -> None:
+        for key_id, when in last_used.items():
+            self.rows[key_id].last_used_at = when
+
+
+class FakeUnitOfWork:
+    """Shares its rows across `with` blocks, like a database would; counts commits."""
+
+    def __init__(self) -> None:
+        self.workspaces = _Rows()
+        self.templates = FakeTemplates()
+        self.presentations = _Rows()
+        self.api_keys = FakeApiKeys()
+        self.service_tokens = _Rows()
+        self.key_events = _Rows()
+        self.commits = 0
+        self.opened = 0
+
+    def __enter__(self) -> Self:
+        self.opened += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def commit(self) -> None:
+        self.commits += 1
+
+    def flush(self) -> None:
+        pass

@@ -1,0 +1,103 @@
+"""Storage on a real SQLite file: migrations, unit of work, repositories."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+from server import bootstrap, catalog
+from server.app import Container
+from server.storage import models
+
+
+def test_migrations_build_exactly_the_models_schema(container: Container) -> None:
+    with container.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), models.Base.metadata)
+    assert diff == []
+
+
+def test_lookup_paths_are_indexed(container: Container) -> None:
+    inspector = inspect(container.engine)
+    indexed = {
+        table: [tuple(i["column_names"]) for i in inspector.get_indexes(table)]
+        for table in ("api_keys", "presentations", "key_events", "templates")
+    }
+    assert ("workspace_id", "created_at", "id") in indexed["presentations"]
+    assert ("workspace_id", "created_at", "id") in indexed["api_keys"]
+    assert ("workspace_id", "created_at", "id") in indexed["key_events"]
+    assert ("workspace_id",) in indexed["templates"]
+    assert inspector.get_pk_constraint("api_keys")["constrained_columns"] == ["id"]
+
+
+def test_leaving_a_unit_of_work_without_commit_rolls_back(container: Container) -> None:
+    with container.uow() as uow:
+        uow.workspaces.add(models.Workspace(id="ws_rollback", name="x"))
+        uow.flush()
+    with container.uow() as uow:
+        assert uow.workspaces.get("ws_rollback") is None
+    with container.uow() as uow:
+        uow.workspaces.add(models.Workspace(id="ws_kept", name="x"))
+        uow.commit()
+    with container.uow() as uow:
+        assert uow.workspaces.get("ws_kept") is not None
+
+
+def test_builtin_templates_are_seeded_once_and_kept_in_sync(container: Container) -> None:
+    with container.uow() as uow:
+        bootstrap.sync_builtin_templates(uow)
+        visible = uow.templates.list_visible("ws_any")
+    assert [t.id for t in visible] == [t["id"] for t in catalog.BUILTIN_TEMPLATES]
+
+
+def test_keyset_pages_are_stable_when_timestamps_tie(container: Container) -> None:
+    now = models.utcnow()
+    with container.uow() as uow:
+        uow.workspaces.add(models.Workspace(id="ws_p", name="p"))
+        uow.flush()
+        for i in range(9):
+            uow.presentations.add(models.Presentation(
+                id=f"pres_{i:02d}", workspace_id="ws_p", title=str(i), sections=[],
+                created_at=now - timedelta(seconds=i // 3), updated_at=now))
+        uow.commit()
+    with container.uow() as uow:
+        seen, after = [], None
+        while True:
+            page = uow.presentations.list_page("ws_p", 4, after)
+            if not page:
+                break
+            seen += [p.id for p in page]
+            after = (page[-1].created_at, page[-1].id)
+    assert len(seen) == 9 and len(set(seen)) == 9
+    assert seen[:3] == ["pres_02", "pres_01", "pres_00"]
+
+
+def test_timestamps_come_back_timezone_aware(container: Container) -> None:
+    with container.uow() as uow:
+        uow.workspaces.add(models.Workspace(id="ws_tz", name="tz"))
+        uow.commit()
+    container.engine.dispose()
+    with container.uow() as uow:
+        workspace = uow.workspaces.get("ws_tz")
+        assert workspace is not None and workspace.created_at.utcoffset() == timedelta(0)
+
+
+def test_last_use_batch_is_one_statement_for_many_keys(container: Container) -> None:
+    from tests.conftest import make_tenant
+
+    tenants = [make_tenant(container, f"t{i}") for i in range(3)]
+    when = models.utcnow()
+    with container.uow() as uow:
+        uow.api_keys.touch({t.key_id: when for t in tenants})
+        uow.commit()
+    with container.uow() as uow:
+        assert all(uow.api_keys.get(t.key_id).last_used_at == when  # type: ignore[union-attr]
+                   for t in tenants)
+
+
+def test_prepare_reports_an_empty_database_once(settings: object) -> None:
+    container = Container(settings)  # type: ignore[arg-type]
+    assert bootstrap.prepare(container.engine, container.uow()) is True
+    assert bootstrap.prepare(container.engine, container.uow()) is False
