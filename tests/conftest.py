@@ -28,7 +28,9 @@ FAST_ARGON2 = {"argon2_memory_kib": 1024, "argon2_time_cost": 1}
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings.load(
-        {}, database_url=f"sqlite:///{tmp_path / 'chronicle.db'}", **FAST_ARGON2,
+        {},
+        database_url=f"sqlite:///{tmp_path / 'chronicle.db'}",
+        **FAST_ARGON2,
         last_used_flush_seconds=0.2,
     )
 
@@ -99,12 +101,14 @@ class EdgeServer:
 
     def __init__(self, settings: Settings, targets: list[str]) -> None:
         config = uvicorn.Config(
-            create_app(settings, targets), host="127.0.0.1", port=0, log_level="warning",
+            create_app(settings, targets),
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
             lifespan="on",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()),
-                                       daemon=True)
+        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
 
     def __enter__(self) -> EdgeServer:
         self.thread.start()

@@ -25,8 +25,11 @@ class _Rows:
         del self.rows[row.id]
 
     def list_page(self, workspace_id: str, limit: int, after: Cursor | None) -> list[Any]:
-        rows = sorted((r for r in self.rows.values() if r.workspace_id == workspace_id),
-                      key=lambda r: (r.created_at, r.id), reverse=True)
+        rows = sorted(
+            (r for r in self.rows.values() if r.workspace_id == workspace_id),
+            key=lambda r: (r.created_at, r.id),
+            reverse=True,
+        )
         if after is not None:
             rows = [r for r in rows if (r.created_at, r.id) < after]
         return rows[:limit]
@@ -61,7 +64,7 @@ class FakeUnitOfWork:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        pass
+        pass  # nothing to roll back: rows are shared, like a database's
 
     def commit(self) -> None:
         self.commits += 1

@@ -26,8 +26,16 @@ CLI_ACTOR = "cli"
 def _settings(args: argparse.Namespace) -> Settings:
     flags = {
         name: getattr(args, name, None)
-        for name in ("database_url", "redis_url", "grpc_port", "http_port", "bind", "rate_limit",
-                     "app_url", "grpc_targets")
+        for name in (
+            "database_url",
+            "redis_url",
+            "grpc_port",
+            "http_port",
+            "bind",
+            "rate_limit",
+            "app_url",
+            "grpc_targets",
+        )
     }
     if getattr(args, "admin_routes", False):
         flags["admin_routes"] = True
@@ -148,15 +156,22 @@ def cmd_key_create(args: argparse.Namespace) -> None:
     expires_in = timedelta(seconds=parse_duration(args.expires_in)) if args.expires_in else None
     with container.uow() as uow:
         issued = key_service.create_api_key(
-            uow, container.hasher, workspace_id=args.workspace, name=args.name or "",
-            environment=args.env, expires_in=expires_in, rate_limit=args.rate_limit,
+            uow,
+            container.hasher,
+            workspace_id=args.workspace,
+            name=args.name or "",
+            environment=args.env,
+            expires_in=expires_in,
+            rate_limit=args.rate_limit,
             actor=CLI_ACTOR,
         )
     if args.json:
         _print_json({**_key_json(issued.record), "key": issued.raw})
     else:
-        print(f"Created {issued.record.id} ({issued.record.environment}). "
-              "The key is shown once; store it now:")
+        print(
+            f"Created {issued.record.id} ({issued.record.environment}). "
+            "The key is shown once; store it now:"
+        )
         print(issued.raw)
 
 
@@ -175,10 +190,12 @@ def cmd_key_list(args: argparse.Namespace) -> None:
         _print_json(records)
         return
     for r in records:
-        print(f"{r['id']}  {r['hint']}  {r['environment']}  {r['state']}  "
-              f"name={r.get('name', '')!r}  created={r['created_at']}"
-              + (f"  expires={r['expires_at']}" if "expires_at" in r else "")
-              + (f"  revoked={r['revoked_at']}" if "revoked_at" in r else ""))
+        print(
+            f"{r['id']}  {r['hint']}  {r['environment']}  {r['state']}  "
+            f"name={r.get('name', '')!r}  created={r['created_at']}"
+            + (f"  expires={r['expires_at']}" if "expires_at" in r else "")
+            + (f"  revoked={r['revoked_at']}" if "revoked_at" in r else "")
+        )
 
 
 def cmd_key_revoke(args: argparse.Namespace) -> None:
@@ -197,11 +214,19 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
         )
         old_expiry = old.expires_at
     if args.json:
-        _print_json({**_key_json(issued.record), "key": issued.raw, "previous_id": old.id,
-                     "previous_expires_at": old_expiry})
+        _print_json(
+            {
+                **_key_json(issued.record),
+                "key": issued.raw,
+                "previous_id": old.id,
+                "previous_expires_at": old_expiry,
+            }
+        )
     else:
-        print(f"Created {issued.record.id}; {old.id} expires at {old_expiry:%Y-%m-%dT%H:%M:%SZ}. "
-              "The new key is shown once; store it now:")
+        print(
+            f"Created {issued.record.id}; {old.id} expires at {old_expiry:%Y-%m-%dT%H:%M:%SZ}. "
+            "The new key is shown once; store it now:"
+        )
         print(issued.raw)
 
 
@@ -226,8 +251,9 @@ def cmd_key_events(args: argparse.Namespace) -> None:
         _print_json(events)
         return
     for e in events:
-        print(f"{e['created_at']}  {e['key_id']}  {e['event']}  {e['actor']}  "
-              f"{e.get('detail', '')}")
+        print(
+            f"{e['created_at']}  {e['key_id']}  {e['event']}  {e['actor']}  {e.get('detail', '')}"
+        )
 
 
 def cmd_service_token_create(args: argparse.Namespace) -> None:
@@ -248,8 +274,11 @@ def _server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bind")
     parser.add_argument("--rate-limit")
     parser.add_argument("--app-url")
-    parser.add_argument("--admin-routes", action="store_true",
-                        help="serve ApiKeyService over REST (service tokens only)")
+    parser.add_argument(
+        "--admin-routes",
+        action="store_true",
+        help="serve ApiKeyService over REST (service tokens only)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -257,8 +286,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--database-url", help="SQLAlchemy URL (env CHRONICLE_DATABASE_URL)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def command(name: str, handler: Callable[[argparse.Namespace], None],
-                parent: Any = sub, **kwargs: Any) -> argparse.ArgumentParser:
+    def command(
+        name: str, handler: Callable[[argparse.Namespace], None], parent: Any = sub, **kwargs: Any
+    ) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = parent.add_parser(name, **kwargs)
         p.add_argument("--database-url", default=argparse.SUPPRESS)
         p.set_defaults(handler=handler)
@@ -310,8 +340,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"chronicle: error: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
-        print(f"chronicle: error: database: {type(exc).__name__}: {exc.args[0] if exc.args else ''}"
-              .splitlines()[0], file=sys.stderr)
+        # The driver's first line says what failed; SQL and parameters stay out.
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        print(f"chronicle: error: database: {reason}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"chronicle: error: {exc}", file=sys.stderr)

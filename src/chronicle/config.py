@@ -49,6 +49,10 @@ class RateLimit:
         return f"{self.count}/{unit}"
 
 
+# Generous: 10 requests a second per key, sustained.
+DEFAULT_RATE_LIMIT = RateLimit(600, 60)
+
+
 def _bool(text: str) -> bool:
     lowered = text.strip().lower()
     if lowered in {"1", "true", "yes", "on"}:
@@ -97,7 +101,7 @@ class Settings:
     grpc_port: int = _setting("CHRONICLE_GRPC_PORT", _port, 50051)
     http_port: int = _setting("CHRONICLE_HTTP_PORT", _port, 8080)
     bind: str = _setting("CHRONICLE_BIND", str, "127.0.0.1")
-    rate_limit: RateLimit = _setting("CHRONICLE_RATE_LIMIT", RateLimit.parse, RateLimit(600, 60))
+    rate_limit: RateLimit = _setting("CHRONICLE_RATE_LIMIT", RateLimit.parse, DEFAULT_RATE_LIMIT)
     app_url: str = _setting("CHRONICLE_APP_URL", str, "http://127.0.0.1:8080/app")
     # Edge
     grpc_targets: tuple[str, ...] = _setting("CHRONICLE_GRPC_TARGETS", _targets, ())
@@ -114,15 +118,11 @@ class Settings:
     key_cache_size: int = _setting("CHRONICLE_KEY_CACHE_SIZE", _positive_int, 10_000)
     # How stale a key's revoked/expiry status may be: the 1-second promise needs < 1.
     key_status_ttl_seconds: float = _setting("CHRONICLE_KEY_STATUS_TTL", _positive_float, 0.5)
-    last_used_flush_seconds: float = _setting(
-        "CHRONICLE_LAST_USED_FLUSH", _positive_float, 5.0
-    )
+    last_used_flush_seconds: float = _setting("CHRONICLE_LAST_USED_FLUSH", _positive_float, 5.0)
     log_level: str = _setting("CHRONICLE_LOG_LEVEL", str, "INFO")
 
     @classmethod
-    def load(
-        cls, environ: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Environment first, then flags (`overrides`, None meaning 'not given')."""
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
@@ -137,7 +137,9 @@ class Settings:
             values[name] = _parse(meta, value) if isinstance(value, str) else value
         settings = cls(**values)
         if settings.key_status_ttl_seconds >= 1.0:
-            raise ConfigError("CHRONICLE_KEY_STATUS_TTL must be below 1 second (revocation promise)")
+            raise ConfigError(
+                "CHRONICLE_KEY_STATUS_TTL must be below 1 second (revocation promise)"
+            )
         return settings
 
     def with_(self, **changes: Any) -> Settings:

@@ -21,7 +21,9 @@ from chronicle.v1 import (
 _SERVICE_MODULES = (presentation_service_pb2, api_key_service_pb2, identity_service_pb2)
 
 SERVICES: tuple[descriptor.ServiceDescriptor, ...] = tuple(
-    service for module in _SERVICE_MODULES for service in module.DESCRIPTOR.services_by_name.values()
+    service
+    for module in _SERVICE_MODULES
+    for service in module.DESCRIPTOR.services_by_name.values()
 )
 
 API_KEY = options_pb2.CALLER_KIND_API_KEY
@@ -35,7 +37,8 @@ def full_method_name(method: descriptor.MethodDescriptor) -> str:
 
 def allowed_callers(service: descriptor.ServiceDescriptor) -> frozenset[int]:
     """The caller kinds a service accepts; empty means nobody."""
-    return frozenset(service.GetOptions().Extensions[options_pb2.allowed_callers])
+    options = service.GetOptions()
+    return frozenset(options.Extensions[options_pb2.allowed_callers])  # type: ignore[index]
 
 
 def is_admin_only(service: descriptor.ServiceDescriptor) -> bool:
@@ -79,7 +82,8 @@ def http_bindings(
             if not options.HasExtension(annotations_pb2.http):
                 continue
             rule = options.Extensions[annotations_pb2.http]
-            success = options.Extensions[options_pb2.http_success_code] or 200
+            code: int = options.Extensions[options_pb2.http_success_code]  # type: ignore[index]
+            success = code or 200
             for one in (rule, *rule.additional_bindings):
                 verb, path = _verb_and_path(one)
                 bindings.append(

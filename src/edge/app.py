@@ -35,7 +35,8 @@ class _Refused(Exception):
 def served_bindings(settings: Settings) -> list[contract.HttpBinding]:
     """Admin-only services (ApiKeyService) are served only when enabled."""
     return [
-        b for b in contract.http_bindings()
+        b
+        for b in contract.http_bindings()
         if settings.admin_routes or not contract.is_admin_only(b.method.containing_service)
     ]
 
@@ -96,8 +97,9 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
                     error = HttpError.of(405, f"{request.method} is not allowed here")
                     error.headers["allow"] = ", ".join(sorted(set(found)))
                     raise _Refused(error)
-                raise _Refused(HttpError.of(
-                    404, f"No route for {request.method} {request.url.path}"))
+                raise _Refused(
+                    HttpError.of(404, f"No route for {request.method} {request.url.path}")
+                )
             route, params = found
             body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
             message = build_request(route, params, request.query_params.multi_items(), body)

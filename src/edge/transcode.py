@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from google.protobuf import field_mask_pb2, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -55,7 +55,9 @@ class PathTemplate:
         last = template.rsplit("/", 1)[-1]
         if ":" in last and "}" not in last.rsplit(":", 1)[1]:
             path, verb = template.rsplit(":", 1)
-        pattern, variables, literals = [], [], 0
+        pattern: list[str] = []
+        variables: list[str] = []
+        literals = 0
         for segment in _split_segments(path[1:]):
             if segment.startswith("{") and segment.endswith("}"):
                 name, _, sub = segment[1:-1].partition("=")
@@ -179,7 +181,7 @@ def build_request(
     body: bytes,
 ) -> Message:
     """The RPC request: body first, then query, then path variables (which win)."""
-    descriptor = route.request_class.DESCRIPTOR
+    descriptor = cast(Descriptor, route.request_class.DESCRIPTOR)
     data: dict[str, Any] = {}
     body_field = route.binding.body
     if body_field == "*":
@@ -196,8 +198,10 @@ def build_request(
         parts, fd = _field(descriptor, name)
         if parts[0] in route.path_fields or parts[0] == body_field:
             raise TranscodeError(f"{name!r} cannot be given as a query parameter")
-        if fd.type == FieldDescriptor.TYPE_MESSAGE and fd.message_type.full_name not in (
-            "google.protobuf.FieldMask", "google.protobuf.Timestamp", "google.protobuf.Duration"
+        if fd.message_type is not None and fd.message_type.full_name not in (
+            "google.protobuf.FieldMask",
+            "google.protobuf.Timestamp",
+            "google.protobuf.Duration",
         ):
             raise TranscodeError(f"{name!r} cannot be given as a query parameter")
         _set_nested(data, parts, _query_value(fd, name, values))
@@ -227,7 +231,9 @@ def _infer_update_mask(route: Route, message: Message, data: dict[str, Any]) -> 
     ):
         return
     paths = sorted(k for k in data if k not in route.path_fields and k != "update_mask")
-    getattr(message, "update_mask").CopyFrom(field_mask_pb2.FieldMask(paths=paths))
+    message.update_mask.CopyFrom(  # type: ignore[attr-defined]
+        field_mask_pb2.FieldMask(paths=paths)
+    )
 
 
 _NO_FIELD = re.compile(r'Message type "[\w.]+" has no field named "(\w+)" at "[\w.]*"\.')

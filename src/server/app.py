@@ -11,6 +11,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from chronicle import contract
 from chronicle.config import Settings
@@ -40,7 +41,7 @@ class Container:
         return db.make_engine(self.settings.database_url)
 
     @cached_property
-    def sessions(self) -> db.sessionmaker[db.Session]:
+    def sessions(self) -> sessionmaker[Session]:
         return db.session_factory(self.engine)
 
     def uow(self) -> SqlUnitOfWork:
@@ -59,8 +60,12 @@ class Container:
     def authenticator(self) -> Authenticator:
         s = self.settings
         return Authenticator(
-            self.uow, self.hasher, cache_ttl=s.key_cache_ttl_seconds,
-            cache_size=s.key_cache_size, status_ttl=s.key_status_ttl_seconds, usage=self.usage,
+            self.uow,
+            self.hasher,
+            cache_ttl=s.key_cache_ttl_seconds,
+            cache_size=s.key_cache_size,
+            status_ttl=s.key_status_ttl_seconds,
+            usage=self.usage,
         )
 
 
@@ -78,8 +83,7 @@ class GrpcServer:
 def build_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
     settings = container.settings
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.grpc_threads,
-                                   thread_name_prefix="grpc"),
+        futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
         interceptors=[ChronicleInterceptor(container.authenticator)],
         options=[("grpc.so_reuseport", 0)],
     )

@@ -195,13 +195,21 @@ class Authenticator:
                 token = uow.service_tokens.get(parsed.key_id)
                 if token is None:
                     return None
-                return _Status(token.secret_hash, "", "", token.name, None, token.revoked_at,
-                               fetched)
+                return _Status(
+                    token.secret_hash, "", "", token.name, None, token.revoked_at, fetched
+                )
             key = uow.api_keys.get(parsed.key_id)
             if key is None:
                 return None
-            return _Status(key.secret_hash, key.workspace_id, key.environment, key.name,
-                           key.expires_at, key.revoked_at, fetched)
+            return _Status(
+                key.secret_hash,
+                key.workspace_id,
+                key.environment,
+                key.name,
+                key.expires_at,
+                key.revoked_at,
+                fetched,
+            )
 
     def _verify(self, raw: str, parsed: keys.ParsedKey, status: _Status | None) -> None:
         digest = keys.digest(raw)

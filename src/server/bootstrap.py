@@ -50,7 +50,11 @@ def first_start(uow: UnitOfWork, hasher: keys.SecretHasher) -> FirstStart:
     with uow:
         workspace = key_service.create_workspace(uow, "default")
         issued = key_service.create_api_key(
-            uow, hasher, workspace_id=workspace.id, name="first-start", environment="test",
+            uow,
+            hasher,
+            workspace_id=workspace.id,
+            name="first-start",
+            environment="test",
             actor="first-start",
         )
     return FirstStart(workspace.id, issued)

@@ -89,4 +89,3 @@ def key_event(row: models.KeyEvent) -> api_key_pb2.ApiKeyEvent:
         detail=row.detail,
         created_at=timestamp(row.created_at),
     )
-

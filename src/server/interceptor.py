@@ -128,7 +128,7 @@ class _Guard:
                     return behaviour(request, context)
                 finally:
                     _current.reset(token)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            except Exception as exc:  # every failure becomes a status
                 self._abort(context, exc)
 
         return call
@@ -143,7 +143,7 @@ class _Guard:
                     yield from behaviour(request, context)
                 finally:
                     _current.reset(token)
-            except Exception as exc:  # noqa: BLE001 - every failure becomes a status
+            except Exception as exc:  # every failure becomes a status
                 self._abort(context, exc)
 
         return call

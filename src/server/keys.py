@@ -23,7 +23,7 @@ KEY_ID_LENGTH = 16
 SECRET_LENGTH = 32
 CHECKSUM_LENGTH = 6
 API_KEY_KINDS = ("live", "test")
-SERVICE_TOKEN_KIND = "svc"
+SERVICE_TOKEN_KIND = "svc"  # noqa: S105 - a marker, not a secret
 
 _FORMAT = re.compile(
     rf"^chr_(live|test|svc)_([0-9A-Za-z]{{{KEY_ID_LENGTH}}})_"
@@ -83,7 +83,7 @@ def parse(raw: str) -> ParsedKey | None:
     if match is None:
         return None
     kind, handle, secret, check = match.groups()
-    if checksum(raw[: -CHECKSUM_LENGTH]) != check:
+    if checksum(raw[:-CHECKSUM_LENGTH]) != check:
         return None
     return ParsedKey(kind, f"{_ID_PREFIX[kind]}_{handle}", secret)
 

@@ -33,14 +33,16 @@ PrincipalOf = Callable[[Any], Principal]
 
 
 class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServicer):  # type: ignore[misc]
-    def __init__(self, uow: UowFactory, app_url: str,
-                 principal_of: PrincipalOf = current_principal) -> None:
+    def __init__(
+        self, uow: UowFactory, app_url: str, principal_of: PrincipalOf = current_principal
+    ) -> None:
         self._uow = uow
         self._app_url = app_url
         self._principal_of = principal_of
 
-    def ListTemplates(self, request: pres_pb.ListTemplatesRequest, context: Any
-                      ) -> pres_pb.ListTemplatesResponse:
+    def ListTemplates(
+        self, request: pres_pb.ListTemplatesRequest, context: Any
+    ) -> pres_pb.ListTemplatesResponse:
         with self._uow() as uow:
             rows = service.list_templates(uow, self._principal_of(context))
             return pres_pb.ListTemplatesResponse(templates=[convert.template(r) for r in rows])
@@ -48,7 +50,9 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
     def CreatePresentation(self, request: pres_pb.CreatePresentationRequest, context: Any) -> Any:
         with self._uow() as uow:
             row = service.create_presentation(
-                uow, self._principal_of(context), request.template_id,
+                uow,
+                self._principal_of(context),
+                request.template_id,
                 list(request.selected_section_ids),
             )
             return convert.presentation(row, self._app_url)
@@ -58,16 +62,16 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             row = service.get_presentation(uow, self._principal_of(context), request.id)
             return convert.presentation(row, self._app_url)
 
-    def UpdatePresentation(self, request: pres_pb.UpdatePresentationRequest, context: Any
-                           ) -> Any:
+    def UpdatePresentation(self, request: pres_pb.UpdatePresentationRequest, context: Any) -> Any:
         with self._uow() as uow:
             row = service.update_presentation(
                 uow, self._principal_of(context), request.id, _changes(request)
             )
             return convert.presentation(row, self._app_url)
 
-    def ListPresentations(self, request: pres_pb.ListPresentationsRequest, context: Any
-                          ) -> pres_pb.ListPresentationsResponse:
+    def ListPresentations(
+        self, request: pres_pb.ListPresentationsRequest, context: Any
+    ) -> pres_pb.ListPresentationsResponse:
         with self._uow() as uow:
             rows, next_token = service.list_presentations(
                 uow, self._principal_of(context), request.page_size, request.page_token
@@ -77,8 +81,9 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
                 next_page_token=next_token,
             )
 
-    def DeletePresentation(self, request: pres_pb.DeletePresentationRequest, context: Any
-                           ) -> empty_pb2.Empty:
+    def DeletePresentation(
+        self, request: pres_pb.DeletePresentationRequest, context: Any
+    ) -> empty_pb2.Empty:
         with self._uow() as uow:
             service.delete_presentation(uow, self._principal_of(context), request.id)
         return empty_pb2.Empty()
@@ -115,9 +120,13 @@ def _changes(request: pres_pb.UpdatePresentationRequest) -> service.Presentation
 
 
 class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: ignore[misc]
-    def __init__(self, uow: UowFactory, hasher: keys.SecretHasher,
-                 on_change: Callable[[str], None],
-                 principal_of: PrincipalOf = current_principal) -> None:
+    def __init__(
+        self,
+        uow: UowFactory,
+        hasher: keys.SecretHasher,
+        on_change: Callable[[str], None],
+        principal_of: PrincipalOf = current_principal,
+    ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._on_change = on_change  # tells the authenticator to re-read a key's status
@@ -127,25 +136,31 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
         principal = self._principal_of(context)
         return f"service-token:{principal.name or principal.credential_id}"
 
-    def CreateApiKey(self, request: keys_pb.CreateApiKeyRequest, context: Any
-                     ) -> keys_pb.CreateApiKeyResponse:
+    def CreateApiKey(
+        self, request: keys_pb.CreateApiKeyRequest, context: Any
+    ) -> keys_pb.CreateApiKeyResponse:
         with self._uow() as uow:
             issued = key_service.create_api_key(
-                uow, self._hasher, workspace_id=request.workspace_id, name=request.name,
+                uow,
+                self._hasher,
+                workspace_id=request.workspace_id,
+                name=request.name,
                 environment=request.environment,
                 expires_in=convert.duration(request.expires_in),
                 rate_limit=request.rate_limit if request.HasField("rate_limit") else None,
                 actor=self._actor(context),
             )
-            return keys_pb.CreateApiKeyResponse(api_key=convert.api_key(issued.record),
-                                                key=issued.raw)
+            return keys_pb.CreateApiKeyResponse(
+                api_key=convert.api_key(issued.record), key=issued.raw
+            )
 
     def GetApiKey(self, request: keys_pb.GetApiKeyRequest, context: Any) -> Any:
         with self._uow() as uow:
             return convert.api_key(key_service.get_api_key(uow, request.id))
 
-    def ListApiKeys(self, request: keys_pb.ListApiKeysRequest, context: Any
-                    ) -> keys_pb.ListApiKeysResponse:
+    def ListApiKeys(
+        self, request: keys_pb.ListApiKeysRequest, context: Any
+    ) -> keys_pb.ListApiKeysResponse:
         with self._uow() as uow:
             rows, next_token = key_service.list_api_keys(
                 uow, request.workspace_id, request.page_size, request.page_token
@@ -156,27 +171,28 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
 
     def RevokeApiKey(self, request: keys_pb.RevokeApiKeyRequest, context: Any) -> Any:
         with self._uow() as uow:
-            row = key_service.revoke_api_key(uow, request.id, request.reason,
-                                             self._actor(context))
+            row = key_service.revoke_api_key(uow, request.id, request.reason, self._actor(context))
             self._on_change(row.id)
             return convert.api_key(row)
 
-    def RotateApiKey(self, request: keys_pb.RotateApiKeyRequest, context: Any
-                     ) -> keys_pb.RotateApiKeyResponse:
-        grace = (request.grace_period.ToTimedelta()
-                 if request.HasField("grace_period") else None)
+    def RotateApiKey(
+        self, request: keys_pb.RotateApiKeyRequest, context: Any
+    ) -> keys_pb.RotateApiKeyResponse:
+        grace = request.grace_period.ToTimedelta() if request.HasField("grace_period") else None
         with self._uow() as uow:
             issued, old = key_service.rotate_api_key(
                 uow, self._hasher, request.id, grace=grace, actor=self._actor(context)
             )
             self._on_change(old.id)
             return keys_pb.RotateApiKeyResponse(
-                api_key=convert.api_key(issued.record), key=issued.raw,
+                api_key=convert.api_key(issued.record),
+                key=issued.raw,
                 previous=convert.api_key(old),
             )
 
-    def ListApiKeyEvents(self, request: keys_pb.ListApiKeyEventsRequest, context: Any
-                         ) -> keys_pb.ListApiKeyEventsResponse:
+    def ListApiKeyEvents(
+        self, request: keys_pb.ListApiKeyEventsRequest, context: Any
+    ) -> keys_pb.ListApiKeyEventsResponse:
         with self._uow() as uow:
             rows, next_token = key_service.list_key_events(
                 uow, request.workspace_id, request.page_size, request.page_token

@@ -41,8 +41,11 @@ def call(channel: grpc.Channel, method: str, request: Message, metadata: Any = (
                 from google.protobuf import message_factory
 
                 reply_class = message_factory.GetMessageClass(m.output_type)
-                stub = channel.unary_unary(method, request_serializer=type(request).SerializeToString,
-                                           response_deserializer=reply_class.FromString)
+                stub = channel.unary_unary(
+                    method,
+                    request_serializer=type(request).SerializeToString,
+                    response_deserializer=reply_class.FromString,
+                )
                 try:
                     return stub(request, metadata=metadata, timeout=10)
                 except grpc.RpcError as exc:
@@ -83,15 +86,17 @@ def _unauthorized_cases(tenant: Tenant) -> list[tuple[str, list[tuple[str, str]]
         ("bearer and spaces", [("authorization", "Bearer   ")], "UNAUTHORIZED"),
         ("other scheme", [("authorization", f"Basic {tenant.key}")], "UNAUTHORIZED"),
         ("empty x-api-key", [("x-api-key", " ")], "UNAUTHORIZED"),
-        ("two different keys",
-         [("authorization", f"Bearer {tenant.key}"), ("x-api-key", unknown)], "UNAUTHORIZED"),
+        (
+            "two different keys",
+            [("authorization", f"Bearer {tenant.key}"), ("x-api-key", unknown)],
+            "UNAUTHORIZED",
+        ),
         ("malformed key", [("x-api-key", "not-a-chronicle-key")], "API_KEY_INVALID"),
         ("bad checksum", [("x-api-key", tampered)], "API_KEY_INVALID"),
         ("truncated key", [("x-api-key", tenant.key[:-3])], "API_KEY_INVALID"),
         ("unknown key id", [("x-api-key", unknown)], "API_KEY_INVALID"),
         ("wrong secret", [("x-api-key", wrong_secret)], "API_KEY_INVALID"),
-        ("wrong environment marker",
-         [("x-api-key", _swap_env(tenant.key))], "API_KEY_INVALID"),
+        ("wrong environment marker", [("x-api-key", _swap_env(tenant.key))], "API_KEY_INVALID"),
     ]
 
 
@@ -116,7 +121,9 @@ def test_every_401_rule_over_rest(http: httpx.Client, tenant: Tenant) -> None:
         response = http.get("/api/v1/templates", headers=headers)
         assert response.status_code == 401, name
         assert response.json()["error"] == {
-            "code": reason, "message": response.json()["error"]["message"], "status": 401
+            "code": reason,
+            "message": response.json()["error"]["message"],
+            "status": 401,
         }, name
         assert tenant.key not in response.text
 
@@ -133,8 +140,11 @@ def test_expired_key_is_api_key_expired(
 ) -> None:
     with container.uow() as uow:
         issued = key_service.create_api_key(
-            uow, container.hasher, workspace_id=tenant.workspace_id,
-            expires_in=timedelta(seconds=1), actor="test",
+            uow,
+            container.hasher,
+            workspace_id=tenant.workspace_id,
+            expires_in=timedelta(seconds=1),
+            actor="test",
         )
     metadata = [("x-api-key", issued.raw)]
     assert not isinstance(caller(channel, metadata), grpc.RpcError)
@@ -165,9 +175,12 @@ def test_revoked_through_grpc_is_refused_at_once(
     channel: grpc.Channel, tenant: Tenant, service_token: str
 ) -> None:
     assert not isinstance(caller(channel, tenant.bearer), grpc.RpcError)
-    revoked = call(channel, "/chronicle.v1.ApiKeyService/RevokeApiKey",
-                   api_key_service_pb2.RevokeApiKeyRequest(id=tenant.key_id, reason="leaked"),
-                   [("authorization", f"Bearer {service_token}")])
+    revoked = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/RevokeApiKey",
+        api_key_service_pb2.RevokeApiKeyRequest(id=tenant.key_id, reason="leaked"),
+        [("authorization", f"Bearer {service_token}")],
+    )
     assert revoked.state == "revoked" and revoked.revoke_reason == "leaked"
     assert _wait_until_refused(channel, tenant.bearer, 1.0) < 1.0
 
@@ -179,9 +192,21 @@ def test_revoked_by_the_cli_in_another_process_is_refused_within_1s(
     assert http.get("/api/v1/templates", headers=tenant.headers).status_code == 200
     env = {**os.environ, "CHRONICLE_DATABASE_URL": container.settings.database_url}
     done = subprocess.run(
-        [sys.executable, "-m", "chronicle.cli", "key", "revoke", tenant.key_id,
-         "--reason", "rotated out"],
-        env=env, capture_output=True, text=True, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "chronicle.cli",
+            "key",
+            "revoke",
+            tenant.key_id,
+            "--reason",
+            "rotated out",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
     )
     assert tenant.key_id in done.stdout
     elapsed = _wait_until_refused(channel, tenant.bearer, 1.0)
@@ -193,10 +218,12 @@ def test_revoked_by_the_cli_in_another_process_is_refused_within_1s(
 def test_rotation_keeps_the_old_key_until_its_grace_ends(
     container: Container, channel: grpc.Channel, tenant: Tenant, service_token: str
 ) -> None:
-    rotated = call(channel, "/chronicle.v1.ApiKeyService/RotateApiKey",
-                   api_key_service_pb2.RotateApiKeyRequest(
-                       id=tenant.key_id, grace_period={"seconds": 1}),
-                   [("authorization", f"Bearer {service_token}")])
+    rotated = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/RotateApiKey",
+        api_key_service_pb2.RotateApiKeyRequest(id=tenant.key_id, grace_period={"seconds": 1}),
+        [("authorization", f"Bearer {service_token}")],
+    )
     assert rotated.key.startswith("chr_live_") and rotated.key != tenant.key
     assert rotated.previous.id == tenant.key_id and rotated.previous.HasField("expires_at")
     assert not isinstance(caller(channel, tenant.bearer), grpc.RpcError)
@@ -211,16 +238,21 @@ def test_rotation_keeps_the_old_key_until_its_grace_ends(
 
 
 def test_argon2_runs_once_per_distinct_key(
-    container: Container, grpc_server: GrpcServer, channel: grpc.Channel, tenant: Tenant,
+    container: Container,
+    grpc_server: GrpcServer,
+    channel: grpc.Channel,
+    tenant: Tenant,
     other_tenant: Tenant,
 ) -> None:
     before = container.authenticator.argon2_verifications
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(
-            lambda i: caller(channel, (tenant if i % 2 else other_tenant).bearer), range(200)
-        ))
+        results = list(
+            pool.map(
+                lambda i: caller(channel, (tenant if i % 2 else other_tenant).bearer), range(200)
+            )
+        )
     assert not any(isinstance(r, grpc.RpcError) for r in results)
     assert container.authenticator.argon2_verifications - before == 2
 
@@ -254,13 +286,17 @@ def _foreign_resource(container: Container, owner: Tenant, resource_type: str) -
     """Creates a resource of the given type in the owner's workspace and returns its id."""
     with container.uow() as uow:
         if resource_type == "chronicle.app/Presentation":
-            row: Any = models.Presentation(id=f"pres_{owner.key_id[-10:]}x",
-                                           workspace_id=owner.workspace_id, title="Theirs")
+            row: Any = models.Presentation(
+                id=f"pres_{owner.key_id[-10:]}x", workspace_id=owner.workspace_id, title="Theirs"
+            )
             uow.presentations.add(row)
         elif resource_type == "chronicle.app/Template":
-            row = models.Template(id=f"tpl_{owner.key_id[-10:]}x",
-                                  workspace_id=owner.workspace_id, name="Their template",
-                                  sections=[{"id": "sec_a", "title": "A", "layout": "title"}])
+            row = models.Template(
+                id=f"tpl_{owner.key_id[-10:]}x",
+                workspace_id=owner.workspace_id,
+                name="Their template",
+                sections=[{"id": "sec_a", "title": "A", "layout": "title"}],
+            )
             uow.templates.add(row)
         else:
             raise LookupError(resource_type)
@@ -270,27 +306,35 @@ def _foreign_resource(container: Container, owner: Tenant, resource_type: str) -
 
 def test_workspace_owned_rpcs_are_found_in_the_descriptors() -> None:
     names = {m.name for m in WORKSPACE_OWNED}
-    assert {"GetPresentation", "UpdatePresentation", "DeletePresentation",
-            "CreatePresentation"} <= names
+    assert {
+        "GetPresentation",
+        "UpdatePresentation",
+        "DeletePresentation",
+        "CreatePresentation",
+    } <= names
 
 
 @pytest.mark.parametrize("method", WORKSPACE_OWNED, ids=lambda m: m.name)
 @pytest.mark.parametrize("transport", ["grpc", "rest"])
 def test_another_workspaces_resource_is_403(
-    method: descriptor.MethodDescriptor, transport: str, container: Container,
-    channel: grpc.Channel, http: httpx.Client, tenant: Tenant, other_tenant: Tenant,
+    method: descriptor.MethodDescriptor,
+    transport: str,
+    container: Container,
+    channel: grpc.Channel,
+    http: httpx.Client,
+    tenant: Tenant,
+    other_tenant: Tenant,
 ) -> None:
     from google.protobuf import message_factory
 
     request = message_factory.GetMessageClass(method.input_type)()
     for field_name, resource_type in _resource_fields(method):
         try:
-            setattr(request, field_name, _foreign_resource(container, other_tenant,
-                                                           resource_type))
+            setattr(request, field_name, _foreign_resource(container, other_tenant, resource_type))
         except LookupError:
             assert method.name in NOT_BUILT, f"no factory for {resource_type}: add one"
     for field in method.input_type.fields:  # other required fields get a plausible value
-        if field.name == "prompt" or field.name == "content":
+        if field.name in {"prompt", "content"}:
             setattr(request, field.name, "hello")
 
     if transport == "grpc":
@@ -309,8 +353,9 @@ def test_another_workspaces_resource_is_403(
     for name in list(data):
         if "{" + name + "}" in path:
             path = path.replace("{" + name + "}", str(data.pop(name)))
-    response = http.request(binding.verb, path, headers=tenant.headers,
-                            json=data if binding.body else None)
+    response = http.request(
+        binding.verb, path, headers=tenant.headers, json=data if binding.body else None
+    )
     if method.name in NOT_BUILT:
         assert response.status_code == 501
         pytest.skip(f"{method.name} is not built yet")
@@ -330,9 +375,12 @@ def test_403_leaves_the_other_workspaces_deck_untouched(
 
 
 def test_api_key_cannot_call_api_key_service(channel: grpc.Channel, tenant: Tenant) -> None:
-    error = call(channel, "/chronicle.v1.ApiKeyService/ListApiKeys",
-                 api_key_service_pb2.ListApiKeysRequest(workspace_id=tenant.workspace_id),
-                 tenant.bearer)
+    error = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/ListApiKeys",
+        api_key_service_pb2.ListApiKeysRequest(workspace_id=tenant.workspace_id),
+        tenant.bearer,
+    )
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
     assert reason_of(error) == "INSUFFICIENT_PRIVILEGES"
 
@@ -340,9 +388,12 @@ def test_api_key_cannot_call_api_key_service(channel: grpc.Channel, tenant: Tena
 def test_service_token_cannot_call_presentation_service(
     channel: grpc.Channel, service_token: str
 ) -> None:
-    error = call(channel, "/chronicle.v1.PresentationService/ListTemplates",
-                 presentation_service_pb2.ListTemplatesRequest(),
-                 [("x-api-key", service_token)])
+    error = call(
+        channel,
+        "/chronicle.v1.PresentationService/ListTemplates",
+        presentation_service_pb2.ListTemplatesRequest(),
+        [("x-api-key", service_token)],
+    )
     assert error.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
@@ -350,13 +401,15 @@ def test_health_and_reflection_need_no_key(channel: grpc.Channel) -> None:
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
     reply = health_pb2_grpc.HealthStub(channel).Check(
-        health_pb2.HealthCheckRequest(service="chronicle.v1.PresentationService"))
+        health_pb2.HealthCheckRequest(service="chronicle.v1.PresentationService")
+    )
     assert reply.status == health_pb2.HealthCheckResponse.SERVING
     from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-    replies = stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(
-        list_services="")]))
+    replies = stub.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")])
+    )
     names = {s.name for r in replies for s in r.list_services_response.service}
     assert "chronicle.v1.PresentationService" in names
 
@@ -365,30 +418,54 @@ def test_health_and_reflection_need_no_key(channel: grpc.Channel) -> None:
 
 
 def test_raw_key_appears_only_in_the_create_response(
-    container: Container, channel: grpc.Channel, http: httpx.Client, tenant: Tenant,
-    service_token: str, caplog: pytest.LogCaptureFixture,
+    container: Container,
+    channel: grpc.Channel,
+    http: httpx.Client,
+    tenant: Tenant,
+    service_token: str,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level("DEBUG")
     admin = [("authorization", f"Bearer {service_token}")]
-    created = call(channel, "/chronicle.v1.ApiKeyService/CreateApiKey",
-                   api_key_service_pb2.CreateApiKeyRequest(workspace_id=tenant.workspace_id,
-                                                           name="ci", environment="test"), admin)
+    created = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/CreateApiKey",
+        api_key_service_pb2.CreateApiKeyRequest(
+            workspace_id=tenant.workspace_id, name="ci", environment="test"
+        ),
+        admin,
+    )
     raw = created.key
     assert raw.startswith("chr_test_") and created.api_key.hint.endswith(raw[-4:])
     # Use it (successes and failures), list it, get it, revoke it.
     assert http.get("/api/v1/templates", headers={"x-api-key": raw}).status_code == 200
     http.get("/api/v1/templates", headers={"x-api-key": raw[:-1] + "0"})
     http.get("/api/v1/templates", headers={"x-api-key": raw, "authorization": "Bearer x"})
-    listed = call(channel, "/chronicle.v1.ApiKeyService/ListApiKeys",
-                  api_key_service_pb2.ListApiKeysRequest(workspace_id=tenant.workspace_id), admin)
-    got = call(channel, "/chronicle.v1.ApiKeyService/GetApiKey",
-               api_key_service_pb2.GetApiKeyRequest(id=created.api_key.id), admin)
-    call(channel, "/chronicle.v1.ApiKeyService/RevokeApiKey",
-         api_key_service_pb2.RevokeApiKeyRequest(id=created.api_key.id, reason="done"), admin)
+    listed = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/ListApiKeys",
+        api_key_service_pb2.ListApiKeysRequest(workspace_id=tenant.workspace_id),
+        admin,
+    )
+    got = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/GetApiKey",
+        api_key_service_pb2.GetApiKeyRequest(id=created.api_key.id),
+        admin,
+    )
+    call(
+        channel,
+        "/chronicle.v1.ApiKeyService/RevokeApiKey",
+        api_key_service_pb2.RevokeApiKeyRequest(id=created.api_key.id, reason="done"),
+        admin,
+    )
     http.get("/api/v1/templates", headers={"x-api-key": raw})
-    events = call(channel, "/chronicle.v1.ApiKeyService/ListApiKeyEvents",
-                  api_key_service_pb2.ListApiKeyEventsRequest(workspace_id=tenant.workspace_id),
-                  admin)
+    events = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/ListApiKeyEvents",
+        api_key_service_pb2.ListApiKeyEventsRequest(workspace_id=tenant.workspace_id),
+        admin,
+    )
     container.usage.flush()
 
     secret = raw.split("_")[3]
@@ -397,7 +474,9 @@ def test_raw_key_appears_only_in_the_create_response(
         assert raw not in text and secret[:16] not in text
     assert {k.id for k in listed.api_keys} >= {created.api_key.id, tenant.key_id}
     assert [e.event for e in events.events if e.key_id == created.api_key.id] == [
-        "revoked", "created"]
+        "revoked",
+        "created",
+    ]
     assert raw not in caplog.text and secret[:16] not in caplog.text
     container.engine.dispose()
     db_path = container.settings.database_url.removeprefix("sqlite:///")
@@ -430,21 +509,25 @@ def test_key_json_from_admin_rest_routes(
     edge = edge_factory(admin_routes=True)  # type: ignore[operator]
     with httpx.Client(base_url=edge.url) as http:
         admin = {"authorization": f"Bearer {service_token}"}
-        created = http.post(f"/api/v1/workspaces/{tenant.workspace_id}/api-keys",
-                            json={"name": "web", "environment": "test"}, headers=admin)
+        created = http.post(
+            f"/api/v1/workspaces/{tenant.workspace_id}/api-keys",
+            json={"name": "web", "environment": "test"},
+            headers=admin,
+        )
         assert created.status_code == 201
         key_id = created.json()["api_key"]["id"]
-        revoked = http.post(f"/api/v1/api-keys/{key_id}:revoke", json={"reason": "x"},
-                            headers=admin)
+        revoked = http.post(
+            f"/api/v1/api-keys/{key_id}:revoke", json={"reason": "x"}, headers=admin
+        )
         assert revoked.status_code == 200 and revoked.json()["state"] == "revoked"
-        again = http.post(f"/api/v1/api-keys/{key_id}:revoke", json={"reason": "y"},
-                          headers=admin)
+        again = http.post(f"/api/v1/api-keys/{key_id}:revoke", json={"reason": "y"}, headers=admin)
         assert again.json()["revoke_reason"] == "x"  # idempotent: first revocation stands
         listed = http.get(f"/api/v1/workspaces/{tenant.workspace_id}/api-keys", headers=admin)
         assert created.json()["key"] not in listed.text
         assert json.loads(listed.text)["api_keys"]
-        denied = http.get(f"/api/v1/workspaces/{tenant.workspace_id}/api-keys",
-                          headers=tenant.headers)
+        denied = http.get(
+            f"/api/v1/workspaces/{tenant.workspace_id}/api-keys", headers=tenant.headers
+        )
         assert denied.status_code == 403
 
 

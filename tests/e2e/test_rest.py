@@ -79,15 +79,14 @@ def test_new_presentation_prints_fields_without_presence(
     http: httpx.Client, tenant: Tenant
 ) -> None:
     deck = create(http, tenant).json()
-    patched = http.patch(f"/api/v1/presentations/{deck['id']}", json={"sections": []},
-                         headers=tenant.headers).json()
+    patched = http.patch(
+        f"/api/v1/presentations/{deck['id']}", json={"sections": []}, headers=tenant.headers
+    ).json()
     assert patched["sections"] == []
     assert patched["is_public"] is False
 
 
-def test_get_presentation_returns_what_create_returned(
-    http: httpx.Client, tenant: Tenant
-) -> None:
+def test_get_presentation_returns_what_create_returned(http: httpx.Client, tenant: Tenant) -> None:
     deck = create(http, tenant).json()
     response = http.get(f"/api/v1/presentations/{deck['id']}", headers=tenant.headers)
     assert response.status_code == 200
@@ -106,8 +105,14 @@ def test_patch_changes_only_the_fields_sent(http: httpx.Client, tenant: Tenant) 
     published = http.patch(url, json={"is_public": True}, headers=tenant.headers).json()
     assert published["is_public"] is True and published["title"] == "Q3 board review"
 
-    new_sections = [{"title": "Hello", "layout": "title",
-                     "blocks": [{"paragraph": {"text": "Hi"}}], "speaker_notes": "Say hi"}]
+    new_sections = [
+        {
+            "title": "Hello",
+            "layout": "title",
+            "blocks": [{"paragraph": {"text": "Hi"}}],
+            "speaker_notes": "Say hi",
+        }
+    ]
     replaced = http.patch(url, json={"sections": new_sections}, headers=tenant.headers).json()
     assert [s["title"] for s in replaced["sections"]] == ["Hello"]
     assert replaced["sections"][0]["id"].startswith("sec_")
@@ -115,13 +120,12 @@ def test_patch_changes_only_the_fields_sent(http: httpx.Client, tenant: Tenant) 
     assert http.get(url, headers=tenant.headers).json() == replaced
 
 
-def test_patch_rejects_a_bad_layout_and_keeps_the_deck(
-    http: httpx.Client, tenant: Tenant
-) -> None:
+def test_patch_rejects_a_bad_layout_and_keeps_the_deck(http: httpx.Client, tenant: Tenant) -> None:
     deck = create(http, tenant).json()
     url = f"/api/v1/presentations/{deck['id']}"
-    response = http.patch(url, json={"title": "x", "sections": [{"layout": "spiral"}]},
-                          headers=tenant.headers)
+    response = http.patch(
+        url, json={"title": "x", "sections": [{"layout": "spiral"}]}, headers=tenant.headers
+    )
     assert response.status_code == 400
     assert error_of(response)["code"] == "BAD_REQUEST"
     assert http.get(url, headers=tenant.headers).json() == deck
@@ -129,8 +133,9 @@ def test_patch_rejects_a_bad_layout_and_keeps_the_deck(
 
 def test_blank_title_is_a_400(http: httpx.Client, tenant: Tenant) -> None:
     deck = create(http, tenant).json()
-    response = http.patch(f"/api/v1/presentations/{deck['id']}", json={"title": "  "},
-                          headers=tenant.headers)
+    response = http.patch(
+        f"/api/v1/presentations/{deck['id']}", json={"title": "  "}, headers=tenant.headers
+    )
     assert response.status_code == 400
 
 
@@ -183,8 +188,12 @@ def test_missing_template_id_is_a_400(http: httpx.Client, tenant: Tenant) -> Non
 
 def test_caller_endpoint_names_the_workspace(http: httpx.Client, tenant: Tenant) -> None:
     caller = http.get("/api/v1/caller", headers=tenant.headers).json()
-    assert caller == {"kind": "api_key", "workspace_id": tenant.workspace_id,
-                      "credential_id": tenant.key_id, "environment": "live"}
+    assert caller == {
+        "kind": "api_key",
+        "workspace_id": tenant.workspace_id,
+        "credential_id": tenant.key_id,
+        "environment": "live",
+    }
 
 
 @pytest.mark.parametrize(
@@ -193,8 +202,11 @@ def test_caller_endpoint_names_the_workspace(http: httpx.Client, tenant: Tenant)
         ("POST", "/api/v1/presentations/generate", {"prompt": "A deck about otters"}),
         ("GET", "/api/v1/presentations/generate/gen_x/status", None),
         ("POST", "/api/v1/presentations/generate/gen_x/message", {"content": "yes"}),
-        ("POST", "/api/v1/uploads/create-target",
-         {"file_name": "a.pdf", "content_type": "application/pdf", "declared_file_size": 10}),
+        (
+            "POST",
+            "/api/v1/uploads/create-target",
+            {"file_name": "a.pdf", "content_type": "application/pdf", "declared_file_size": 10},
+        ),
     ],
 )
 def test_generation_and_uploads_answer_501_until_built(
@@ -212,8 +224,9 @@ def test_both_header_styles_give_identical_results(http: httpx.Client, tenant: T
     deck = create(http, tenant).json()
     bearer = http.get(f"/api/v1/presentations/{deck['id']}", headers=tenant.headers)
     api_key = http.get(f"/api/v1/presentations/{deck['id']}", headers={"x-api-key": tenant.key})
-    both = http.get(f"/api/v1/presentations/{deck['id']}",
-                    headers={**tenant.headers, "x-api-key": tenant.key})
+    both = http.get(
+        f"/api/v1/presentations/{deck['id']}", headers={**tenant.headers, "x-api-key": tenant.key}
+    )
     assert bearer.status_code == api_key.status_code == both.status_code == 200
     assert bearer.json() == api_key.json() == both.json()
     bad_bearer = http.get("/api/v1/templates", headers={"authorization": "Bearer chr_live_x"})
@@ -252,8 +265,11 @@ def test_wrong_method_is_a_405_envelope_with_allow(http: httpx.Client, tenant: T
 def test_bad_bodies_are_400_bad_request(
     http: httpx.Client, tenant: Tenant, content: bytes, expected: str
 ) -> None:
-    response = http.post("/api/v1/presentations", content=content,
-                         headers={**tenant.headers, "content-type": "application/json"})
+    response = http.post(
+        "/api/v1/presentations",
+        content=content,
+        headers={**tenant.headers, "content-type": "application/json"},
+    )
     assert response.status_code == 400
     error = error_of(response)
     assert error["code"] == "BAD_REQUEST"
@@ -261,19 +277,22 @@ def test_bad_bodies_are_400_bad_request(
     assert "Traceback" not in response.text and "chronicle.v1" not in response.text
 
 
-def test_wrong_type_on_patch_is_a_400_naming_the_field(
-    http: httpx.Client, tenant: Tenant
-) -> None:
+def test_wrong_type_on_patch_is_a_400_naming_the_field(http: httpx.Client, tenant: Tenant) -> None:
     deck = create(http, tenant).json()
-    response = http.patch(f"/api/v1/presentations/{deck['id']}", json={"is_public": "yes"},
-                          headers=tenant.headers)
+    response = http.patch(
+        f"/api/v1/presentations/{deck['id']}", json={"is_public": "yes"}, headers=tenant.headers
+    )
     assert response.status_code == 400
     assert "is_public" in str(error_of(response)["message"])
 
 
 def test_bad_query_parameters_are_400(http: httpx.Client, tenant: Tenant) -> None:
-    for params in ({"page_size": "many"}, {"colour": "red"}, {"page_token": "forged"},
-                   {"page_size": "-1"}):
+    for params in (
+        {"page_size": "many"},
+        {"colour": "red"},
+        {"page_token": "forged"},
+        {"page_size": "-1"},
+    ):
         response = http.get("/api/v1/presentations", params=params, headers=tenant.headers)
         assert response.status_code == 400, params
         assert error_of(response)["code"] == "BAD_REQUEST"
@@ -283,8 +302,11 @@ def test_oversized_body_is_a_413(edge_factory: object, tenant: Tenant) -> None:
     edge: EdgeServer = edge_factory(max_body_bytes=1000)  # type: ignore[operator]
     with httpx.Client(base_url=edge.url) as http:
         body = b'{"template_id": "' + b"x" * 2000 + b'"}'
-        response = http.post("/api/v1/presentations", content=body,
-                             headers={**tenant.headers, "content-type": "application/json"})
+        response = http.post(
+            "/api/v1/presentations",
+            content=body,
+            headers={**tenant.headers, "content-type": "application/json"},
+        )
         assert response.status_code == 413
         assert error_of(response)["code"] == "PAYLOAD_TOO_LARGE"
 
@@ -294,15 +316,20 @@ def test_oversized_body_is_a_413(edge_factory: object, tenant: Tenant) -> None:
                 yield b"x" * 500
             yield b'"}'
 
-        streamed = http.post("/api/v1/presentations", content=chunks(),  # type: ignore[arg-type]
-                             headers={**tenant.headers, "content-type": "application/json"})
+        streamed = http.post(
+            "/api/v1/presentations",
+            content=chunks(),  # type: ignore[arg-type]
+            headers={**tenant.headers, "content-type": "application/json"},
+        )
         assert streamed.status_code == 413
 
 
 def test_non_json_body_is_a_415(http: httpx.Client, tenant: Tenant) -> None:
-    response = http.post("/api/v1/presentations", content=b"template_id=tpl_x",
-                         headers={**tenant.headers,
-                                  "content-type": "application/x-www-form-urlencoded"})
+    response = http.post(
+        "/api/v1/presentations",
+        content=b"template_id=tpl_x",
+        headers={**tenant.headers, "content-type": "application/x-www-form-urlencoded"},
+    )
     assert response.status_code == 415
     assert error_of(response)["code"] == "UNSUPPORTED_MEDIA_TYPE"
 

@@ -34,10 +34,12 @@ def server(container: Container, tenant: Tenant) -> grpc_testing.Server:
     admin = Principal(contract.SERVICE_TOKEN, "svc_x", "", "", "ops")
     server = grpc_testing.server_from_dictionary(
         {
-            PRES: PresentationServicer(container.uow, "https://app.test",
-                                       principal_of=lambda _ctx: principal_of(tenant)),
-            KEYS: ApiKeyServicer(container.uow, container.hasher, forgotten.append,
-                                 principal_of=lambda _ctx: admin),
+            PRES: PresentationServicer(
+                container.uow, "https://app.test", principal_of=lambda _ctx: principal_of(tenant)
+            ),
+            KEYS: ApiKeyServicer(
+                container.uow, container.hasher, forgotten.append, principal_of=lambda _ctx: admin
+            ),
             IDENTITY: IdentityServicer(principal_of=lambda _ctx: principal_of(tenant)),
         },
         grpc_testing.strict_real_time(),
@@ -55,28 +57,43 @@ def invoke(server: grpc_testing.Server, service: object, name: str, request: obj
 
 
 def test_create_then_get_round_trips_the_presentation(server: grpc_testing.Server) -> None:
-    templates = invoke(server, PRES, "ListTemplates",
-                       presentation_service_pb2.ListTemplatesRequest())
+    templates = invoke(
+        server, PRES, "ListTemplates", presentation_service_pb2.ListTemplatesRequest()
+    )
     template = templates.templates[0]  # type: ignore[attr-defined]
-    created = invoke(server, PRES, "CreatePresentation",
-                     presentation_service_pb2.CreatePresentationRequest(template_id=template.id))
+    created = invoke(
+        server,
+        PRES,
+        "CreatePresentation",
+        presentation_service_pb2.CreatePresentationRequest(template_id=template.id),
+    )
     assert created.url == f"https://app.test/presentations/{created.id}"  # type: ignore[attr-defined]
     assert len(created.sections) == len(template.sections)  # type: ignore[attr-defined]
-    got = invoke(server, PRES, "GetPresentation",
-                 presentation_service_pb2.GetPresentationRequest(id=created.id))  # type: ignore[attr-defined]
+    got = invoke(
+        server,
+        PRES,
+        "GetPresentation",
+        presentation_service_pb2.GetPresentationRequest(id=created.id),
+    )  # type: ignore[attr-defined]
     assert got == created
 
 
 def test_update_mask_selects_fields_and_empty_sections_clear(
     server: grpc_testing.Server,
 ) -> None:
-    templates = invoke(server, PRES, "ListTemplates",
-                       presentation_service_pb2.ListTemplatesRequest())
-    created = invoke(server, PRES, "CreatePresentation",
-                     presentation_service_pb2.CreatePresentationRequest(
-                         template_id=templates.templates[0].id))  # type: ignore[attr-defined]
+    templates = invoke(
+        server, PRES, "ListTemplates", presentation_service_pb2.ListTemplatesRequest()
+    )
+    created = invoke(
+        server,
+        PRES,
+        "CreatePresentation",
+        presentation_service_pb2.CreatePresentationRequest(template_id=templates.templates[0].id),
+    )  # type: ignore[attr-defined]
     request = presentation_service_pb2.UpdatePresentationRequest(
-        id=created.id, title="Ignored", is_public=True,  # type: ignore[attr-defined]
+        id=created.id,
+        title="Ignored",
+        is_public=True,  # type: ignore[attr-defined]
         update_mask=field_mask_pb2.FieldMask(paths=["is_public", "sections"]),
     )
     updated = invoke(server, PRES, "UpdatePresentation", request)
@@ -87,7 +104,8 @@ def test_update_mask_selects_fields_and_empty_sections_clear(
 def test_unknown_update_mask_path_is_rejected(server: grpc_testing.Server) -> None:
     method = PRES.methods_by_name["UpdatePresentation"]
     request = presentation_service_pb2.UpdatePresentationRequest(
-        id="pres_x", update_mask=field_mask_pb2.FieldMask(paths=["owner"]))
+        id="pres_x", update_mask=field_mask_pb2.FieldMask(paths=["owner"])
+    )
     rpc = server.invoke_unary_unary(method, (), request, None)
     _, _, code, _ = rpc.termination()
     # Without the interceptor the domain error surfaces as UNKNOWN; mapping is tested e2e.
@@ -97,23 +115,34 @@ def test_unknown_update_mask_path_is_rejected(server: grpc_testing.Server) -> No
 def test_servicer_raises_domain_errors_for_the_interceptor(
     container: Container, other_tenant: Tenant, tenant: Tenant
 ) -> None:
-    servicer = PresentationServicer(container.uow, "https://app.test",
-                                    principal_of=lambda _ctx: principal_of(tenant))
-    other = PresentationServicer(container.uow, "https://app.test",
-                                 principal_of=lambda _ctx: principal_of(other_tenant))
+    servicer = PresentationServicer(
+        container.uow, "https://app.test", principal_of=lambda _ctx: principal_of(tenant)
+    )
+    other = PresentationServicer(
+        container.uow, "https://app.test", principal_of=lambda _ctx: principal_of(other_tenant)
+    )
     templates = other.ListTemplates(presentation_service_pb2.ListTemplatesRequest(), None)
-    theirs = other.CreatePresentation(presentation_service_pb2.CreatePresentationRequest(
-        template_id=templates.templates[0].id), None)
+    theirs = other.CreatePresentation(
+        presentation_service_pb2.CreatePresentationRequest(template_id=templates.templates[0].id),
+        None,
+    )
     with pytest.raises(WrongWorkspace):
-        servicer.GetPresentation(presentation_service_pb2.GetPresentationRequest(id=theirs.id),
-                                 None)
+        servicer.GetPresentation(
+            presentation_service_pb2.GetPresentationRequest(id=theirs.id), None
+        )
 
 
 def test_key_servicer_returns_the_raw_key_once_and_revocation_notifies(
     server: grpc_testing.Server, tenant: Tenant
 ) -> None:
-    created = invoke(server, KEYS, "CreateApiKey", api_key_service_pb2.CreateApiKeyRequest(
-        workspace_id=tenant.workspace_id, name="web", environment="test"))
+    created = invoke(
+        server,
+        KEYS,
+        "CreateApiKey",
+        api_key_service_pb2.CreateApiKeyRequest(
+            workspace_id=tenant.workspace_id, name="web", environment="test"
+        ),
+    )
     key_id = created.api_key.id  # type: ignore[attr-defined]
     assert created.key.startswith("chr_test_")  # type: ignore[attr-defined]
     assert created.api_key.created_by == "service-token:ops"  # type: ignore[attr-defined]
@@ -123,8 +152,9 @@ def test_key_servicer_returns_the_raw_key_once_and_revocation_notifies(
     assert server.forgotten == [key_id]  # type: ignore[attr-defined]
 
 
-def test_identity_servicer_describes_the_caller(server: grpc_testing.Server,
-                                                tenant: Tenant) -> None:
+def test_identity_servicer_describes_the_caller(
+    server: grpc_testing.Server, tenant: Tenant
+) -> None:
     caller = invoke(server, IDENTITY, "GetCaller", identity_service_pb2.GetCallerRequest())
     assert caller.workspace_id == tenant.workspace_id  # type: ignore[attr-defined]
     assert caller.kind == "api_key"  # type: ignore[attr-defined]

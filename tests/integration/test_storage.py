@@ -58,9 +58,16 @@ def test_keyset_pages_are_stable_when_timestamps_tie(container: Container) -> No
         uow.workspaces.add(models.Workspace(id="ws_p", name="p"))
         uow.flush()
         for i in range(9):
-            uow.presentations.add(models.Presentation(
-                id=f"pres_{i:02d}", workspace_id="ws_p", title=str(i), sections=[],
-                created_at=now - timedelta(seconds=i // 3), updated_at=now))
+            uow.presentations.add(
+                models.Presentation(
+                    id=f"pres_{i:02d}",
+                    workspace_id="ws_p",
+                    title=str(i),
+                    sections=[],
+                    created_at=now - timedelta(seconds=i // 3),
+                    updated_at=now,
+                )
+            )
         uow.commit()
     with container.uow() as uow:
         seen, after = [], None
@@ -93,8 +100,10 @@ def test_last_use_batch_is_one_statement_for_many_keys(container: Container) -> 
         uow.api_keys.touch({t.key_id: when for t in tenants})
         uow.commit()
     with container.uow() as uow:
-        assert all(uow.api_keys.get(t.key_id).last_used_at == when  # type: ignore[union-attr]
-                   for t in tenants)
+        assert all(
+            uow.api_keys.get(t.key_id).last_used_at == when  # type: ignore[union-attr]
+            for t in tenants
+        )
 
 
 def test_prepare_reports_an_empty_database_once(settings: object) -> None:

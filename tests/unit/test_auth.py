@@ -41,15 +41,16 @@ def clock() -> Clock:
     return Clock()
 
 
-def authenticator(uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock,
-                  usage: UsageRecorder | None = None) -> Authenticator:
-    return Authenticator(lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5,
-                         usage=usage, clock=clock)
+def authenticator(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock, usage: UsageRecorder | None = None
+) -> Authenticator:
+    return Authenticator(
+        lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5, usage=usage, clock=clock
+    )
 
 
 def issue(uow: FakeUnitOfWork, hasher: keys.SecretHasher, **kwargs: object) -> str:
-    return key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t",
-                                      **kwargs).raw  # type: ignore[arg-type]
+    return key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t", **kwargs).raw  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -144,8 +145,9 @@ def test_forget_makes_a_local_revocation_immediate(
 def test_expired_key_is_refused(
     uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
 ) -> None:
-    issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t",
-                                        expires_in=timedelta(hours=1))
+    issued = key_service.create_api_key(
+        uow, hasher, workspace_id="ws_a", actor="t", expires_in=timedelta(hours=1)
+    )
     uow.api_keys.rows[issued.record.id].expires_at = models.utcnow() - timedelta(seconds=1)
     with pytest.raises(KeyExpired):
         authenticator(uow, hasher, clock).authenticate([("x-api-key", issued.raw)])

@@ -38,8 +38,9 @@ def test_bad_values_fail_fast_naming_the_setting(env: dict[str, str], name: str)
         Settings.load(env)
 
 
-@pytest.mark.parametrize(("text", "seconds"),
-                         [("30s", 30), ("15m", 900), ("12h", 43200), ("90d", 7776000)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("15m", 900), ("12h", 43200), ("90d", 7776000)]
+)
 def test_durations(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 

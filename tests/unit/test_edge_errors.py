@@ -42,8 +42,9 @@ def trailing(code: grpc.StatusCode, *details: object) -> tuple[tuple[str, bytes]
         (grpc.StatusCode.DATA_LOSS, 500, "INTERNAL_ERROR"),
     ],
 )
-def test_every_status_maps_to_its_http_code(code: grpc.StatusCode, http: int,
-                                            default_code: str) -> None:
+def test_every_status_maps_to_its_http_code(
+    code: grpc.StatusCode, http: int, default_code: str
+) -> None:
     error = from_status(code, "ipv4:10.0.0.1:50051 connection refused", ())
     assert (error.status, error.code) == (http, default_code)
     assert "10.0.0.1" not in error.message  # grpc's own text never reaches a client
@@ -51,10 +52,18 @@ def test_every_status_maps_to_its_http_code(code: grpc.StatusCode, http: int,
 
 def test_error_info_from_our_domain_sets_code_and_message() -> None:
     info = error_details_pb2.ErrorInfo(reason="DOCUMENT_NOT_FOUND", domain="chronicle")
-    error = from_status(grpc.StatusCode.NOT_FOUND, "No presentation with id 'p'",
-                        trailing(grpc.StatusCode.NOT_FOUND, info))
-    assert json.loads(error.body()) == {"error": {
-        "code": "DOCUMENT_NOT_FOUND", "message": "No presentation with id 'p'", "status": 404}}
+    error = from_status(
+        grpc.StatusCode.NOT_FOUND,
+        "No presentation with id 'p'",
+        trailing(grpc.StatusCode.NOT_FOUND, info),
+    )
+    assert json.loads(error.body()) == {
+        "error": {
+            "code": "DOCUMENT_NOT_FOUND",
+            "message": "No presentation with id 'p'",
+            "status": 404,
+        }
+    }
 
 
 def test_error_info_from_another_domain_is_ignored() -> None:
@@ -66,8 +75,11 @@ def test_error_info_from_another_domain_is_ignored() -> None:
 def test_retry_info_becomes_retry_after_in_whole_seconds() -> None:
     info = error_details_pb2.ErrorInfo(reason="API_KEY_RATE_LIMITED", domain="chronicle")
     retry = error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=2, nanos=1))
-    error = from_status(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down",
-                        trailing(grpc.StatusCode.RESOURCE_EXHAUSTED, info, retry))
+    error = from_status(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "slow down",
+        trailing(grpc.StatusCode.RESOURCE_EXHAUSTED, info, retry),
+    )
     assert error.status == 429 and error.headers["retry-after"] == "3"
 
 

@@ -30,10 +30,12 @@ SECTIONS = [{"id": f"sec_{i}", "title": f"S{i}", "layout": "title_and_body"} for
 @pytest.fixture
 def uow() -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
-    uow.templates.add(models.Template(id="tpl_pub", workspace_id=None, name="Public",
-                                      sections=SECTIONS))
-    uow.templates.add(models.Template(id="tpl_bob", workspace_id="ws_b", name="Bob's",
-                                      sections=SECTIONS[:1]))
+    uow.templates.add(
+        models.Template(id="tpl_pub", workspace_id=None, name="Public", sections=SECTIONS)
+    )
+    uow.templates.add(
+        models.Template(id="tpl_bob", workspace_id="ws_b", name="Bob's", sections=SECTIONS[:1])
+    )
     for ws in ("ws_a", "ws_b"):
         uow.workspaces.add(models.Workspace(id=ws, name=ws))
     return uow
@@ -58,10 +60,12 @@ def test_create_from_another_workspaces_template_is_wrong_workspace(
         service.create_presentation(uow, ALICE, "tpl_bob", [])
 
 
-@pytest.mark.parametrize(("template_id", "error"),
-                         [("", InvalidArgument), ("tpl_none", TemplateNotFound)])
-def test_create_needs_a_known_template(uow: FakeUnitOfWork, template_id: str,
-                                       error: type[Exception]) -> None:
+@pytest.mark.parametrize(
+    ("template_id", "error"), [("", InvalidArgument), ("tpl_none", TemplateNotFound)]
+)
+def test_create_needs_a_known_template(
+    uow: FakeUnitOfWork, template_id: str, error: type[Exception]
+) -> None:
     with pytest.raises(error):
         service.create_presentation(uow, ALICE, template_id, [])
 
@@ -70,8 +74,9 @@ def test_owner_only_reads_updates_and_deletes(uow: FakeUnitOfWork) -> None:
     deck = service.create_presentation(uow, BOB, "tpl_pub", [])
     for act in (
         lambda: service.get_presentation(uow, ALICE, deck.id),
-        lambda: service.update_presentation(uow, ALICE, deck.id,
-                                            service.PresentationChanges(title="x")),
+        lambda: service.update_presentation(
+            uow, ALICE, deck.id, service.PresentationChanges(title="x")
+        ),
         lambda: service.delete_presentation(uow, ALICE, deck.id),
     ):
         with pytest.raises(WrongWorkspace):
@@ -83,8 +88,9 @@ def test_owner_only_reads_updates_and_deletes(uow: FakeUnitOfWork) -> None:
 def test_update_applies_only_given_fields_and_bumps_revision(uow: FakeUnitOfWork) -> None:
     deck = service.create_presentation(uow, ALICE, "tpl_pub", [])
     sections_before = deck.sections
-    updated = service.update_presentation(uow, ALICE, deck.id,
-                                          service.PresentationChanges(is_public=True))
+    updated = service.update_presentation(
+        uow, ALICE, deck.id, service.PresentationChanges(is_public=True)
+    )
     assert updated.is_public and updated.title == "Public"
     assert updated.sections == sections_before and updated.revision == 2
 
@@ -97,8 +103,9 @@ def test_update_validates_sections_and_assigns_ids(uow: FakeUnitOfWork) -> None:
     assert updated.sections[0]["layout"] == "title_and_body"
     for bad in ([{"layout": "nope"}], [{"id": "sec_1"}, {"id": "sec_1"}], [{"id": "x"}]):
         with pytest.raises(InvalidArgument):
-            service.update_presentation(uow, ALICE, deck.id,
-                                        service.PresentationChanges(sections=bad))
+            service.update_presentation(
+                uow, ALICE, deck.id, service.PresentationChanges(sections=bad)
+            )
 
 
 def test_list_pages_through_everything_once(uow: FakeUnitOfWork) -> None:
@@ -126,8 +133,7 @@ def test_created_key_stores_only_a_hash(uow: FakeUnitOfWork, hasher: keys.Secret
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     secret = issued.raw.split("_")[3]
     stored = vars(issued.record)
-    assert not any(isinstance(v, str) and (secret in v or issued.raw in v)
-                   for v in stored.values())
+    assert not any(isinstance(v, str) and (secret in v or issued.raw in v) for v in stored.values())
     assert issued.record.secret_hash.startswith("$argon2id$")
 
 
@@ -140,15 +146,20 @@ def test_created_key_stores_only_a_hash(uow: FakeUnitOfWork, hasher: keys.Secret
         ({"expires_in": timedelta(seconds=-1)}, InvalidArgument),
     ],
 )
-def test_create_key_validates(uow: FakeUnitOfWork, hasher: keys.SecretHasher,
-                              kwargs: dict[str, object], error: type[Exception]) -> None:
+def test_create_key_validates(
+    uow: FakeUnitOfWork,
+    hasher: keys.SecretHasher,
+    kwargs: dict[str, object],
+    error: type[Exception],
+) -> None:
     args: dict[str, object] = {"workspace_id": "ws_a", "actor": "t", **kwargs}
     with pytest.raises(error):
         key_service.create_api_key(uow, hasher, **args)  # type: ignore[arg-type]
 
 
-def test_revoke_is_idempotent_and_audited_once(uow: FakeUnitOfWork,
-                                               hasher: keys.SecretHasher) -> None:
+def test_revoke_is_idempotent_and_audited_once(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher
+) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     first = key_service.revoke_api_key(uow, issued.record.id, "leaked", "alice")
     revoked_at = first.revoked_at
@@ -161,12 +172,23 @@ def test_revoke_is_idempotent_and_audited_once(uow: FakeUnitOfWork,
 def test_rotation_keeps_settings_and_gives_the_old_key_a_grace_expiry(
     uow: FakeUnitOfWork, hasher: keys.SecretHasher
 ) -> None:
-    old = key_service.create_api_key(uow, hasher, workspace_id="ws_a", name="ci",
-                                     environment="test", rate_limit="10/second", actor="t")
-    new, previous = key_service.rotate_api_key(uow, hasher, old.record.id,
-                                               grace=timedelta(hours=2), actor="t")
+    old = key_service.create_api_key(
+        uow,
+        hasher,
+        workspace_id="ws_a",
+        name="ci",
+        environment="test",
+        rate_limit="10/second",
+        actor="t",
+    )
+    new, previous = key_service.rotate_api_key(
+        uow, hasher, old.record.id, grace=timedelta(hours=2), actor="t"
+    )
     assert (new.record.name, new.record.environment, new.record.rate_limit) == (
-        "ci", "test", "10/second")
+        "ci",
+        "test",
+        "10/second",
+    )
     assert new.raw.startswith("chr_test_") and new.record.id != old.record.id
     assert previous.expires_at is not None
     remaining = previous.expires_at - models.utcnow()

@@ -29,8 +29,11 @@ from edge.transcode import (
         ("/v1/{name=shelves/*}/books", "/v1/shelves/s1/x/books", None),
         ("/v1/{path=**}", "/v1/a/b/c", {"path": "a/b/c"}),
         ("/v1/*/items/{item.id}", "/v1/x/items/7", {"item.id": "7"}),
-        ("/api/v1/presentations/generate/{generation_id}/status",
-         "/api/v1/presentations/generate/gen_1/status", {"generation_id": "gen_1"}),
+        (
+            "/api/v1/presentations/generate/{generation_id}/status",
+            "/api/v1/presentations/generate/gen_1/status",
+            {"generation_id": "gen_1"},
+        ),
     ],
 )
 def test_path_templates_match_per_http_proto(
@@ -59,7 +62,10 @@ def test_route_table_covers_every_binding_and_prefers_literals(table: RouteTable
 
 def test_route_table_reports_allowed_verbs(table: RouteTable) -> None:
     assert sorted(table.match("PUT", "/api/v1/presentations/p1")) == [  # type: ignore[arg-type]
-        "DELETE", "GET", "PATCH"]
+        "DELETE",
+        "GET",
+        "PATCH",
+    ]
     assert table.match("GET", "/nowhere") == []
 
 
@@ -79,16 +85,24 @@ def test_path_variables_win_over_the_body(table: RouteTable) -> None:
 
 def test_patch_infers_the_update_mask_from_the_body_keys(table: RouteTable) -> None:
     route, params = _route(table, "PATCH", "/api/v1/presentations/pres_1")
-    request = build_request(route, params, [],  # type: ignore[arg-type]
-                            b'{"sections": [], "is_public": false}')
+    request = build_request(
+        route,
+        params,
+        [],  # type: ignore[arg-type]
+        b'{"sections": [], "is_public": false}',
+    )
     assert list(request.update_mask.paths) == ["is_public", "sections"]  # type: ignore[attr-defined]
     assert request.HasField("is_public")
 
 
 def test_query_parameters_fill_non_body_fields(table: RouteTable) -> None:
     route, params = _route(table, "GET", "/api/v1/presentations")
-    request = build_request(route, params,  # type: ignore[arg-type]
-                            [("page_size", "5"), ("page_token", "abc")], b"")
+    request = build_request(
+        route,
+        params,  # type: ignore[arg-type]
+        [("page_size", "5"), ("page_token", "abc")],
+        b"",
+    )
     assert (request.page_size, request.page_token) == (5, "abc")  # type: ignore[attr-defined]
 
 
@@ -97,10 +111,20 @@ def test_query_parameters_fill_non_body_fields(table: RouteTable) -> None:
     [
         ("GET", "/api/v1/presentations", [("nope", "1")], b"", "unknown parameter 'nope'"),
         ("GET", "/api/v1/presentations", [("page_size", "x")], b"", "page_size"),
-        ("GET", "/api/v1/presentations", [("page_size", "1"), ("page_size", "2")], b"",
-         "more than once"),
-        ("POST", "/api/v1/presentations", [("template_id", "t")], b"{}",
-         "unexpected query parameter"),
+        (
+            "GET",
+            "/api/v1/presentations",
+            [("page_size", "1"), ("page_size", "2")],
+            b"",
+            "more than once",
+        ),
+        (
+            "POST",
+            "/api/v1/presentations",
+            [("template_id", "t")],
+            b"{}",
+            "unexpected query parameter",
+        ),
         ("POST", "/api/v1/presentations", [], b"{oops", "Malformed JSON"),
         ("POST", "/api/v1/presentations", [], b'"text"', "must be an object"),
         ("POST", "/api/v1/presentations", [], b'{"extra": 1}', "Unknown field 'extra'"),
@@ -109,7 +133,11 @@ def test_query_parameters_fill_non_body_fields(table: RouteTable) -> None:
     ],
 )
 def test_bad_requests_raise_readable_errors(
-    table: RouteTable, verb: str, path: str, query: list[tuple[str, str]], body: bytes,
+    table: RouteTable,
+    verb: str,
+    path: str,
+    query: list[tuple[str, str]],
+    body: bytes,
     message: str,
 ) -> None:
     route, params = _route(table, verb, path)

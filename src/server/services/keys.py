@@ -43,12 +43,20 @@ def create_workspace(uow: UnitOfWork, name: str) -> models.Workspace:
     return workspace
 
 
-def _record_event(uow: UnitOfWork, key: models.ApiKey, event: str, actor: str,
-                  detail: str = "") -> None:
-    uow.key_events.add(models.KeyEvent(
-        id=new_id("evt"), key_id=key.id, workspace_id=key.workspace_id, event=event,
-        actor=actor, detail=detail, created_at=models.utcnow(),
-    ))
+def _record_event(
+    uow: UnitOfWork, key: models.ApiKey, event: str, actor: str, detail: str = ""
+) -> None:
+    uow.key_events.add(
+        models.KeyEvent(
+            id=new_id("evt"),
+            key_id=key.id,
+            workspace_id=key.workspace_id,
+            event=event,
+            actor=actor,
+            detail=detail,
+            created_at=models.utcnow(),
+        )
+    )
 
 
 def _check_rate_limit(rate_limit: str | None) -> str | None:
@@ -111,9 +119,14 @@ def create_api_key(
     if expires_in is not None and expires_in <= timedelta(0):
         raise InvalidArgument("expires_in: must be positive")
     issued = _issue(
-        uow, hasher, workspace_id=workspace_id, name=name.strip(), environment=environment,
+        uow,
+        hasher,
+        workspace_id=workspace_id,
+        name=name.strip(),
+        environment=environment,
         expires_at=models.utcnow() + expires_in if expires_in else None,
-        rate_limit=_check_rate_limit(rate_limit), actor=actor,
+        rate_limit=_check_rate_limit(rate_limit),
+        actor=actor,
     )
     _record_event(uow, issued.record, "created", actor, f"environment={environment}")
     uow.commit()
@@ -169,15 +182,26 @@ def rotate_api_key(
         raise InvalidArgument("grace_period: must not be negative")
     lifetime = old.expires_at - old.created_at if old.expires_at else None
     issued = _issue(
-        uow, hasher, workspace_id=old.workspace_id, name=old.name, environment=old.environment,
-        expires_at=now + lifetime if lifetime else None, rate_limit=old.rate_limit,
-        actor=actor, rotated_from=old.id,
+        uow,
+        hasher,
+        workspace_id=old.workspace_id,
+        name=old.name,
+        environment=old.environment,
+        expires_at=now + lifetime if lifetime else None,
+        rate_limit=old.rate_limit,
+        actor=actor,
+        rotated_from=old.id,
     )
     grace_end = now + grace
     old.expires_at = min(old.expires_at, grace_end) if old.expires_at else grace_end
     _record_event(uow, issued.record, "created", actor, f"rotation of {old.id}")
-    _record_event(uow, old, "rotated", actor,
-                  f"replaced by {issued.record.id}; expires {old.expires_at.isoformat()}")
+    _record_event(
+        uow,
+        old,
+        "rotated",
+        actor,
+        f"replaced by {issued.record.id}; expires {old.expires_at.isoformat()}",
+    )
     uow.commit()
     return issued, old
 
@@ -202,8 +226,11 @@ def create_service_token(
         raise InvalidArgument(f"name: must be 1 to {MAX_NAME} characters")
     new = keys.generate(keys.SERVICE_TOKEN_KIND)
     token = models.ServiceToken(
-        id=new.parsed.key_id, name=name, secret_hash=hasher.hash(new.parsed.secret),
-        hint=new.hint, created_at=models.utcnow(),
+        id=new.parsed.key_id,
+        name=name,
+        secret_hash=hasher.hash(new.parsed.secret),
+        hint=new.hint,
+        created_at=models.utcnow(),
     )
     uow.service_tokens.add(token)
     uow.commit()

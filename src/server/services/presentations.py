@@ -45,8 +45,9 @@ def select_sections(template: models.Template, selected_ids: list[str]) -> list[
     known = {section["id"] for section in template.sections}
     unknown = [sid for sid in selected_ids if sid not in known]
     if unknown:
-        raise InvalidArgument(f"selected_section_ids: {unknown[0]!r} is not a section of the "
-                              "template")
+        raise InvalidArgument(
+            f"selected_section_ids: {unknown[0]!r} is not a section of the template"
+        )
     chosen = set(selected_ids)
     return [s for s in template.sections if not chosen or s["id"] in chosen]
 

@@ -15,8 +15,9 @@ Cursor = tuple[datetime, str]
 Row = TypeVar("Row", models.Presentation, models.ApiKey, models.KeyEvent)
 
 
-def _page(session: Session, query: Select[tuple[Row]], model: Any, limit: int,
-          after: Cursor | None) -> list[Row]:
+def _page(
+    session: Session, query: Select[Row], model: Any, limit: int, after: Cursor | None
+) -> list[Row]:
     """Newest first, keyset-paged on (created_at, id): any page costs what page 1 costs."""
     if after is not None:
         query = query.where(tuple_(model.created_at, model.id) < tuple_(*after))
@@ -52,10 +53,17 @@ class TemplateRepository:
         """Built-in templates first, then the workspace's own."""
         query = (
             select(models.Template)
-            .where(or_(models.Template.workspace_id.is_(None),
-                       models.Template.workspace_id == workspace_id))
-            .order_by(models.Template.workspace_id.is_not(None), models.Template.created_at,
-                      models.Template.id)
+            .where(
+                or_(
+                    models.Template.workspace_id.is_(None),
+                    models.Template.workspace_id == workspace_id,
+                )
+            )
+            .order_by(
+                models.Template.workspace_id.is_not(None),
+                models.Template.created_at,
+                models.Template.id,
+            )
         )
         return self._session.scalars(query).all()
 
@@ -73,10 +81,10 @@ class PresentationRepository:
     def delete(self, presentation: models.Presentation) -> None:
         self._session.delete(presentation)
 
-    def list_page(self, workspace_id: str, limit: int,
-                  after: Cursor | None) -> list[models.Presentation]:
-        query = select(models.Presentation).where(
-            models.Presentation.workspace_id == workspace_id)
+    def list_page(
+        self, workspace_id: str, limit: int, after: Cursor | None
+    ) -> list[models.Presentation]:
+        query = select(models.Presentation).where(models.Presentation.workspace_id == workspace_id)
         return _page(self._session, query, models.Presentation, limit, after)
 
 
@@ -90,8 +98,7 @@ class ApiKeyRepository:
     def get(self, key_id: str) -> models.ApiKey | None:
         return self._session.get(models.ApiKey, key_id)
 
-    def list_page(self, workspace_id: str, limit: int,
-                  after: Cursor | None) -> list[models.ApiKey]:
+    def list_page(self, workspace_id: str, limit: int, after: Cursor | None) -> list[models.ApiKey]:
         query = select(models.ApiKey).where(models.ApiKey.workspace_id == workspace_id)
         return _page(self._session, query, models.ApiKey, limit, after)
 
@@ -122,7 +129,8 @@ class KeyEventRepository:
     def add(self, event: models.KeyEvent) -> None:
         self._session.add(event)
 
-    def list_page(self, workspace_id: str, limit: int,
-                  after: Cursor | None) -> list[models.KeyEvent]:
+    def list_page(
+        self, workspace_id: str, limit: int, after: Cursor | None
+    ) -> list[models.KeyEvent]:
         query = select(models.KeyEvent).where(models.KeyEvent.workspace_id == workspace_id)
         return _page(self._session, query, models.KeyEvent, limit, after)
