@@ -16,6 +16,11 @@ generate() {  # generate OUT_DIR [PROTO_ROOT]
   touch "$out/chronicle/v1/__init__.py"
 }
 
+image() {  # image PROTO_ROOT OUT: a FileDescriptorSet with imports, as buf reads images
+  "$PY" -m grpc_tools.protoc -I "$1" -I "$GOOGLEAPIS" --include_imports --include_source_info \
+    --descriptor_set_out="$2" "$1"/chronicle/v1/*.proto
+}
+
 buf_deps() {
   rm -rf .buf-deps && mkdir -p .buf-deps/google
   cp -r "$GOOGLEAPIS/google/api" "$GOOGLEAPIS/google/rpc" .buf-deps/google/
@@ -42,12 +47,13 @@ case ${1:-} in
     if ! git rev-parse -q --verify "$rev^{commit}" >/dev/null || ! git cat-file -e "$rev:protos" 2>/dev/null; then
       echo "buf breaking: skipped, $rev has no protos/"; exit 0
     fi
-    buf_deps
     tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
     git archive "$rev" protos | tar -x -C "$tmp"
-    "$PY" -m grpc_tools.protoc -I "$tmp/protos" -I "$GOOGLEAPIS" --include_imports \
-      --descriptor_set_out="$tmp/against.binpb" "$tmp"/protos/chronicle/v1/*.proto
-    "$BUF" breaking --against "$tmp/against.binpb" --path protos/chronicle
+    # Both sides as protoc images: the buf registry (for google's protos) is unreachable.
+    image "$tmp/protos" "$tmp/against.binpb"
+    image protos "$tmp/current.binpb"
+    "$BUF" breaking "$tmp/current.binpb" --against "$tmp/against.binpb" --config buf.yaml \
+      --exclude-imports
     echo "buf breaking against $rev: ok" ;;
   *) echo "usage: $0 generate|check|lint|breaking [REV]" >&2; exit 2 ;;
 esac
