@@ -21,6 +21,8 @@ class _Rows:
     def get(self, row_id: str) -> Any:
         return self.rows.get(row_id)
 
+    get_for_update = get
+
     def delete(self, row: Any) -> None:
         del self.rows[row.id]
 

@@ -214,12 +214,13 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
         )
         old_expiry = old.expires_at
     if args.json:
+        previous = _key_json(old)
         _print_json(
             {
                 **_key_json(issued.record),
                 "key": issued.raw,
-                "previous_id": old.id,
-                "previous_expires_at": old_expiry,
+                "previous_id": previous["id"],
+                "previous_expires_at": previous["expires_at"],
             }
         )
     else:
@@ -346,6 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as exc:
         print(f"chronicle: error: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:  # a database URL naming a driver that is not installed
+        print(f"chronicle: error: missing module {exc.name or exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from google.protobuf import json_format
 from sqlalchemy import Engine
 
+from chronicle.v1.presentation_pb2 import Section
 from server import catalog, keys
 from server.services import keys as key_service
 from server.storage import db, models
@@ -26,7 +28,7 @@ def sync_builtin_templates(uow: UnitOfWork) -> None:
         row.description = entry.get("description", "")
         row.category = list(entry.get("category", []))
         row.preview_url = entry.get("preview_url")
-        row.sections = entry["sections"]
+        row.sections = [json_format.ParseDict(s, Section()) for s in entry["sections"]]
     uow.commit()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.protobuf import duration_pb2, json_format, timestamp_pb2
+from google.protobuf import duration_pb2, timestamp_pb2
 
 from chronicle.v1 import api_key_pb2, presentation_pb2
 from server.services.keys import key_state
@@ -25,17 +25,8 @@ def duration(value: duration_pb2.Duration) -> timedelta | None:
     return value.ToTimedelta() if value.seconds or value.nanos else None
 
 
-def to_dicts(messages: Any) -> list[dict[str, Any]]:
-    """Repeated messages in proto JSON form with snake_case names: how sections are stored."""
-    return [json_format.MessageToDict(m, preserving_proto_field_name=True) for m in messages]
-
-
-def _sections(target: Any, sections: list[dict[str, Any]]) -> None:
-    for section in sections:
-        json_format.ParseDict(section, target.add(), ignore_unknown_fields=True)
-
-
-def presentation(row: models.Presentation, app_url: str) -> presentation_pb2.Presentation:
+def presentation(row: Any, app_url: str) -> presentation_pb2.Presentation:
+    """From a row or a read-only snapshot of one."""
     message = presentation_pb2.Presentation(
         id=row.id,
         title=row.title,
@@ -44,8 +35,8 @@ def presentation(row: models.Presentation, app_url: str) -> presentation_pb2.Pre
         url=f"{app_url.rstrip('/')}/presentations/{row.id}",
         created_at=timestamp(row.created_at),
         updated_at=timestamp(row.updated_at),
+        sections=row.sections,
     )
-    _sections(message.sections, row.sections)
     return message
 
 
@@ -56,8 +47,8 @@ def template(row: models.Template) -> presentation_pb2.Template:
         description=row.description,
         category=row.category,
         preview_url=row.preview_url,
+        sections=row.sections,
     )
-    _sections(message.sections, row.sections)
     return message
 
 

@@ -115,7 +115,7 @@ def _changes(request: pres_pb.UpdatePresentationRequest) -> service.Presentation
     return service.PresentationChanges(
         title=request.title if "title" in paths else service.UNSET,
         is_public=request.is_public if "is_public" in paths else service.UNSET,
-        sections=convert.to_dicts(request.sections) if "sections" in paths else service.UNSET,
+        sections=list(request.sections) if "sections" in paths else service.UNSET,
     )
 
 

@@ -81,6 +81,30 @@ def test_keyset_pages_are_stable_when_timestamps_tie(container: Container) -> No
     assert seen[:3] == ["pres_02", "pres_01", "pres_00"]
 
 
+def test_sections_round_trip_through_the_database(container: Container) -> None:
+    from chronicle.v1.presentation_pb2 import BulletList, ContentBlock, Section
+
+    section = Section(
+        id="sec_1",
+        title="Why now",
+        layout="title_and_body",
+        speaker_notes="n",
+        blocks=[ContentBlock(bullet_list=BulletList(items=["a", "b"]))],
+    )
+    with container.uow() as uow:
+        uow.workspaces.add(models.Workspace(id="ws_s", name="s"))
+        uow.flush()
+        uow.presentations.add(
+            models.Presentation(id="pres_s", workspace_id="ws_s", title="t", sections=[section])
+        )
+        uow.commit()
+    with container.uow() as uow:
+        snapshot = uow.presentations.get("pres_s")
+        locked = uow.presentations.get_for_update("pres_s")
+    assert snapshot is not None and locked is not None
+    assert list(snapshot.sections) == list(locked.sections) == [section]
+
+
 def test_timestamps_come_back_timezone_aware(container: Container) -> None:
     with container.uow() as uow:
         uow.workspaces.add(models.Workspace(id="ws_tz", name="tz"))

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 
 from chronicle import contract
+from chronicle.v1.presentation_pb2 import Section
 from server import keys
 from server.auth import Principal
 from server.errors import (
@@ -24,7 +25,7 @@ from tests.fakes import FakeUnitOfWork
 
 ALICE = Principal(contract.API_KEY, "key_a", "ws_a", "live")
 BOB = Principal(contract.API_KEY, "key_b", "ws_b", "live")
-SECTIONS = [{"id": f"sec_{i}", "title": f"S{i}", "layout": "title_and_body"} for i in range(4)]
+SECTIONS = [Section(id=f"sec_{i}", title=f"S{i}", layout="title_and_body") for i in range(4)]
 
 
 @pytest.fixture
@@ -48,8 +49,9 @@ def test_templates_visible_are_builtin_and_own(uow: FakeUnitOfWork) -> None:
 
 def test_create_copies_sections_with_fresh_ids_in_template_order(uow: FakeUnitOfWork) -> None:
     deck = service.create_presentation(uow, ALICE, "tpl_pub", ["sec_2", "sec_0"])
-    assert [s["title"] for s in deck.sections] == ["S0", "S2"]
-    assert all(s["id"] not in {"sec_0", "sec_2"} for s in deck.sections)
+    assert [s.title for s in deck.sections] == ["S0", "S2"]
+    assert all(s.id.startswith("sec_") and s.id not in {"sec_0", "sec_2"} for s in deck.sections)
+    assert SECTIONS[0].id == "sec_0"  # the template itself is untouched
     assert deck.workspace_id == "ws_a" and deck.title == "Public" and uow.commits == 1
 
 
@@ -97,11 +99,15 @@ def test_update_applies_only_given_fields_and_bumps_revision(uow: FakeUnitOfWork
 
 def test_update_validates_sections_and_assigns_ids(uow: FakeUnitOfWork) -> None:
     deck = service.create_presentation(uow, ALICE, "tpl_pub", [])
-    changes = service.PresentationChanges(sections=[{"title": "New"}])
+    changes = service.PresentationChanges(sections=[Section(title="New")])
     updated = service.update_presentation(uow, ALICE, deck.id, changes)
-    assert updated.sections[0]["id"].startswith("sec_")
-    assert updated.sections[0]["layout"] == "title_and_body"
-    for bad in ([{"layout": "nope"}], [{"id": "sec_1"}, {"id": "sec_1"}], [{"id": "x"}]):
+    assert updated.sections[0].id.startswith("sec_")
+    assert updated.sections[0].layout == "title_and_body"
+    for bad in (
+        [Section(layout="nope")],
+        [Section(id="sec_1"), Section(id="sec_1")],
+        [Section(id="x")],
+    ):
         with pytest.raises(InvalidArgument):
             service.update_presentation(
                 uow, ALICE, deck.id, service.PresentationChanges(sections=bad)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+from chronicle.v1.presentation_pb2 import Section
 from server import paging
 from server.auth import Principal
 from server.errors import (
@@ -25,6 +25,14 @@ MAX_SECTIONS = 200
 UNSET: Any = object()
 
 
+class _Owned(Protocol):
+    @property
+    def workspace_id(self) -> str: ...
+
+
+P = TypeVar("P", bound=_Owned)
+
+
 def list_templates(uow: UnitOfWork, principal: Principal) -> list[models.Template]:
     return list(uow.templates.list_visible(principal.workspace_id))
 
@@ -40,16 +48,16 @@ def visible_template(uow: UnitOfWork, principal: Principal, template_id: str) ->
     return template
 
 
-def select_sections(template: models.Template, selected_ids: list[str]) -> list[dict[str, Any]]:
+def select_sections(template: models.Template, selected_ids: list[str]) -> list[Section]:
     """The template's sections, or the selected subset, always in template order."""
-    known = {section["id"] for section in template.sections}
+    known = {section.id for section in template.sections}
     unknown = [sid for sid in selected_ids if sid not in known]
     if unknown:
         raise InvalidArgument(
             f"selected_section_ids: {unknown[0]!r} is not a section of the template"
         )
     chosen = set(selected_ids)
-    return [s for s in template.sections if not chosen or s["id"] in chosen]
+    return [s for s in template.sections if not chosen or s.id in chosen]
 
 
 def create_presentation(
@@ -57,7 +65,7 @@ def create_presentation(
 ) -> models.Presentation:
     template = visible_template(uow, principal, template_id)
     sections = [
-        {**copy.deepcopy(section), "id": new_id("sec")}
+        _copy(section, id=new_id("sec"))
         for section in select_sections(template, selected_section_ids)
     ]
     now = models.utcnow()
@@ -76,21 +84,34 @@ def create_presentation(
     return presentation
 
 
+def _copy(section: Section, **changes: Any) -> Section:
+    result = Section()
+    result.CopyFrom(section)
+    for name, value in changes.items():
+        setattr(result, name, value)
+    return result
+
+
+def _check_owner(found: P | None, principal: Principal, presentation_id: str) -> P:
+    if found is None:
+        raise PresentationNotFound(f"No presentation with id {presentation_id!r}")
+    if found.workspace_id != principal.workspace_id:
+        raise WrongWorkspace("Presentation does not belong to this workspace")
+    return found
+
+
 def owned_presentation(
     uow: UnitOfWork, principal: Principal, presentation_id: str
 ) -> models.Presentation:
-    presentation = uow.presentations.get(presentation_id) if presentation_id else None
-    if presentation is None:
-        raise PresentationNotFound(f"No presentation with id {presentation_id!r}")
-    if presentation.workspace_id != principal.workspace_id:
-        raise WrongWorkspace("Presentation does not belong to this workspace")
-    return presentation
+    """The caller's presentation, to change in this unit of work."""
+    found = uow.presentations.get_for_update(presentation_id) if presentation_id else None
+    return _check_owner(found, principal, presentation_id)
 
 
-def get_presentation(
-    uow: UnitOfWork, principal: Principal, presentation_id: str
-) -> models.Presentation:
-    return owned_presentation(uow, principal, presentation_id)
+def get_presentation(uow: UnitOfWork, principal: Principal, presentation_id: str) -> Any:
+    """The caller's presentation, read-only."""
+    found = uow.presentations.get(presentation_id) if presentation_id else None
+    return _check_owner(found, principal, presentation_id)
 
 
 @dataclass(frozen=True)
@@ -102,23 +123,23 @@ class PresentationChanges:
     sections: Any = UNSET
 
 
-def validate_sections(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Checks layouts and ids; gives new sections an id."""
+def validate_sections(sections: list[Section]) -> list[Section]:
+    """Checks layouts and ids; gives new sections an id and the default layout."""
     if len(sections) > MAX_SECTIONS:
         raise InvalidArgument(f"sections: at most {MAX_SECTIONS} sections")
     seen: set[str] = set()
     result = []
     for index, section in enumerate(sections):
-        layout = section.get("layout") or "title_and_body"
+        layout = section.layout or "title_and_body"
         if layout not in LAYOUTS:
             raise InvalidArgument(
                 f"sections[{index}].layout: {layout!r} is not one of {', '.join(sorted(LAYOUTS))}"
             )
-        section_id = section.get("id") or new_id("sec")
+        section_id = section.id or new_id("sec")
         if not section_id.startswith("sec_") or section_id in seen:
             raise InvalidArgument(f"sections[{index}].id: {section_id!r} is not a unique sec_ id")
         seen.add(section_id)
-        result.append({**section, "id": section_id, "layout": layout})
+        result.append(_copy(section, id=section_id, layout=layout))
     return result
 
 

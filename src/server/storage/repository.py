@@ -6,18 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select, tuple_, update
+from sqlalchemy import Row, Select, bindparam, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from server.storage import models
 
 Cursor = tuple[datetime, str]
-Row = TypeVar("Row", models.Presentation, models.ApiKey, models.KeyEvent)
+Model = TypeVar("Model", models.Presentation, models.ApiKey, models.KeyEvent)
 
 
 def _page(
-    session: Session, query: Select[Row], model: Any, limit: int, after: Cursor | None
-) -> list[Row]:
+    session: Session, query: Select[Model], model: Any, limit: int, after: Cursor | None
+) -> list[Model]:
     """Newest first, keyset-paged on (created_at, id): any page costs what page 1 costs."""
     if after is not None:
         query = query.where(tuple_(model.created_at, model.id) < tuple_(*after))
@@ -68,6 +68,12 @@ class TemplateRepository:
         return self._session.scalars(query).all()
 
 
+_PRESENTATIONS = models.Presentation.__table__
+_PRESENTATION_BY_ID = select(_PRESENTATIONS).where(
+    _PRESENTATIONS.c.id == bindparam("presentation_id")
+)
+
+
 class PresentationRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
@@ -75,8 +81,16 @@ class PresentationRepository:
     def add(self, presentation: models.Presentation) -> None:
         self._session.add(presentation)
 
-    def get(self, presentation_id: str) -> models.Presentation | None:
-        return self._session.get(models.Presentation, presentation_id)
+    def get(self, presentation_id: str) -> Row[Any] | None:
+        """A read-only snapshot: the hot read path skips the ORM's identity map."""
+        result = self._session.connection().execute(
+            _PRESENTATION_BY_ID, {"presentation_id": presentation_id}
+        )
+        return result.first()
+
+    def get_for_update(self, presentation_id: str) -> models.Presentation | None:
+        """The row, locked where the database can, to change it in this unit of work."""
+        return self._session.get(models.Presentation, presentation_id, with_for_update=True)
 
     def delete(self, presentation: models.Presentation) -> None:
         self._session.delete(presentation)

@@ -71,7 +71,7 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('workspace_id', sa.String(length=40), nullable=False),
     sa.Column('title', sa.Text(), nullable=False),
-    sa.Column('sections', sa.JSON(), nullable=False),
+    sa.Column('sections', sa.LargeBinary(), nullable=False),
     sa.Column('is_public', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -89,7 +89,7 @@ def upgrade() -> None:
     sa.Column('description', sa.Text(), nullable=False),
     sa.Column('category', sa.JSON(), nullable=False),
     sa.Column('preview_url', sa.Text(), nullable=True),
-    sa.Column('sections', sa.JSON(), nullable=False),
+    sa.Column('sections', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['workspace_id'], ['workspaces.id'], ),
     sa.PrimaryKeyConstraint('id')
