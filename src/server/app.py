@@ -38,14 +38,15 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
-        return db.make_engine(self.settings.database_url)
+        # One connection per RPC thread, plus the last-used flusher and the CLI's own.
+        return db.make_engine(self.settings.database_url, self.settings.grpc_threads + 2)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
         return db.session_factory(self.engine)
 
     def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions)
+        return SqlUnitOfWork(self.sessions, self.engine)
 
     @cached_property
     def hasher(self) -> keys.SecretHasher:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select, bindparam, or_, select, tuple_, update
+from sqlalchemy import Engine, Select, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from server.storage import models
+from server.storage.rowreader import RowReader
 
 Cursor = tuple[datetime, str]
 Model = TypeVar("Model", models.Presentation, models.ApiKey, models.KeyEvent)
@@ -26,28 +27,28 @@ def _page(
 
 
 class WorkspaceRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Callable[[], Session]) -> None:
         self._session = session
 
     def add(self, workspace: models.Workspace) -> None:
-        self._session.add(workspace)
+        self._session().add(workspace)
 
     def get(self, workspace_id: str) -> models.Workspace | None:
-        return self._session.get(models.Workspace, workspace_id)
+        return self._session().get(models.Workspace, workspace_id)
 
     def count(self) -> int:
-        return len(self._session.scalars(select(models.Workspace.id).limit(1)).all())
+        return len(self._session().scalars(select(models.Workspace.id).limit(1)).all())
 
 
 class TemplateRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Callable[[], Session]) -> None:
         self._session = session
 
     def get(self, template_id: str) -> models.Template | None:
-        return self._session.get(models.Template, template_id)
+        return self._session().get(models.Template, template_id)
 
     def add(self, template: models.Template) -> None:
-        self._session.add(template)
+        self._session().add(template)
 
     def list_visible(self, workspace_id: str) -> Sequence[models.Template]:
         """Built-in templates first, then the workspace's own."""
@@ -65,86 +66,81 @@ class TemplateRepository:
                 models.Template.id,
             )
         )
-        return self._session.scalars(query).all()
+        return self._session().scalars(query).all()
 
 
-_PRESENTATIONS = models.Presentation.__table__
-_PRESENTATION_BY_ID = select(_PRESENTATIONS).where(
-    _PRESENTATIONS.c.id == bindparam("presentation_id")
-)
+_PRESENTATION_READER = RowReader(models.Presentation.__table__)  # type: ignore[arg-type]
 
 
 class PresentationRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Callable[[], Session], engine: Engine) -> None:
         self._session = session
+        self._engine = engine
 
     def add(self, presentation: models.Presentation) -> None:
-        self._session.add(presentation)
+        self._session().add(presentation)
 
-    def get(self, presentation_id: str) -> Row[Any] | None:
-        """A read-only snapshot: the hot read path skips the ORM's identity map."""
-        result = self._session.connection().execute(
-            _PRESENTATION_BY_ID, {"presentation_id": presentation_id}
-        )
-        return result.first()
+    def get(self, presentation_id: str) -> Any:
+        """A read-only snapshot (a named tuple of the columns), or None: the hot path."""
+        return _PRESENTATION_READER.get(self._engine, presentation_id)
 
     def get_for_update(self, presentation_id: str) -> models.Presentation | None:
         """The row, locked where the database can, to change it in this unit of work."""
-        return self._session.get(models.Presentation, presentation_id, with_for_update=True)
+        return self._session().get(models.Presentation, presentation_id, with_for_update=True)
 
     def delete(self, presentation: models.Presentation) -> None:
-        self._session.delete(presentation)
+        self._session().delete(presentation)
 
     def list_page(
         self, workspace_id: str, limit: int, after: Cursor | None
     ) -> list[models.Presentation]:
         query = select(models.Presentation).where(models.Presentation.workspace_id == workspace_id)
-        return _page(self._session, query, models.Presentation, limit, after)
+        return _page(self._session(), query, models.Presentation, limit, after)
 
 
 class ApiKeyRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Callable[[], Session]) -> None:
         self._session = session
 
     def add(self, key: models.ApiKey) -> None:
-        self._session.add(key)
+        self._session().add(key)
 
     def get(self, key_id: str) -> models.ApiKey | None:
-        return self._session.get(models.ApiKey, key_id)
+        return self._session().get(models.ApiKey, key_id)
 
     def list_page(self, workspace_id: str, limit: int, after: Cursor | None) -> list[models.ApiKey]:
         query = select(models.ApiKey).where(models.ApiKey.workspace_id == workspace_id)
-        return _page(self._session, query, models.ApiKey, limit, after)
+        return _page(self._session(), query, models.ApiKey, limit, after)
 
     def touch(self, last_used: dict[str, datetime]) -> None:
         """Record last use of many keys in one statement."""
         if last_used:
-            self._session.execute(
+            self._session().execute(
                 update(models.ApiKey),
                 [{"id": key_id, "last_used_at": when} for key_id, when in last_used.items()],
             )
 
 
 class ServiceTokenRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Callable[[], Session]) -> None:
         self._session = session
 
     def add(self, token: models.ServiceToken) -> None:
-        self._session.add(token)
+        self._session().add(token)
 
     def get(self, token_id: str) -> models.ServiceToken | None:
-        return self._session.get(models.ServiceToken, token_id)
+        return self._session().get(models.ServiceToken, token_id)
 
 
 class KeyEventRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Callable[[], Session]) -> None:
         self._session = session
 
     def add(self, event: models.KeyEvent) -> None:
-        self._session.add(event)
+        self._session().add(event)
 
     def list_page(
         self, workspace_id: str, limit: int, after: Cursor | None
     ) -> list[models.KeyEvent]:
         query = select(models.KeyEvent).where(models.KeyEvent.workspace_id == workspace_id)
-        return _page(self._session, query, models.KeyEvent, limit, after)
+        return _page(self._session(), query, models.KeyEvent, limit, after)

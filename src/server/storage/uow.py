@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Protocol, Self
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.storage.repository import (
@@ -37,17 +38,26 @@ class UnitOfWork(Protocol):
 
 
 class SqlUnitOfWork:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    """Opens its session on first use: a read that needs none (the hot
+    GetPresentation path) costs no session at all."""
+
+    def __init__(self, sessions: sessionmaker[Session], engine: Engine) -> None:
         self._sessions = sessions
+        self._engine = engine
+        self._session: Session | None = None
+
+    def session(self) -> Session:
+        if self._session is None:
+            self._session = self._sessions()
+        return self._session
 
     def __enter__(self) -> Self:
-        self._session = self._sessions()
-        self.workspaces = WorkspaceRepository(self._session)
-        self.templates = TemplateRepository(self._session)
-        self.presentations = PresentationRepository(self._session)
-        self.api_keys = ApiKeyRepository(self._session)
-        self.service_tokens = ServiceTokenRepository(self._session)
-        self.key_events = KeyEventRepository(self._session)
+        self.workspaces = WorkspaceRepository(self.session)
+        self.templates = TemplateRepository(self.session)
+        self.presentations = PresentationRepository(self.session, self._engine)
+        self.api_keys = ApiKeyRepository(self.session)
+        self.service_tokens = ServiceTokenRepository(self.session)
+        self.key_events = KeyEventRepository(self.session)
         return self
 
     def __exit__(
@@ -58,10 +68,14 @@ class SqlUnitOfWork:
     ) -> None:
         # close() rolls back whatever was not committed and detaches the objects,
         # which keep their loaded state for the caller to read.
-        self._session.close()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
 
     def commit(self) -> None:
-        self._session.commit()
+        if self._session is not None:
+            self._session.commit()
 
     def flush(self) -> None:
-        self._session.flush()
+        if self._session is not None:
+            self._session.flush()

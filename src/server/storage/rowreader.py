@@ -1,0 +1,76 @@
+"""One row by primary key, through the pool's DBAPI connection: the hot read path.
+
+SQLAlchemy still compiles the statement (once per dialect) and its own result
+processors convert each column, so values are exactly what the ORM would give.
+What is skipped is the per-call machinery of `Connection.execute`, which on
+GetPresentation cost several times the query itself and, taken across the
+server's threads, held the GIL long enough to halve throughput (see README,
+Performance).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import namedtuple
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, Table, bindparam, select
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    positional: bool
+    processors: tuple[Processor, ...]
+
+
+class RowReader:
+    def __init__(self, table: Table) -> None:
+        (key,) = table.primary_key.columns
+        self._statement = select(table).where(key == bindparam("key"))
+        self._columns = [c.key for c in table.columns]
+        self.row_type = namedtuple(f"{table.name}_row", self._columns)  # type: ignore[misc]
+        self._plans: dict[str, _Plan] = {}
+        self._lock = threading.Lock()
+
+    def _plan(self, engine: Engine) -> _Plan:
+        plan = self._plans.get(engine.dialect.name)
+        if plan is None:
+            dialect = engine.dialect
+            compiled = self._statement.compile(dialect=dialect)
+            if compiled.positiontup is not None and list(compiled.positiontup) != ["key"]:
+                raise ValueError("expected exactly one bound parameter")
+            processors = tuple(
+                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for column in self._statement.selected_columns
+            )
+            plan = _Plan(str(compiled), compiled.positional, processors)
+            with self._lock:
+                self._plans[dialect.name] = plan
+        return plan
+
+    def get(self, engine: Engine, key: str) -> Any:
+        """The row as a named tuple of converted values, or None."""
+        plan = self._plan(engine)
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(plan.sql, (key,) if plan.positional else {"key": key})
+                raw = cursor.fetchone()
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, which rolls back
+        if raw is None:
+            return None
+        return self.row_type(
+            *(
+                value if p is None else p(value)
+                for p, value in zip(plan.processors, raw, strict=True)
+            )
+        )
