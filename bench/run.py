@@ -502,10 +502,10 @@ def rest_row(
 def count_argon2(env: dict[str, str], keys_file: Path, connections: int) -> tuple[int, Row]:
     """GetCaller load against a server in this process; its argon2 count afterwards."""
     from chronicle.config import Settings
-    from server.app import Container, build_grpc_server
+    from server.app import Container, GrpcServerThread
 
     container = Container(Settings.load(env))
-    server = build_grpc_server(container, port=0)
+    server = GrpcServerThread(container, port=0).start()
     try:
         row = run_grpc_load(
             "argon2 phase (in-process GetCaller)", f"127.0.0.1:{server.port}", GET_CALLER, b"",

@@ -18,7 +18,7 @@ import uvicorn
 from chronicle.config import Settings
 from edge.app import create_app
 from server import bootstrap
-from server.app import Container, GrpcServer, build_grpc_server
+from server.app import Container, GrpcServerThread
 from server.services import keys as key_service
 
 # Cheap argon2 for tests; the production defaults are exercised in test_keys.py.
@@ -84,14 +84,14 @@ def service_token(container: Container) -> str:
 
 
 @pytest.fixture
-def grpc_server(container: Container) -> Iterator[GrpcServer]:
-    server = build_grpc_server(container, port=0)
+def grpc_server(container: Container) -> Iterator[GrpcServerThread]:
+    server = GrpcServerThread(container, port=0).start()
     yield server
     server.stop(grace=None)
 
 
 @pytest.fixture
-def channel(grpc_server: GrpcServer) -> Iterator[grpc.Channel]:
+def channel(grpc_server: GrpcServerThread) -> Iterator[grpc.Channel]:
     with grpc.insecure_channel(f"127.0.0.1:{grpc_server.port}") as channel:
         yield channel
 
@@ -130,7 +130,7 @@ class EdgeServer:
 
 
 @pytest.fixture
-def edge_factory(settings: Settings, grpc_server: GrpcServer) -> Iterator[object]:
+def edge_factory(settings: Settings, grpc_server: GrpcServerThread) -> Iterator[object]:
     started: list[EdgeServer] = []
 
     def start(**changes: object) -> EdgeServer:

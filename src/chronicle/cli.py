@@ -61,22 +61,29 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    """gRPC server, REST edge (and, once it exists, the worker) in one process."""
+    """gRPC server and REST edge (and, once it exists, the worker) on one event loop."""
+    import asyncio
+
     import uvicorn
 
     from edge.app import create_app
-    from server.app import build_grpc_server
+    from server.app import start_grpc_server
 
     container = _container(args, prepare=False)
     if bootstrap.prepare(container.engine, container.uow()):
         _announce_first_start(container)
-    grpc_server = build_grpc_server(container)
     settings = container.settings
-    try:
-        app = create_app(settings, [f"127.0.0.1:{grpc_server.port}"])
-        uvicorn.run(app, host=settings.bind, port=settings.http_port, log_level="info")
-    finally:
-        grpc_server.stop()
+
+    async def run() -> None:
+        grpc_server = await start_grpc_server(container)
+        try:
+            app = create_app(settings, [f"127.0.0.1:{grpc_server.port}"])
+            config = uvicorn.Config(app, host=settings.bind, port=settings.http_port)
+            await uvicorn.Server(config).serve()  # returns on SIGINT/SIGTERM
+        finally:
+            await grpc_server.stop()
+
+    asyncio.run(run())
 
 
 def _announce_first_start(container: Container) -> None:
@@ -95,20 +102,25 @@ def _announce_first_start(container: Container) -> None:
 
 
 def cmd_serve_grpc(args: argparse.Namespace) -> None:
+    import asyncio
     import signal
-    import threading
 
-    from server.app import build_grpc_server
+    from server.app import start_grpc_server
 
     container = _container(args, prepare=False)
     bootstrap.prepare(container.engine, container.uow())
-    grpc_server = build_grpc_server(container)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    stop.wait()
-    log.info("stopping gRPC server")
-    grpc_server.stop()
+
+    async def run() -> None:
+        grpc_server = await start_grpc_server(container)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        log.info("stopping gRPC server")
+        await grpc_server.stop()
+
+    asyncio.run(run())
 
 
 def cmd_serve_edge(args: argparse.Namespace) -> None:

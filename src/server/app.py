@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from concurrent import futures
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -70,22 +73,35 @@ class Container:
         )
 
 
+def runs_inline(settings: Settings) -> Callable[[str], bool]:
+    """Which RPCs run on the event loop. SQLite answers in microseconds from the page
+    cache, so its reads run inline; a networked database, and argon2 hashing (the
+    key-management RPCs), go to the thread pool."""
+    inline = settings.database_url.startswith("sqlite")
+    key_service = f"/{contract.SERVICES_BY_NAME['ApiKeyService'].full_name}/"
+    return lambda method: inline and not method.startswith(key_service)
+
+
 @dataclass
 class GrpcServer:
-    server: grpc.Server
+    server: grpc.aio.Server
     port: int
     container: Container
+    executor: ThreadPoolExecutor
 
-    def stop(self, grace: float | None = 5.0) -> None:
-        self.server.stop(grace).wait()
+    async def stop(self, grace: float | None = 5.0) -> None:
+        await self.server.stop(grace)
+        self.executor.shutdown(wait=False, cancel_futures=True)
         self.container.usage.stop()
 
 
-def build_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
+async def start_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
     settings = container.settings
-    server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=settings.grpc_threads, thread_name_prefix="grpc"),
-        interceptors=[ChronicleInterceptor(container.authenticator)],
+    executor = ThreadPoolExecutor(settings.grpc_threads, thread_name_prefix="grpc-blocking")
+    server = grpc.aio.server(
+        interceptors=[
+            ChronicleInterceptor(container.authenticator, executor, runs_inline(settings))
+        ],
         options=[("grpc.so_reuseport", 0)],
     )
     presentation_service_pb2_grpc.add_PresentationServiceServicer_to_server(
@@ -96,21 +112,57 @@ def build_grpc_server(container: Container, *, port: int | None = None) -> GrpcS
     )
     identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(), server)
 
-    health_servicer = health.HealthServicer()
+    health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = [s.full_name for s in contract.SERVICES]
     for name in ["", *names]:
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection(
         [*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server
     )
 
-    bound = server.add_insecure_port(
-        f"{settings.bind}:{settings.grpc_port if port is None else port}"
-    )
+    address = f"{settings.bind}:{settings.grpc_port if port is None else port}"
+    bound = server.add_insecure_port(address)
     if bound == 0:
-        raise OSError(f"cannot bind gRPC port {settings.bind}:{settings.grpc_port}")
-    server.start()
+        raise OSError(f"cannot bind gRPC port {address}")
+    await server.start()
     container.usage.start()
     log.info("gRPC server listening on %s:%d", settings.bind, bound)
-    return GrpcServer(server, bound, container)
+    return GrpcServer(server, bound, container, executor)
+
+
+class GrpcServerThread:
+    """The aio server on an event loop of its own, in a thread: for tests and for
+    processes whose main thread is busy with something else."""
+
+    def __init__(self, container: Container, *, port: int | None = None) -> None:
+        self._container = container
+        self._requested_port = port
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="grpc-loop", daemon=True
+        )
+        self._server: GrpcServer | None = None
+
+    def start(self) -> GrpcServerThread:
+        self._thread.start()
+        future = asyncio.run_coroutine_threadsafe(
+            start_grpc_server(self._container, port=self._requested_port), self._loop
+        )
+        self._server = future.result(timeout=30)
+        return self
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.port
+
+    @property
+    def container(self) -> Container:
+        return self._container
+
+    def stop(self, grace: float | None = 5.0) -> None:
+        if self._server is not None:
+            asyncio.run_coroutine_threadsafe(self._server.stop(grace), self._loop).result(60)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)

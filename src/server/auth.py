@@ -36,6 +36,10 @@ class Principal:
     name: str = ""
 
 
+class NeedsVerification(Exception):
+    """The key is not in the verification cache: argon2 must run (off the event loop)."""
+
+
 @dataclass(frozen=True)
 class _Status:
     secret_hash: str
@@ -151,7 +155,9 @@ class Authenticator:
     def argon2_verifications(self) -> int:
         return self._hasher.verifications
 
-    def authenticate(self, metadata: Metadata) -> Principal:
+    def authenticate(self, metadata: Metadata, *, may_block: bool = True) -> Principal:
+        """The caller. With `may_block` false, raises NeedsVerification instead of
+        running argon2, so an event loop can send that work to a thread."""
         raw = credential_from_metadata(metadata)
         parsed = keys.parse(raw)
         if parsed is None:
@@ -159,7 +165,7 @@ class Authenticator:
         status = self._status(parsed)
         if status is not None and status.environment != parsed.environment:
             status = None  # a live key's id presented as test (or the reverse)
-        self._verify(raw, parsed, status)
+        self._verify(raw, parsed, status, may_block)
         assert status is not None
         now = datetime.now(UTC)
         if status.revoked_at is not None:
@@ -211,10 +217,14 @@ class Authenticator:
                 fetched,
             )
 
-    def _verify(self, raw: str, parsed: keys.ParsedKey, status: _Status | None) -> None:
+    def _verify(
+        self, raw: str, parsed: keys.ParsedKey, status: _Status | None, may_block: bool
+    ) -> None:
         digest = keys.digest(raw)
         if status is not None and self._is_verified(digest, status.secret_hash):
             return
+        if not may_block:
+            raise NeedsVerification()
         # One argon2 run per key, however many requests arrive with it at once.
         with self._lock:
             gate = self._inflight.setdefault(digest, threading.Lock())

@@ -25,7 +25,7 @@ from chronicle.v1 import (
     presentation_service_pb2,
 )
 from server import keys
-from server.app import Container, GrpcServer
+from server.app import Container, GrpcServerThread
 from server.services import keys as key_service
 from server.storage import models
 from tests.conftest import Tenant, make_tenant
@@ -239,7 +239,7 @@ def test_rotation_keeps_the_old_key_until_its_grace_ends(
 
 def test_argon2_runs_once_per_distinct_key(
     container: Container,
-    grpc_server: GrpcServer,
+    grpc_server: GrpcServerThread,
     channel: grpc.Channel,
     tenant: Tenant,
     other_tenant: Tenant,
