@@ -21,6 +21,17 @@ from sqlalchemy import Engine, Table, bindparam, select
 Processor = Callable[[Any], Any] | None
 
 
+_local = threading.local()
+
+
+def _thread_connection(engine: Engine) -> Any:
+    connections: dict[int, Any] = _local.__dict__.setdefault("connections", {})
+    connection = connections.get(id(engine))
+    if connection is None:
+        connection = connections[id(engine)] = engine.raw_connection()
+    return connection
+
+
 @dataclass(frozen=True)
 class _Plan:
     sql: str
@@ -56,16 +67,25 @@ class RowReader:
     def get(self, engine: Engine, key: str) -> Any:
         """The row as a named tuple of converted values, or None."""
         plan = self._plan(engine)
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
+        params = (key,) if plan.positional else {"key": key}
+        if engine.dialect.name == "sqlite":
+            # A SELECT outside a transaction sees the latest commit, so the
+            # thread's own connection can stay open between reads.
+            cursor = _thread_connection(engine).cursor()
             try:
-                cursor.execute(plan.sql, (key,) if plan.positional else {"key": key})
+                cursor.execute(plan.sql, params)
                 raw = cursor.fetchone()
             finally:
                 cursor.close()
-        finally:
-            connection.close()  # back to the pool, which rolls back
+        else:
+            connection = engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(plan.sql, params)
+                raw = cursor.fetchone()
+                cursor.close()
+            finally:
+                connection.close()  # back to the pool, which rolls back
         if raw is None:
             return None
         return self.row_type(

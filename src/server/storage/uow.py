@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -19,12 +20,18 @@ from server.storage.repository import (
 
 
 class UnitOfWork(Protocol):
-    workspaces: WorkspaceRepository
-    templates: TemplateRepository
-    presentations: PresentationRepository
-    api_keys: ApiKeyRepository
-    service_tokens: ServiceTokenRepository
-    key_events: KeyEventRepository
+    @property
+    def workspaces(self) -> WorkspaceRepository: ...
+    @property
+    def templates(self) -> TemplateRepository: ...
+    @property
+    def presentations(self) -> PresentationRepository: ...
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def service_tokens(self) -> ServiceTokenRepository: ...
+    @property
+    def key_events(self) -> KeyEventRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -51,13 +58,32 @@ class SqlUnitOfWork:
             self._session = self._sessions()
         return self._session
 
+    # Repositories are made on first use: a request touches one or two.
+    @cached_property
+    def workspaces(self) -> WorkspaceRepository:
+        return WorkspaceRepository(self.session)
+
+    @cached_property
+    def templates(self) -> TemplateRepository:
+        return TemplateRepository(self.session)
+
+    @cached_property
+    def presentations(self) -> PresentationRepository:
+        return PresentationRepository(self.session, self._engine)
+
+    @cached_property
+    def api_keys(self) -> ApiKeyRepository:
+        return ApiKeyRepository(self.session)
+
+    @cached_property
+    def service_tokens(self) -> ServiceTokenRepository:
+        return ServiceTokenRepository(self.session)
+
+    @cached_property
+    def key_events(self) -> KeyEventRepository:
+        return KeyEventRepository(self.session)
+
     def __enter__(self) -> Self:
-        self.workspaces = WorkspaceRepository(self.session)
-        self.templates = TemplateRepository(self.session)
-        self.presentations = PresentationRepository(self.session, self._engine)
-        self.api_keys = ApiKeyRepository(self.session)
-        self.service_tokens = ServiceTokenRepository(self.session)
-        self.key_events = KeyEventRepository(self.session)
         return self
 
     def __exit__(
