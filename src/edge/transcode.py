@@ -13,6 +13,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from chronicle.contract import HttpBinding
+from edge import protojson
 
 
 class TranscodeError(ValueError):
@@ -255,7 +256,4 @@ def _readable(text: str) -> str:
 def to_json(message: Message, response_body: str = "") -> bytes:
     """Proto JSON with snake_case names; fields without presence always printed."""
     target: Any = getattr(message, response_body) if response_body else message
-    data = json_format.MessageToDict(
-        target, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
+    return json.dumps(protojson.to_dict(target), separators=(",", ":"), ensure_ascii=False).encode()
