@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import orjson
 from google.protobuf import field_mask_pb2, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
@@ -256,4 +257,4 @@ def _readable(text: str) -> str:
 def to_json(message: Message, response_body: str = "") -> bytes:
     """Proto JSON with snake_case names; fields without presence always printed."""
     target: Any = getattr(message, response_body) if response_body else message
-    return json.dumps(protojson.to_dict(target), separators=(",", ":"), ensure_ascii=False).encode()
+    return orjson.dumps(protojson.to_dict(target))
