@@ -11,6 +11,7 @@ json_format for every message of the contract. Types it does not specialise
 from __future__ import annotations
 
 import base64
+import keyword
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -56,32 +57,48 @@ def printer(descriptor: Descriptor) -> Printer:
 
 
 def _compile(descriptor: Descriptor) -> Printer:
+    """Generates one straight-line function per message type, as dataclasses does
+    for __init__: no per-field loop, closure call or HasField on every oneof member."""
     if descriptor.full_name.startswith("google.protobuf.") or any(
         f.type in _FLOATS for f in descriptor.fields
     ):
         return _reference
-    plan = [(f.name, f.has_presence, _value(f)) for f in descriptor.fields]
+    namespace: dict[str, Any] = {}
+    lines = ["def print_message(m):", "    out = {}"]
+    for index, field in enumerate(descriptor.fields):
+        oneof = field.containing_oneof
+        if oneof is not None and not oneof.name.startswith("_"):
+            continue  # printed below, per oneof
+        value = _expression(field, f"m.{field.name}", f"c{index}", namespace)
+        if field.has_presence:
+            lines.append(f"    if m.HasField({field.name!r}): out[{field.name!r}] = {value}")
+        else:
+            lines.append(f"    out[{field.name!r}] = {value}")
+    for index, oneof in enumerate(descriptor.oneofs):
+        if oneof.name.startswith("_"):  # proto3 `optional` is a synthetic oneof
+            continue
+        namespace[f"o{index}"] = {f.name: _scalar(f) for f in oneof.fields}
+        lines.append(f"    w = m.WhichOneof({oneof.name!r})")
+        lines.append(f"    if w is not None: out[w] = o{index}[w](getattr(m, w))")
+    lines.append("    return out")
+    exec("\n".join(lines), namespace)  # noqa: S102 - source built from our descriptors only
+    return cast(Printer, namespace["print_message"])
 
-    def print_message(message: Message) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for name, has_presence, convert in plan:
-            if not has_presence or message.HasField(name):
-                out[name] = convert(getattr(message, name))
-        return out
 
-    return print_message
-
-
-def _value(field: FieldDescriptor) -> Callable[[Any], Any]:
-    one = _scalar(field)
+def _expression(field: FieldDescriptor, access: str, name: str, namespace: dict[str, Any]) -> str:
+    """Python source for a field's JSON value; helpers go into the namespace."""
+    if keyword.iskeyword(field.name):
+        access = f"getattr(m, {field.name!r})"
     if field.message_type is not None and field.message_type.GetOptions().map_entry:
         entry = field.message_type
-        key = _map_key(entry.fields_by_name["key"])
-        convert_value = _scalar(entry.fields_by_name["value"])
-        return lambda entries: {key(k): convert_value(v) for k, v in entries.items()}
-    if field.is_repeated:
-        return lambda values: [one(v) for v in values]
-    return one
+        namespace[f"{name}k"] = _map_key(entry.fields_by_name["key"])
+        namespace[f"{name}v"] = _scalar(entry.fields_by_name["value"])
+        return f"{{{name}k(k): {name}v(v) for k, v in {access}.items()}}"
+    convert = _scalar(field)
+    if convert is _identity:
+        return f"list({access})" if field.is_repeated else access
+    namespace[name] = convert
+    return f"[{name}(x) for x in {access}]" if field.is_repeated else f"{name}({access})"
 
 
 def _scalar(field: FieldDescriptor) -> Callable[[Any], Any]:
