@@ -34,8 +34,11 @@ def presentation(row: Any, app_url: str) -> presentation_pb2.Presentation:
         url=f"{app_url.rstrip('/')}/presentations/{row.id}",
         created_at=timestamp(row.created_at),
         updated_at=timestamp(row.updated_at),
-        sections=row.sections,
     )
+    if isinstance(row.sections, bytes):
+        message.MergeFromString(row.sections)  # a snapshot: the stored wire bytes
+    else:
+        message.sections.extend(row.sections)
     return message
 
 

@@ -69,7 +69,11 @@ class TemplateRepository:
         return self._session().scalars(query).all()
 
 
-_PRESENTATION_READER = RowReader(models.Presentation.__table__)  # type: ignore[arg-type]
+# Sections stay in wire format: the converter merges them into the reply as they are.
+_PRESENTATION_READER = RowReader(
+    models.Presentation.__table__,  # type: ignore[arg-type]
+    raw=frozenset({"sections"}),
+)
 
 
 class PresentationRepository:
@@ -81,7 +85,8 @@ class PresentationRepository:
         self._session().add(presentation)
 
     def get(self, presentation_id: str) -> Any:
-        """A read-only snapshot (a named tuple of the columns), or None: the hot path."""
+        """A read-only snapshot (a named tuple of the columns, `sections` as stored
+        bytes), or None: the hot path."""
         return _PRESENTATION_READER.get(self._engine, presentation_id)
 
     def get_for_update(self, presentation_id: str) -> models.Presentation | None:

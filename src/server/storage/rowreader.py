@@ -40,10 +40,13 @@ class _Plan:
 
 
 class RowReader:
-    def __init__(self, table: Table) -> None:
+    """`raw` names columns handed back exactly as the driver returns them."""
+
+    def __init__(self, table: Table, raw: frozenset[str] = frozenset()) -> None:
         (key,) = table.primary_key.columns
         self._statement = select(table).where(key == bindparam("key"))
         self._columns = [c.key for c in table.columns]
+        self._raw = raw
         self.row_type = namedtuple(f"{table.name}_row", self._columns)  # type: ignore[misc]
         self._plans: dict[str, _Plan] = {}
         self._lock = threading.Lock()
@@ -56,7 +59,9 @@ class RowReader:
             if compiled.positiontup is not None and list(compiled.positiontup) != ["key"]:
                 raise ValueError("expected exactly one bound parameter")
             processors = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
+                None
+                if column.key in self._raw
+                else column.type.dialect_impl(dialect).result_processor(dialect, None)
                 for column in self._statement.selected_columns
             )
             plan = _Plan(str(compiled), compiled.positional, processors)
