@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     import uvicorn
 
-    from edge.app import create_app
+    from edge.app import create_app, uvicorn_config
     from server.app import start_grpc_server
 
     container = _container(args, prepare=False)
@@ -78,8 +78,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         grpc_server = await start_grpc_server(container)
         try:
             app = create_app(settings, [f"127.0.0.1:{grpc_server.port}"])
-            config = uvicorn.Config(app, host=settings.bind, port=settings.http_port)
-            await uvicorn.Server(config).serve()  # returns on SIGINT/SIGTERM
+            # Returns on SIGINT/SIGTERM.
+            await uvicorn.Server(uvicorn_config(app, settings)).serve()
         finally:
             await grpc_server.stop()
 
@@ -126,14 +126,14 @@ def cmd_serve_grpc(args: argparse.Namespace) -> None:
 def cmd_serve_edge(args: argparse.Namespace) -> None:
     import uvicorn
 
-    from edge.app import create_app
+    from edge.app import create_app, uvicorn_config
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper())
     if not settings.grpc_targets:
         raise ConfigError("serve-edge needs --grpc-target HOST:PORT[,HOST:PORT…]")
     app = create_app(settings, settings.grpc_targets)
-    uvicorn.run(app, host=settings.bind, port=settings.http_port, log_level="info")
+    uvicorn.Server(uvicorn_config(app, settings)).run()
 
 
 def cmd_worker(args: argparse.Namespace) -> None:

@@ -120,6 +120,8 @@ class Settings:
     key_status_ttl_seconds: float = _setting("CHRONICLE_KEY_STATUS_TTL", _positive_float, 0.5)
     last_used_flush_seconds: float = _setting("CHRONICLE_LAST_USED_FLUSH", _positive_float, 5.0)
     log_level: str = _setting("CHRONICLE_LOG_LEVEL", str, "INFO")
+    # One line per HTTP request from the edge (uvicorn's access log).
+    access_log: bool = _setting("CHRONICLE_ACCESS_LOG", _bool, True)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

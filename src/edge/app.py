@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import grpc
+import uvicorn
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # Only these request headers cross to gRPC; nothing else does by accident.
 FORWARDED_HEADERS = ("authorization", "x-api-key", "x-request-id", "idempotency-key")
+_FORWARDED = frozenset(h.encode() for h in FORWARDED_HEADERS)
+_CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
 JSON = "application/json"
 VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -39,6 +42,20 @@ def served_bindings(settings: Settings) -> list[contract.HttpBinding]:
         for b in contract.http_bindings()
         if settings.admin_routes or not contract.is_admin_only(b.method.containing_service)
     ]
+
+
+def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """The allow-listed headers as gRPC metadata, repeats included (the server
+    refuses a key sent twice)."""
+    metadata = []
+    for name, value in headers:
+        if name in _FORWARDED:
+            if not value.isascii() or not value.decode().isprintable():
+                status = 401 if name in _CREDENTIAL_HEADERS else 400
+                message = f"The {name.decode()} header contains characters that are not allowed"
+                raise _Refused(HttpError.of(status, message))
+            metadata.append((name.decode(), value.decode()))
+    return metadata
 
 
 def error_response(error: HttpError, request_id: str) -> Response:
@@ -61,6 +78,16 @@ async def _read_body(request: Request, limit: int) -> bytes:
     if body.strip() and content_type != JSON and not content_type.endswith("+json"):
         raise _Refused(HttpError.of(415, "Send the body as application/json"))
     return body
+
+
+def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.bind,
+        port=settings.http_port,
+        access_log=settings.access_log,
+        log_level=settings.log_level.lower(),
+    )
 
 
 def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
@@ -90,20 +117,19 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
 
     async def handle(request: Request) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        path = request.scope["path"]
         try:
-            found = table.match(request.method, request.url.path)
+            found = table.match(request.method, path)
             if isinstance(found, list):
                 if found:
                     error = HttpError.of(405, f"{request.method} is not allowed here")
                     error.headers["allow"] = ", ".join(sorted(set(found)))
                     raise _Refused(error)
-                raise _Refused(
-                    HttpError.of(404, f"No route for {request.method} {request.url.path}")
-                )
+                raise _Refused(HttpError.of(404, f"No route for {request.method} {path}"))
             route, params = found
             body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
             message = build_request(route, params, request.query_params.multi_items(), body)
-            metadata = [(h, v) for h in FORWARDED_HEADERS if (v := request.headers.get(h))]
+            metadata = forwarded_metadata(request.scope["headers"])
             if "x-request-id" not in request.headers:
                 metadata.append(("x-request-id", request_id))
             reply = await upstream.call(route, message, metadata)
@@ -121,7 +147,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
             error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
             return error_response(error, request_id)
         except Exception:
-            log.exception("unhandled error serving %s %s", request.method, request.url.path)
+            log.exception("unhandled error serving %s %s", request.method, path)
             return error_response(HttpError.of(500), request_id)
 
     app.router.add_route("/healthz", healthz, methods=["GET"])
