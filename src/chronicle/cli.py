@@ -8,12 +8,14 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+from google.protobuf import json_format
+from google.protobuf.message import Message
 from sqlalchemy.exc import SQLAlchemyError
 
 from chronicle.config import ConfigError, Settings, parse_duration
-from server import bootstrap
+from server import bootstrap, convert
 from server.app import Container
 from server.errors import ChronicleError
 from server.services import keys as key_service
@@ -21,6 +23,7 @@ from server.storage import db
 
 log = logging.getLogger("chronicle")
 CLI_ACTOR = "cli"
+Row = TypeVar("Row")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -155,12 +158,22 @@ def cmd_workspace_create(args: argparse.Namespace) -> None:
     print(workspace.id)
 
 
+def _message_json(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True)
+
+
 def _key_json(row: Any) -> dict[str, Any]:
-    from google.protobuf import json_format
+    return _message_json(convert.api_key(row))
 
-    from server import convert
 
-    return json_format.MessageToDict(convert.api_key(row), preserving_proto_field_name=True)
+def _every_page(fetch: Callable[[str], tuple[list[Row], str]]) -> list[Row]:
+    rows: list[Row] = []
+    token = ""
+    while True:
+        page, token = fetch(token)
+        rows.extend(page)
+        if not token:
+            return rows
 
 
 def cmd_key_create(args: argparse.Namespace) -> None:
@@ -189,15 +202,13 @@ def cmd_key_create(args: argparse.Namespace) -> None:
 
 def cmd_key_list(args: argparse.Namespace) -> None:
     container = _container(args)
-    rows: list[Any] = []
-    token = ""
     with container.uow() as uow:
-        while True:
-            page, token = key_service.list_api_keys(uow, args.workspace, 100, token)
-            rows.extend(page)
-            if not token:
-                break
-        records = [_key_json(r) for r in rows]
+        records = [
+            _message_json(convert.api_key(row))
+            for row in _every_page(
+                lambda token: key_service.list_api_keys(uow, args.workspace, 100, token)
+            )
+        ]
     if args.json:
         _print_json(records)
         return
@@ -244,22 +255,14 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
 
 
 def cmd_key_events(args: argparse.Namespace) -> None:
-    from google.protobuf import json_format
-
-    from server import convert
-
     container = _container(args)
-    events: list[dict[str, Any]] = []
-    token = ""
     with container.uow() as uow:
-        while True:
-            page, token = key_service.list_key_events(uow, args.workspace, 500, token)
-            events.extend(
-                json_format.MessageToDict(convert.key_event(e), preserving_proto_field_name=True)
-                for e in page
+        events = [
+            _message_json(convert.key_event(row))
+            for row in _every_page(
+                lambda token: key_service.list_key_events(uow, args.workspace, 500, token)
             )
-            if not token:
-                break
+        ]
     if args.json:
         _print_json(events)
         return
