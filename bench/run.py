@@ -2,7 +2,7 @@
 
 Run from the repository root (needs `wrk` for the REST row: `apt-get install -y wrk`):
 
-    .venv/bin/python bench/run.py [--duration 10] [--connections 50] [--keys 4]
+    .venv/bin/python bench/run.py [--duration 8] [--rounds 3] [--connections 50] [--keys 4]
 
 Everything happens in one run, on loopback, in a fresh temporary directory:
 
@@ -24,6 +24,9 @@ Everything happens in one run, on loopback, in a fresh temporary directory:
    against a gRPC server built in this process; its `authenticator.argon2_verifications` is then
    read and compared with the number of distinct keys (target: equal).
 
+The three loads run --rounds times, interleaved; each row reports the round with the median
+throughput, and the per-round ratios are printed beneath the table to show the spread.
+
 Output: the machine, the settings, the exact command, then one table (requests/s, p50, p99, the
 ratios GetPresentation / no-op (target >= 0.80) and REST / gRPC GetPresentation (>= 0.70) with
 PASS/MISS) and the argon2 line. Exit status 0 whenever the run worked, targets met or not; 1 when
@@ -43,6 +46,7 @@ import re
 import shlex
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -527,22 +531,21 @@ def ratio_text(ratio: float, target: float) -> str:
     return f"{ratio:.2f} (>= {target:.2f}) {verdict(ratio >= target)}"
 
 
-def table(rows: Sequence[Row | None], names: Sequence[str]) -> list[str]:
+def table(
+    rows: Sequence[Row | None], names: Sequence[str], ratios: Sequence[float | None]
+) -> list[str]:
     """Rows in order: no-op, gRPC GetPresentation, REST (None when skipped)."""
-    noop, grpc_get, rest = rows
-    targets: list[tuple[float, float] | None] = [None]
-    targets.append((grpc_get.rps / noop.rps, GRPC_RATIO_TARGET) if noop and grpc_get else None)
-    targets.append((rest.rps / grpc_get.rps, REST_RATIO_TARGET) if rest and grpc_get else None)
+    targets = [None, GRPC_RATIO_TARGET, REST_RATIO_TARGET]
     header = f"{'':34}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'ratio':<22}{'errors':>12}"
     lines = [header, "-" * len(header)]
-    for name, row, target in zip(names, rows, targets, strict=True):
+    for name, row, ratio, target in zip(names, rows, [None, *ratios], targets, strict=True):
         if row is None:
             lines.append(f"{name:34}{'skipped (wrk not installed)':>29}")
             continue
-        ratio = ratio_text(*target) if target else "-"
+        shown = ratio_text(ratio, target) if ratio is not None and target else "-"
         errors = f"{row.errors}/{row.calls}"
         lines.append(
-            f"{name:34}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {ratio:<22}"
+            f"{name:34}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {shown:<22}"
             f"{errors:>12}"
         )
     return lines
@@ -580,7 +583,9 @@ ROW_NAMES = (
 )
 
 
-def measure(opts: argparse.Namespace, work: Path) -> tuple[list[Row | None], int, Row]:
+def measure(
+    opts: argparse.Namespace, work: Path
+) -> tuple[list[tuple[Row, Row, Row | None]], int, Row]:
     """Provision, start the servers, run every load; stop the servers whatever happens."""
     env = bench_env(f"sqlite:///{work / 'bench.db'}")
     keys = provision(env, opts.keys)
@@ -589,35 +594,53 @@ def measure(opts: argparse.Namespace, work: Path) -> tuple[list[Row | None], int
         endpoints = start_servers(group, env, work)
         presentation_id = create_presentation(endpoints.grpc_target, keys[0])
         load = {"connections": opts.connections, "duration": opts.duration}
-        noop = run_grpc_load(
-            ROW_NAMES[0], endpoints.grpc_target, GET_CALLER, b"", keys_file, **load
-        )
-        get = run_grpc_load(
-            ROW_NAMES[1],
-            endpoints.grpc_target,
-            GET_PRESENTATION,
-            get_presentation_payload(presentation_id),
-            keys_file,
-            **load,
-        )
-        rest = rest_row(endpoints, presentation_id, keys, work, opts)
+        payload = get_presentation_payload(presentation_id)
+        rounds: list[tuple[Row, Row, Row | None]] = []
+        for _ in range(opts.rounds):  # interleaved, so drift on a shared box hits every row
+            noop = run_grpc_load(ROW_NAMES[0], endpoints.grpc_target, GET_CALLER, b"",
+                                 keys_file, **load)  # fmt: skip
+            get = run_grpc_load(ROW_NAMES[1], endpoints.grpc_target, GET_PRESENTATION, payload,
+                                keys_file, **load)  # fmt: skip
+            rounds.append((noop, get, rest_row(endpoints, presentation_id, keys, work, opts)))
     verifications, argon2_row = count_argon2(env, keys_file, opts.connections)
-    return [noop, get, rest], verifications, argon2_row
+    return rounds, verifications, argon2_row
+
+
+def median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def median_row(rows: Sequence[Row | None]) -> Row | None:
+    """The round with the median throughput (its latencies come with it)."""
+    measured = sorted((r for r in rows if r is not None), key=lambda r: r.rps)
+    return measured[len(measured) // 2] if measured else None
 
 
 def run(opts: argparse.Namespace) -> int:
     print_header(opts)
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-") as tmp:
-        rows, verifications, argon2_row = measure(opts, Path(tmp))
-    for line in table(rows, ROW_NAMES):
+        rounds, verifications, argon2_row = measure(opts, Path(tmp))
+    rows = [median_row([r[i] for r in rounds]) for i in range(3)]
+    # Each round pairs its rows in time, so the ratio is taken per round, then the median.
+    grpc_ratios = [get.rps / noop.rps for noop, get, _ in rounds]
+    rest_ratios = [rest.rps / get.rps for _, get, rest in rounds if rest is not None]
+    for line in table(rows, ROW_NAMES, [median(grpc_ratios), median(rest_ratios)]):
         print(line)
+    print(
+        f"(rows: the median of {opts.rounds} interleaved rounds; ratios: the median of the "
+        "per-round ratios, GetPresentation / no-op: "
+        + ", ".join(f"{r:.2f}" for r in grpc_ratios)
+        + "; REST / gRPC: "
+        + (", ".join(f"{r:.2f}" for r in rest_ratios) or "-")
+        + ")"
+    )
     print()
     print(
         f"argon2 verifications: {verifications} over {ARGON2_PHASE_SECONDS:g} s of GetCaller "
         f"load ({argon2_row.calls} calls, in-process server); distinct keys used: {opts.keys}; "
         f"target = distinct keys: {verdict(verifications == opts.keys)}"
     )
-    measured = [row for row in [*rows, argon2_row] if row is not None]
+    measured = [row for r in rounds for row in r if row is not None] + [argon2_row]
     problems = failure_lines(measured)
     for line in problems:
         print(line)
@@ -629,9 +652,10 @@ def run(opts: argparse.Namespace) -> int:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per row")
+    parser.add_argument("--duration", type=float, default=8.0, help="seconds per row")
     parser.add_argument("--connections", type=int, default=50, help="concurrent callers")
     parser.add_argument("--keys", type=int, default=4, help="distinct API keys")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     hidden = argparse.SUPPRESS
     parser.add_argument("--_grpc-load", dest="grpc_load", action="store_true", help=hidden)
     for flag in ("--target", "--method", "--keys-file"):
@@ -639,8 +663,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--request-hex", default="", help=hidden)
     parser.add_argument("--warmup", type=float, default=WARMUP_SECONDS, help=hidden)
     opts = parser.parse_args(argv)
-    if opts.duration <= 0 or opts.connections <= 0 or opts.keys <= 0:
-        parser.error("--duration, --connections and --keys must be positive")
+    if min(opts.duration, opts.connections, opts.keys, opts.rounds) <= 0:
+        parser.error("--duration, --connections, --keys and --rounds must be positive")
     return opts
 
 
