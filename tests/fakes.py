@@ -42,7 +42,7 @@ class FakeTemplates(_Rows):
         return [r for r in self.rows.values() if r.workspace_id in (None, workspace_id)]
 
 
-class FakeApiKeys(_Rows):
+class FakeCredentials(_Rows):
     def touch(self, last_used: dict[str, datetime]) -> None:
         for key_id, when in last_used.items():
             self.rows[key_id].last_used_at = when
@@ -55,8 +55,8 @@ class FakeUnitOfWork:
         self.workspaces = _Rows()
         self.templates = FakeTemplates()
         self.presentations = _Rows()
-        self.api_keys = FakeApiKeys()
-        self.service_tokens = _Rows()
+        self.api_keys = FakeCredentials()
+        self.service_tokens = FakeCredentials()
         self.key_events = _Rows()
         self.commits = 0
         self.opened = 0

@@ -26,8 +26,6 @@ SERVICES: tuple[descriptor.ServiceDescriptor, ...] = tuple(
     for service in module.DESCRIPTOR.services_by_name.values()
 )
 
-SERVICES_BY_NAME = {service.name: service for service in SERVICES}
-
 API_KEY = options_pb2.CALLER_KIND_API_KEY
 SERVICE_TOKEN = options_pb2.CALLER_KIND_SERVICE_TOKEN
 

@@ -74,12 +74,13 @@ class Container:
 
 
 def runs_inline(settings: Settings) -> Callable[[str], bool]:
-    """Which RPCs run on the event loop. SQLite answers in microseconds from the page
-    cache, so its reads run inline; a networked database, and argon2 hashing (the
-    key-management RPCs), go to the thread pool."""
-    inline = settings.database_url.startswith("sqlite")
-    key_service = f"/{contract.SERVICES_BY_NAME['ApiKeyService'].full_name}/"
-    return lambda method: inline and not method.startswith(key_service)
+    """Which RPCs run on the event loop: reads (a GET http rule) on SQLite, which answer
+    in microseconds from the page cache. Writes may wait on SQLite's lock, and a
+    networked database on the network, so they go to the thread pool."""
+    if not settings.database_url.startswith("sqlite"):
+        return lambda _method: False
+    reads = frozenset(b.full_method for b in contract.http_bindings() if b.verb == "GET")
+    return reads.__contains__
 
 
 @dataclass
@@ -122,9 +123,10 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     )
 
     address = f"{settings.bind}:{settings.grpc_port if port is None else port}"
-    bound = server.add_insecure_port(address)
-    if bound == 0:
-        raise OSError(f"cannot bind gRPC port {address}")
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError:  # grpc's way of saying the port is taken or not ours
+        raise OSError(f"cannot listen for gRPC on {address}: in use or not allowed") from None
     await server.start()
     container.usage.start()
     log.info("gRPC server listening on %s:%d", settings.bind, bound)

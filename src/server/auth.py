@@ -60,25 +60,24 @@ def credential_from_metadata(metadata: Metadata) -> str:
             bearer.append(str(value))
         elif name == "x-api-key":
             api_key.append(str(value))
-    if len(bearer) > 1 or len(api_key) > 1:
-        raise Unauthorized("Send the API key once")
-    candidates = []
-    if bearer:
-        scheme, _, token = bearer[0].strip().partition(" ")
+    candidates = set()
+    for value in bearer:
+        scheme, _, token = value.strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Malformed Authorization header: expected 'Bearer <API_KEY>'")
-        candidates.append(token.strip())
-    if api_key:
-        if not api_key[0].strip():
+        candidates.add(token.strip())
+    for value in api_key:
+        if not value.strip():
             raise Unauthorized("Empty x-api-key header")
-        candidates.append(api_key[0].strip())
+        candidates.add(value.strip())
     if not candidates:
         raise Unauthorized(
             "Missing API key: send 'Authorization: Bearer <API_KEY>' or 'x-api-key: <API_KEY>'"
         )
-    if len(set(candidates)) > 1:
+    if len(candidates) > 1:
         raise Unauthorized("Two different API keys were sent")
-    return candidates[0]
+    (only,) = candidates
+    return only
 
 
 class UsageRecorder:
@@ -99,20 +98,20 @@ class UsageRecorder:
     def flush(self) -> int:
         with self._lock:
             pending, self._pending = self._pending, {}
-        api_keys = {k: v for k, v in pending.items() if k.startswith("key_")}
-        if not api_keys:
+        if not pending:
             return 0
         try:
             with self._uow_factory() as uow:
-                uow.api_keys.touch(api_keys)
+                uow.api_keys.touch({k: v for k, v in pending.items() if k.startswith("key_")})
+                uow.service_tokens.touch({k: v for k, v in pending.items() if k.startswith("svc_")})
                 uow.commit()
         except Exception:
-            log.warning("could not record last use of %d keys; will retry", len(api_keys))
+            log.warning("could not record last use of %d credentials; will retry", len(pending))
             with self._lock:
-                for key, when in api_keys.items():
-                    self._pending.setdefault(key, when)
+                for credential, when in pending.items():
+                    self._pending.setdefault(credential, when)
             return 0
-        return len(api_keys)
+        return len(pending)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="last-used", daemon=True)

@@ -6,6 +6,21 @@ client: never a raw key, a stack trace or SQL.
 
 from __future__ import annotations
 
+import re
+
+# What an id of ours looks like; anything else is not repeated back to the caller.
+_ID = re.compile(r"^[a-z]{2,5}_[0-9A-Za-z]{1,40}$")
+
+
+def shown(value: str) -> str:
+    """A client-supplied id, quoted for a message, unless it is not id-shaped: a raw
+    key pasted where an id belongs must not be echoed into errors, logs or trailers."""
+    if _ID.match(value):
+        return repr(value)
+    if value.startswith("chr_"):
+        return "(a raw key, not shown: pass the key's id, key_…)"
+    return "(not shown)"
+
 
 class ChronicleError(Exception):
     reason = "INTERNAL_ERROR"
@@ -77,6 +92,12 @@ class InvalidArgument(ChronicleError):
 class Conflict(ChronicleError):
     reason = "CONFLICT"
     default_message = "The resource's state does not allow this call"
+
+
+# 503
+class Unavailable(ChronicleError):
+    reason = "UNAVAILABLE"
+    default_message = "The service is busy; retry shortly"
 
 
 # 501

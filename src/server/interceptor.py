@@ -1,9 +1,9 @@
 """The one gRPC interceptor: authenticate, check the caller kind, map exceptions.
 
-The server is `grpc.aio`. Handlers marked inline run on the event loop itself
-(quick SQLite work: no thread hand-off, no GIL convoy between worker threads);
-the others, and argon2 on a verification-cache miss, run in a thread pool so
-the loop never stalls.
+The server is `grpc.aio`. Handlers marked inline (SQLite reads) run on the event
+loop itself: no thread hand-off, no GIL convoy between worker threads. Writes,
+which may wait on a lock, everything on a networked database, and argon2 on a
+verification-cache miss run in a thread pool, so the loop never stalls.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import Any
 
@@ -20,6 +20,7 @@ import grpc
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from sqlalchemy.exc import OperationalError
 
 from chronicle import contract
 from server import errors
@@ -43,14 +44,9 @@ STATUS_CODES: dict[type[errors.ChronicleError], grpc.StatusCode] = {
     errors.InvalidArgument: grpc.StatusCode.INVALID_ARGUMENT,
     errors.Conflict: grpc.StatusCode.FAILED_PRECONDITION,
     errors.NotImplementedYet: grpc.StatusCode.UNIMPLEMENTED,
+    errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
     errors.ChronicleError: grpc.StatusCode.INTERNAL,
 }
-
-_DONE = object()
-
-
-def _next(replies: Any) -> Any:
-    return next(replies, _DONE)
 
 
 def current_principal(_context: Any = None) -> Principal:
@@ -73,6 +69,14 @@ def to_rpc_status(exc: errors.ChronicleError) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
+# Standard services that answer without a key; every other service needs one.
+PUBLIC_SERVICES = (
+    "/grpc.health.v1.Health/",
+    "/grpc.reflection.v1alpha.ServerReflection/",
+    "/grpc.reflection.v1.ServerReflection/",
+)
+
+
 class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def __init__(
         self,
@@ -91,29 +95,28 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
 
     async def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         handler = await continuation(details)
-        if handler is None or not details.method.startswith("/chronicle."):
-            return handler  # health, reflection: public by design
+        if handler is None or details.method.startswith(PUBLIC_SERVICES):
+            return handler
         guard = _Guard(
             self._authenticator,
-            self._callers.get(details.method, frozenset()),
+            self._callers.get(details.method, frozenset()),  # unknown: nobody may call
             details.method,
             self._executor,
             self._runs_inline(details.method),
         )
-        kinds = (
-            (handler.unary_unary, grpc.unary_unary_rpc_method_handler, guard.unary),
-            (handler.unary_stream, grpc.unary_stream_rpc_method_handler, guard.streaming),
-            (handler.stream_unary, grpc.stream_unary_rpc_method_handler, guard.unary),
-            (handler.stream_stream, grpc.stream_stream_rpc_method_handler, guard.streaming),
+        if handler.unary_unary is None:
+            # Streaming arrives with WatchGeneration; until then refuse rather than
+            # serve a handler this interceptor does not guard.
+            return grpc.unary_stream_rpc_method_handler(_refuse_streaming)
+        return grpc.unary_unary_rpc_method_handler(
+            guard.unary(handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
         )
-        for behaviour, make, wrap in kinds:
-            if behaviour is not None:
-                return make(
-                    wrap(behaviour),
-                    request_deserializer=handler.request_deserializer,
-                    response_serializer=handler.response_serializer,
-                )
-        return handler
+
+
+async def _refuse_streaming(request: Any, context: grpc.aio.ServicerContext) -> None:
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Streaming RPCs are not served yet")
 
 
 class _Guard:
@@ -144,7 +147,10 @@ class _Guard:
         return principal
 
     async def _abort(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:
-        if not isinstance(exc, errors.ChronicleError):
+        if isinstance(exc, OperationalError):  # locked SQLite, unreachable PostgreSQL…
+            log.warning("database unavailable in %s: %s", self._method, type(exc.orig).__name__)
+            exc = errors.Unavailable()
+        elif not isinstance(exc, errors.ChronicleError):
             log.exception("unhandled error in %s", self._method, exc_info=exc)
             exc = errors.ChronicleError()
         await context.abort_with_status(to_rpc_status(exc))
@@ -153,40 +159,18 @@ class _Guard:
         """Calls fn with the principal set: on the loop when inline, else in a thread."""
         context = contextvars.copy_context()
         context.run(_current.set, principal)
-        if self._inline:
-            return context.run(fn, *args)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, context.run, fn, *args)
+        if not self._inline:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, context.run, fn, *args)
+        result = context.run(fn, *args)
+        if inspect.iscoroutine(result):  # an async servicer: run it in the same context
+            return await asyncio.get_running_loop().create_task(result, context=context)
+        return result
 
     def unary(self, behaviour: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
-                result = await self._run(await self._admit(context), behaviour, request, context)
-                return await result if inspect.isawaitable(result) else result
-            except Exception as exc:  # every failure becomes a status
-                await self._abort(context, exc)
-
-        return call
-
-    def streaming(
-        self, behaviour: Callable[[Any, Any], Any]
-    ) -> Callable[[Any, Any], AsyncIterator[Any]]:
-        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            try:
-                principal = await self._admit(context)
-                replies = await self._run(principal, behaviour, request, context)
-                if hasattr(replies, "__aiter__"):
-                    async for reply in replies:
-                        yield reply
-                    return
-                # A sync generator may wait between replies: each step runs in a thread.
-                loop = asyncio.get_running_loop()
-                step = contextvars.copy_context()
-                step.run(_current.set, principal)
-                while (
-                    reply := await loop.run_in_executor(self._executor, step.run, _next, replies)
-                ) is not _DONE:
-                    yield reply
+                return await self._run(await self._admit(context), behaviour, request, context)
             except Exception as exc:  # every failure becomes a status
                 await self._abort(context, exc)
 

@@ -61,7 +61,8 @@ def issue(uow: FakeUnitOfWork, hasher: keys.SecretHasher, **kwargs: object) -> s
         ([("authorization", "Token abc")], "Malformed Authorization"),
         ([("x-api-key", "")], "Empty x-api-key"),
         ([("authorization", "Bearer a"), ("x-api-key", "b")], "Two different"),
-        ([("x-api-key", "a"), ("x-api-key", "a")], "once"),
+        ([("x-api-key", "a"), ("x-api-key", "b")], "Two different"),
+        ([("authorization", "Bearer a"), ("authorization", "Bearer b")], "Two different"),
     ],
 )
 def test_header_rules(metadata: list[tuple[str, str]], message: str) -> None:
@@ -71,6 +72,7 @@ def test_header_rules(metadata: list[tuple[str, str]], message: str) -> None:
 
 def test_equal_keys_in_both_headers_and_any_bearer_case_are_fine() -> None:
     assert credential_from_metadata([("authorization", "bearer k"), ("x-api-key", "k")]) == "k"
+    assert credential_from_metadata([("x-api-key", "k"), ("x-api-key", "k")]) == "k"
 
 
 def test_valid_key_gives_a_principal_of_its_workspace(

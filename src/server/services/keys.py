@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from chronicle.config import ConfigError, RateLimit
 from server import keys, paging
-from server.errors import Conflict, InvalidArgument, NotFound
+from server.errors import Conflict, InvalidArgument, NotFound, shown
 from server.ids import new_id
 from server.storage import models
 from server.storage.repository import Cursor
@@ -110,7 +110,7 @@ def create_api_key(
     actor: str,
 ) -> IssuedKey:
     if uow.workspaces.get(workspace_id) is None:
-        raise NotFound(f"No workspace with id {workspace_id!r}")
+        raise NotFound(f"No workspace with id {shown(workspace_id)}")
     environment = environment or "live"
     if environment not in keys.API_KEY_KINDS:
         raise InvalidArgument("environment: must be 'live' or 'test'")
@@ -136,7 +136,7 @@ def create_api_key(
 def get_api_key(uow: UnitOfWork, key_id: str) -> models.ApiKey:
     key = uow.api_keys.get(key_id) if key_id else None
     if key is None:
-        raise NotFound(f"No API key with id {key_id!r}")
+        raise NotFound(f"No API key with id {shown(key_id)}")
     return key
 
 
@@ -144,7 +144,7 @@ def list_api_keys(
     uow: UnitOfWork, workspace_id: str, page_size: int = 0, page_token: str = ""
 ) -> tuple[list[models.ApiKey], str]:
     if uow.workspaces.get(workspace_id) is None:
-        raise NotFound(f"No workspace with id {workspace_id!r}")
+        raise NotFound(f"No workspace with id {shown(workspace_id)}")
 
     def fetch(limit: int, after: Cursor | None) -> list[models.ApiKey]:
         return uow.api_keys.list_page(workspace_id, limit, after)
@@ -210,7 +210,7 @@ def list_key_events(
     uow: UnitOfWork, workspace_id: str, page_size: int = 0, page_token: str = ""
 ) -> tuple[list[models.KeyEvent], str]:
     if uow.workspaces.get(workspace_id) is None:
-        raise NotFound(f"No workspace with id {workspace_id!r}")
+        raise NotFound(f"No workspace with id {shown(workspace_id)}")
 
     def fetch(limit: int, after: Cursor | None) -> list[models.KeyEvent]:
         return uow.key_events.list_page(workspace_id, limit, after)
@@ -240,7 +240,7 @@ def create_service_token(
 def revoke_service_token(uow: UnitOfWork, token_id: str) -> models.ServiceToken:
     token = uow.service_tokens.get(token_id)
     if token is None:
-        raise NotFound(f"No service token with id {token_id!r}")
+        raise NotFound(f"No service token with id {shown(token_id)}")
     if token.revoked_at is None:
         token.revoked_at = models.utcnow()
         uow.commit()

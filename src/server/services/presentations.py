@@ -13,6 +13,7 @@ from server.errors import (
     PresentationNotFound,
     TemplateNotFound,
     WrongWorkspace,
+    shown,
 )
 from server.ids import new_id
 from server.storage import models
@@ -42,7 +43,7 @@ def visible_template(uow: UnitOfWork, principal: Principal, template_id: str) ->
         raise InvalidArgument("template_id is required")
     template = uow.templates.get(template_id)
     if template is None:
-        raise TemplateNotFound(f"No template with id {template_id!r}")
+        raise TemplateNotFound(f"No template with id {shown(template_id)}")
     if template.workspace_id not in (None, principal.workspace_id):
         raise WrongWorkspace("Template does not belong to this workspace")
     return template
@@ -54,7 +55,7 @@ def select_sections(template: models.Template, selected_ids: list[str]) -> list[
     unknown = [sid for sid in selected_ids if sid not in known]
     if unknown:
         raise InvalidArgument(
-            f"selected_section_ids: {unknown[0]!r} is not a section of the template"
+            f"selected_section_ids: {shown(unknown[0])} is not a section of the template"
         )
     chosen = set(selected_ids)
     return [s for s in template.sections if not chosen or s.id in chosen]
@@ -94,7 +95,7 @@ def _copy(section: Section, **changes: Any) -> Section:
 
 def _check_owner(found: P | None, principal: Principal, presentation_id: str) -> P:
     if found is None:
-        raise PresentationNotFound(f"No presentation with id {presentation_id!r}")
+        raise PresentationNotFound(f"No presentation with id {shown(presentation_id)}")
     if found.workspace_id != principal.workspace_id:
         raise WrongWorkspace("Presentation does not belong to this workspace")
     return found
@@ -137,7 +138,9 @@ def validate_sections(sections: list[Section]) -> list[Section]:
             )
         section_id = section.id or new_id("sec")
         if not section_id.startswith("sec_") or section_id in seen:
-            raise InvalidArgument(f"sections[{index}].id: {section_id!r} is not a unique sec_ id")
+            raise InvalidArgument(
+                f"sections[{index}].id: {shown(section_id)} is not a unique sec_ id"
+            )
         seen.add(section_id)
         result.append(_copy(section, id=section_id, layout=layout))
     return result

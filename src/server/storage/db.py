@@ -16,17 +16,20 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     """`pool_size` should cover the threads that query at once: a connection opened
     beyond the pool is closed again after one use, and reopening costs more than the
-    query."""
+    query. Parameters are kept out of error messages and logs."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 15},
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

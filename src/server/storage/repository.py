@@ -26,6 +26,14 @@ def _page(
     return list(session.scalars(query))
 
 
+def _touch(session: Session, model: Any, last_used: dict[str, datetime]) -> None:
+    if last_used:
+        session.execute(
+            update(model),
+            [{"id": row_id, "last_used_at": when} for row_id, when in last_used.items()],
+        )
+
+
 class WorkspaceRepository:
     def __init__(self, session: Callable[[], Session]) -> None:
         self._session = session
@@ -35,9 +43,6 @@ class WorkspaceRepository:
 
     def get(self, workspace_id: str) -> models.Workspace | None:
         return self._session().get(models.Workspace, workspace_id)
-
-    def count(self) -> int:
-        return len(self._session().scalars(select(models.Workspace.id).limit(1)).all())
 
 
 class TemplateRepository:
@@ -119,11 +124,7 @@ class ApiKeyRepository:
 
     def touch(self, last_used: dict[str, datetime]) -> None:
         """Record last use of many keys in one statement."""
-        if last_used:
-            self._session().execute(
-                update(models.ApiKey),
-                [{"id": key_id, "last_used_at": when} for key_id, when in last_used.items()],
-            )
+        _touch(self._session(), models.ApiKey, last_used)
 
 
 class ServiceTokenRepository:
@@ -135,6 +136,10 @@ class ServiceTokenRepository:
 
     def get(self, token_id: str) -> models.ServiceToken | None:
         return self._session().get(models.ServiceToken, token_id)
+
+    def touch(self, last_used: dict[str, datetime]) -> None:
+        """Record last use of many tokens in one statement."""
+        _touch(self._session(), models.ServiceToken, last_used)
 
 
 class KeyEventRepository:

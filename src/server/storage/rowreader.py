@@ -11,6 +11,7 @@ Performance).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import namedtuple
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,10 +26,13 @@ _local = threading.local()
 
 
 def _thread_connection(engine: Engine) -> Any:
-    connections: dict[int, Any] = _local.__dict__.setdefault("connections", {})
-    connection = connections.get(id(engine))
+    """This thread's own connection to the engine's database, kept between reads."""
+    connections: weakref.WeakKeyDictionary[Engine, Any] = _local.__dict__.setdefault(
+        "connections", weakref.WeakKeyDictionary()
+    )
+    connection = connections.get(engine)
     if connection is None:
-        connection = connections[id(engine)] = engine.raw_connection()
+        connection = connections[engine] = engine.raw_connection()
     return connection
 
 
