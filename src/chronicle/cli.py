@@ -67,9 +67,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     """gRPC server and REST edge (and, once it exists, the worker) on one event loop."""
     import asyncio
 
-    import uvicorn
-
-    from edge.app import create_app, uvicorn_config
+    from edge.app import create_app, http_server
     from server.app import start_grpc_server
 
     container = _container(args, prepare=False)
@@ -81,8 +79,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         grpc_server = await start_grpc_server(container)
         try:
             app = create_app(settings, [f"127.0.0.1:{grpc_server.port}"])
-            # Returns on SIGINT/SIGTERM.
-            await uvicorn.Server(uvicorn_config(app, settings)).serve()
+            server, sock = http_server(app, settings)
+            await server.serve(sockets=[sock])  # returns on SIGINT/SIGTERM
         finally:
             await grpc_server.stop()
 
@@ -127,16 +125,16 @@ def cmd_serve_grpc(args: argparse.Namespace) -> None:
 
 
 def cmd_serve_edge(args: argparse.Namespace) -> None:
-    import uvicorn
 
-    from edge.app import create_app, uvicorn_config
+    from edge.app import create_app, http_server
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper())
     if not settings.grpc_targets:
         raise ConfigError("serve-edge needs --grpc-target HOST:PORT[,HOST:PORT…]")
     app = create_app(settings, settings.grpc_targets)
-    uvicorn.Server(uvicorn_config(app, settings)).run()
+    server, sock = http_server(app, settings)
+    server.run(sockets=[sock])
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -272,6 +270,13 @@ def cmd_key_events(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_service_token_revoke(args: argparse.Namespace) -> None:
+    container = _container(args)
+    with container.uow() as uow:
+        token = key_service.revoke_service_token(uow, args.token_id)
+    print(f"{token.id} revoked")
+
+
 def cmd_service_token_create(args: argparse.Namespace) -> None:
     container = _container(args)
     with container.uow() as uow:
@@ -345,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     token = sub.add_parser("service-token").add_subparsers(dest="action", required=True)
     command("create", cmd_service_token_create, token).add_argument("name")
+    command("revoke", cmd_service_token_revoke, token).add_argument("token_id")
     return parser
 
 

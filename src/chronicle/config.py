@@ -22,12 +22,18 @@ class ConfigError(ValueError):
     """A setting has a value the service cannot run with."""
 
 
+MAX_DURATION_SECONDS = 100 * 365 * 86400
+
+
 def parse_duration(text: str) -> int:
-    """`30s`, `15m`, `12h`, `90d` → seconds."""
+    """`30s`, `15m`, `12h`, `90d` → seconds (at most a century)."""
     match = _DURATION.match(text.strip())
     if not match or int(match.group(1)) <= 0:
         raise ConfigError(f"invalid duration {text!r}: use a number and a unit, e.g. 30s, 15m, 12h")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds > MAX_DURATION_SECONDS:
+        raise ConfigError(f"duration {text!r} is longer than 100 years")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ConfigError(f"invalid log level {text!r}: DEBUG, INFO, WARNING, ERROR or CRITICAL")
+    return level
+
+
 def _targets(text: str) -> tuple[str, ...]:
     targets = tuple(t.strip() for t in text.split(",") if t.strip())
     if not targets:
@@ -102,7 +115,8 @@ class Settings:
     http_port: int = _setting("CHRONICLE_HTTP_PORT", _port, 8080)
     bind: str = _setting("CHRONICLE_BIND", str, "127.0.0.1")
     rate_limit: RateLimit = _setting("CHRONICLE_RATE_LIMIT", RateLimit.parse, DEFAULT_RATE_LIMIT)
-    app_url: str = _setting("CHRONICLE_APP_URL", str, "http://127.0.0.1:8080/app")
+    # Empty: http://BIND:HTTP_PORT/app, so the default follows the ports in use.
+    app_url: str = _setting("CHRONICLE_APP_URL", str, "")
     # Edge
     grpc_targets: tuple[str, ...] = _setting("CHRONICLE_GRPC_TARGETS", _targets, ())
     admin_routes: bool = _setting("CHRONICLE_ADMIN_ROUTES", _bool, False)
@@ -119,7 +133,7 @@ class Settings:
     # How stale a key's revoked/expiry status may be: the 1-second promise needs < 1.
     key_status_ttl_seconds: float = _setting("CHRONICLE_KEY_STATUS_TTL", _positive_float, 0.5)
     last_used_flush_seconds: float = _setting("CHRONICLE_LAST_USED_FLUSH", _positive_float, 5.0)
-    log_level: str = _setting("CHRONICLE_LOG_LEVEL", str, "INFO")
+    log_level: str = _setting("CHRONICLE_LOG_LEVEL", _log_level, "INFO")
     # One line per HTTP request from the edge (uvicorn's access log).
     access_log: bool = _setting("CHRONICLE_ACCESS_LOG", _bool, True)
 
@@ -136,8 +150,11 @@ class Settings:
             if value is None:
                 continue
             meta = next(f.metadata for f in fields(cls) if f.name == name)
-            values[name] = _parse(meta, value) if isinstance(value, str) else value
+            flag = "--" + name.replace("_", "-")
+            values[name] = _parse(meta, value, flag) if isinstance(value, str) else value
         settings = cls(**values)
+        if not settings.app_url:
+            settings = replace(settings, app_url=f"http://{settings.bind}:{settings.http_port}/app")
         if settings.key_status_ttl_seconds >= 1.0:
             raise ConfigError(
                 "CHRONICLE_KEY_STATUS_TTL must be below 1 second (revocation promise)"
@@ -148,10 +165,12 @@ class Settings:
         return replace(self, **changes)
 
 
-def _parse(meta: Mapping[str, Any], raw: str) -> Any:
+def _parse(meta: Mapping[str, Any], raw: str, source: str | None = None) -> Any:
+    """The value, or a ConfigError naming where it came from (flag or variable)."""
+    source = source or meta["env"]
     try:
         return meta["parse"](raw)
     except ConfigError as exc:
-        raise ConfigError(f"{meta['env']}: {exc}") from None
+        raise ConfigError(f"{source}: {exc}") from None
     except ValueError:
-        raise ConfigError(f"{meta['env']}: invalid value {raw!r}") from None
+        raise ConfigError(f"{source}: invalid value {raw!r}") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 FORWARDED_HEADERS = ("authorization", "x-api-key", "x-request-id", "idempotency-key")
 _FORWARDED = frozenset(h.encode() for h in FORWARDED_HEADERS)
 _CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
+# Far above any key or request id; gRPC refuses metadata past 8 KiB with a status
+# that would read as a rate limit.
+MAX_HEADER_BYTES = 1024
 JSON = "application/json"
 VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -50,10 +54,16 @@ def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, st
     metadata = []
     for name, value in headers:
         if name in _FORWARDED:
-            if not value.isascii() or not value.decode().isprintable():
+            problem = (
+                "is too long"
+                if len(value) > MAX_HEADER_BYTES
+                else "contains characters that are not allowed"
+                if not value.isascii() or not value.decode().isprintable()
+                else ""
+            )
+            if problem:
                 status = 401 if name in _CREDENTIAL_HEADERS else 400
-                message = f"The {name.decode()} header contains characters that are not allowed"
-                raise _Refused(HttpError.of(status, message))
+                raise _Refused(HttpError.of(status, f"The {name.decode()} header {problem}"))
             metadata.append((name.decode(), value.decode()))
     return metadata
 
@@ -80,14 +90,22 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return body
 
 
-def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
-    return uvicorn.Config(
-        app,
-        host=settings.bind,
-        port=settings.http_port,
-        access_log=settings.access_log,
-        log_level=settings.log_level.lower(),
+def http_server(app: FastAPI, settings: Settings) -> tuple[uvicorn.Server, socket.socket]:
+    """uvicorn and its listening socket, bound here so that a port in use is one clear
+    OSError rather than uvicorn's log lines and exit status."""
+    family = socket.AF_INET6 if ":" in settings.bind else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.bind, settings.http_port))
+    except OSError as exc:
+        sock.close()
+        address = f"{settings.bind}:{settings.http_port}"
+        raise OSError(f"cannot listen for HTTP on {address}: {exc.strerror}") from None
+    config = uvicorn.Config(
+        app, access_log=settings.access_log, log_level=settings.log_level.lower()
     )
+    return uvicorn.Server(config), sock
 
 
 def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:

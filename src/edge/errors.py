@@ -68,6 +68,8 @@ def from_status(
     """The envelope for a failed RPC. Only our own server's messages reach the client."""
     status = HTTP_STATUS.get(code, 500)
     rich = _rich_status(trailing)
+    if rich is not None and rich.code != code.value[0]:
+        rich = None  # details of some other status (e.g. grpc's own refusal): not ours
     reason, retry_after = None, None
     for detail in rich.details if rich else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):

@@ -165,14 +165,19 @@ def _query_value(fd: FieldDescriptor, name: str, values: list[str]) -> Any:
 
 
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    if not body.strip():
-        return {}
+    data = _parse_json(body) if body.strip() else {}
+    if not isinstance(data, dict):
+        raise TranscodeError("The JSON body must be an object")
+    return data
+
+
+def _parse_json(body: bytes) -> Any:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise TranscodeError(f"Malformed JSON body: {exc}") from None
-    if not isinstance(data, dict):
-        raise TranscodeError("The JSON body must be an object")
+    except RecursionError:
+        raise TranscodeError("The JSON body is nested too deeply") from None
     return data
 
 
@@ -189,7 +194,7 @@ def build_request(
     if body_field == "*":
         data = {k: v for k, v in parse_json_object(body).items() if k not in route.path_fields}
     elif body_field:
-        data[body_field] = json.loads(body) if body.strip() else {}
+        data[body_field] = _parse_json(body) if body.strip() else {}
 
     grouped: dict[str, list[str]] = {}
     for name, value in query:
@@ -217,6 +222,8 @@ def build_request(
         json_format.ParseDict(data, message)
     except json_format.ParseError as exc:
         raise TranscodeError(_readable(str(exc))) from None
+    except RecursionError:
+        raise TranscodeError("The JSON body is nested too deeply") from None
     _infer_update_mask(route, message, data)
     return message
 

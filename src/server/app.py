@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -88,21 +89,25 @@ class GrpcServer:
     server: grpc.aio.Server
     port: int
     container: Container
-    executor: ThreadPoolExecutor
+    executors: tuple[ThreadPoolExecutor, ...]
 
     async def stop(self, grace: float | None = 5.0) -> None:
         await self.server.stop(grace)
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        for executor in self.executors:
+            executor.shutdown(wait=False, cancel_futures=True)
         self.container.usage.stop()
 
 
 async def start_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
     settings = container.settings
     executor = ThreadPoolExecutor(settings.grpc_threads, thread_name_prefix="grpc-blocking")
+    # argon2 is CPU-bound: more threads than cores would only queue inside the kernel.
+    verifier = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="argon2")
+    interceptor = ChronicleInterceptor(
+        container.authenticator, executor, runs_inline(settings), verifier
+    )
     server = grpc.aio.server(
-        interceptors=[
-            ChronicleInterceptor(container.authenticator, executor, runs_inline(settings))
-        ],
+        interceptors=[interceptor],
         options=[("grpc.so_reuseport", 0)],
     )
     presentation_service_pb2_grpc.add_PresentationServiceServicer_to_server(
@@ -130,7 +135,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     await server.start()
     container.usage.start()
     log.info("gRPC server listening on %s:%d", settings.bind, bound)
-    return GrpcServer(server, bound, container, executor)
+    return GrpcServer(server, bound, container, (executor, verifier))
 
 
 class GrpcServerThread:

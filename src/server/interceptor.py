@@ -14,6 +14,7 @@ import inspect
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -83,9 +84,11 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         authenticator: Authenticator,
         executor: Executor,
         runs_inline: Callable[[str], bool],
+        verifier: Executor,
     ) -> None:
-        self._authenticator = authenticator
-        self._executor = executor
+        """`verifier` runs argon2 on cache misses, apart from `executor`, so a burst of
+        unknown keys queues there and cannot take every thread the RPCs need."""
+        self._shared = _Shared(authenticator, executor, verifier)
         self._runs_inline = runs_inline
         self._callers = {
             contract.full_method_name(method): contract.allowed_callers(service)
@@ -98,10 +101,9 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         if handler is None or details.method.startswith(PUBLIC_SERVICES):
             return handler
         guard = _Guard(
-            self._authenticator,
+            self._shared,
             self._callers.get(details.method, frozenset()),  # unknown: nobody may call
             details.method,
-            self._executor,
             self._runs_inline(details.method),
         )
         if handler.unary_unary is None:
@@ -119,19 +121,22 @@ async def _refuse_streaming(request: Any, context: grpc.aio.ServicerContext) -> 
     await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Streaming RPCs are not served yet")
 
 
+@dataclass(frozen=True)
+class _Shared:
+    authenticator: Authenticator
+    executor: Executor
+    verifier: Executor
+
+
 class _Guard:
-    def __init__(
-        self,
-        authenticator: Authenticator,
-        allowed: frozenset[int],
-        method: str,
-        executor: Executor,
-        inline: bool,
-    ) -> None:
-        self._authenticator = authenticator
+    """One method's wrapper: who may call it and where its handler runs."""
+
+    def __init__(self, shared: _Shared, allowed: frozenset[int], method: str, inline: bool) -> None:
+        self._authenticator = shared.authenticator
+        self._executor = shared.executor
+        self._verifier = shared.verifier
         self._allowed = allowed
         self._method = method
-        self._executor = executor
         self._inline = inline
 
     async def _admit(self, context: grpc.aio.ServicerContext) -> Principal:
@@ -140,7 +145,7 @@ class _Guard:
             principal = self._authenticator.authenticate(metadata, may_block=False)
         except NeedsVerification:
             principal = await asyncio.get_running_loop().run_in_executor(
-                self._executor, self._authenticator.authenticate, metadata
+                self._verifier, self._authenticator.authenticate, metadata
             )
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()

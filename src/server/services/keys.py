@@ -14,7 +14,21 @@ from server.storage.repository import Cursor
 from server.storage.uow import UnitOfWork
 
 DEFAULT_GRACE = timedelta(hours=24)
+MAX_LIFETIME = timedelta(days=3650)  # expiries and grace windows: ten years at most
 MAX_NAME = 200
+
+
+def _single_line(label: str, text: str, limit: int) -> str:
+    """Names and reasons print one per line in listings: no control characters."""
+    text = text.strip()
+    if len(text) > limit or not text.isprintable():
+        raise InvalidArgument(f"{label}: at most {limit} printable characters on one line")
+    return text
+
+
+def _within_lifetime(label: str, value: timedelta | None) -> None:
+    if value is not None and not timedelta(0) <= value <= MAX_LIFETIME:
+        raise InvalidArgument(f"{label}: must be between 0 and {MAX_LIFETIME.days} days")
 
 
 @dataclass(frozen=True)
@@ -34,9 +48,9 @@ def key_state(key: models.ApiKey, now: datetime) -> str:
 
 
 def create_workspace(uow: UnitOfWork, name: str) -> models.Workspace:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise InvalidArgument(f"workspace name: must be 1 to {MAX_NAME} characters")
+    name = _single_line("workspace name", name, MAX_NAME)
+    if not name:
+        raise InvalidArgument("workspace name: must not be empty")
     workspace = models.Workspace(id=new_id("ws"), name=name)
     uow.workspaces.add(workspace)
     uow.commit()
@@ -114,8 +128,8 @@ def create_api_key(
     environment = environment or "live"
     if environment not in keys.API_KEY_KINDS:
         raise InvalidArgument("environment: must be 'live' or 'test'")
-    if len(name) > MAX_NAME:
-        raise InvalidArgument(f"name: at most {MAX_NAME} characters")
+    name = _single_line("name", name, MAX_NAME)
+    _within_lifetime("expires_in", expires_in)
     if expires_in is not None and expires_in <= timedelta(0):
         raise InvalidArgument("expires_in: must be positive")
     issued = _issue(
@@ -155,9 +169,10 @@ def list_api_keys(
 def revoke_api_key(uow: UnitOfWork, key_id: str, reason: str, actor: str) -> models.ApiKey:
     """Revokes once; revoking again changes nothing and records nothing."""
     key = get_api_key(uow, key_id)
+    reason = _single_line("reason", reason, 1000)
     if key.revoked_at is None:
         key.revoked_at = models.utcnow()
-        key.revoke_reason = reason.strip()[:1000]
+        key.revoke_reason = reason
         _record_event(uow, key, "revoked", actor, key.revoke_reason)
         uow.commit()
     return key
@@ -178,8 +193,7 @@ def rotate_api_key(
     if state != "active":
         raise Conflict(f"Cannot rotate a key that is {state}")
     grace = DEFAULT_GRACE if grace is None else grace
-    if grace < timedelta(0):
-        raise InvalidArgument("grace_period: must not be negative")
+    _within_lifetime("grace_period", grace)
     lifetime = old.expires_at - old.created_at if old.expires_at else None
     issued = _issue(
         uow,
@@ -221,9 +235,9 @@ def list_key_events(
 def create_service_token(
     uow: UnitOfWork, hasher: keys.SecretHasher, name: str
 ) -> tuple[models.ServiceToken, str]:
-    name = name.strip()
-    if not name or len(name) > MAX_NAME:
-        raise InvalidArgument(f"name: must be 1 to {MAX_NAME} characters")
+    name = _single_line("name", name, MAX_NAME)
+    if not name:
+        raise InvalidArgument("name: must not be empty")
     new = keys.generate(keys.SERVICE_TOKEN_KIND)
     token = models.ServiceToken(
         id=new.parsed.key_id,
