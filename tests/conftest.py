@@ -32,6 +32,7 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite:///{tmp_path / 'chronicle.db'}",
         **FAST_ARGON2,
         last_used_flush_seconds=0.2,
+        sqlite_busy_timeout_seconds=1.0,
     )
 
 

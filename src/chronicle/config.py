@@ -124,6 +124,10 @@ class Settings:
     grpc_timeout_seconds: float = _setting("CHRONICLE_GRPC_TIMEOUT", _positive_float, 30.0)
     # gRPC server
     grpc_threads: int = _setting("CHRONICLE_GRPC_THREADS", _positive_int, 10)
+    # How long a SQLite write waits for another writer's lock before answering 503.
+    sqlite_busy_timeout_seconds: float = _setting(
+        "CHRONICLE_SQLITE_BUSY_TIMEOUT", _positive_float, 5.0
+    )
     # Keys: argon2id parameters (OWASP minimum by default) and the caches.
     argon2_memory_kib: int = _setting("CHRONICLE_ARGON2_MEMORY_KIB", _positive_int, 19 * 1024)
     argon2_time_cost: int = _setting("CHRONICLE_ARGON2_TIME_COST", _positive_int, 2)

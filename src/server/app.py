@@ -43,7 +43,8 @@ class Container:
     @cached_property
     def engine(self) -> Engine:
         # One connection per RPC thread, plus the last-used flusher and the CLI's own.
-        return db.make_engine(self.settings.database_url, self.settings.grpc_threads + 2)
+        s = self.settings
+        return db.make_engine(s.database_url, s.grpc_threads + 2, s.sqlite_busy_timeout_seconds)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:

@@ -304,14 +304,27 @@ def _foreign_resource(container: Container, owner: Tenant, resource_type: str) -
         return str(row.id)
 
 
-def test_workspace_owned_rpcs_are_found_in_the_descriptors() -> None:
-    names = {m.name for m in WORKSPACE_OWNED}
+# API-key RPCs that name no workspace-owned resource: each is scoped by the caller's
+# workspace alone. A new RPC must land in WORKSPACE_OWNED or, deliberately, here.
+UNSCOPED = {"ListTemplates", "ListPresentations", "CreateUploadTarget", "GetCaller"}
+
+
+def test_every_api_key_rpc_is_either_checked_for_403_or_deliberately_unscoped() -> None:
+    api_key_rpcs = {
+        m.name
+        for service in contract.SERVICES
+        if contract.API_KEY in contract.allowed_callers(service)
+        for m in service.methods
+    }
+    owned = {m.name for m in WORKSPACE_OWNED}
+    assert owned | UNSCOPED == api_key_rpcs
+    assert not owned & UNSCOPED
     assert {
         "GetPresentation",
         "UpdatePresentation",
         "DeletePresentation",
         "CreatePresentation",
-    } <= names
+    } <= owned
 
 
 @pytest.mark.parametrize("method", WORKSPACE_OWNED, ids=lambda m: m.name)
@@ -542,3 +555,14 @@ def test_a_second_tenant_key_is_independent(container: Container, channel: grpc.
     b = make_tenant(container, "b")
     assert caller(channel, a.bearer).workspace_id == a.workspace_id
     assert caller(channel, b.bearer).workspace_id == b.workspace_id
+
+
+def test_last_use_of_a_service_token_is_recorded(
+    container: Container, channel: grpc.Channel, service_token: str
+) -> None:
+    assert not isinstance(caller(channel, [("x-api-key", service_token)]), grpc.RpcError)
+    container.usage.flush()
+    token_id = "svc_" + service_token.split("_")[2]
+    with container.uow() as uow:
+        token = uow.service_tokens.get(token_id)
+        assert token is not None and token.last_used_at is not None

@@ -457,14 +457,38 @@ def test_service_token_create_prints_the_raw_token_alone_on_the_last_line(cli: C
             id="bad-expires-in",
         ),
         pytest.param(["key", "rotate", "{key}", "--grace", "1y"], id="bad-grace-duration"),
+        pytest.param(["key", "rotate", "{key}", "--grace", "99999999d"], id="huge-grace"),
+        pytest.param(
+            ["key", "create", "--workspace", "{workspace}", "--expires-in", "99999999d"],
+            id="huge-expires-in",
+        ),
+        pytest.param(["key", "revoke", "{raw}"], id="raw-key-instead-of-id"),
+        pytest.param(
+            ["key", "create", "--workspace", "{workspace}", "--name", "a\nb"], id="multi-line-name"
+        ),
+        pytest.param(["serve-grpc", "--grpc-port", "99999"], id="bad-port-flag"),
     ],
 )
 def test_a_failing_command_exits_non_zero_with_one_error_line(
     populated: tuple[Cli, str, dict[str, Any]], args: list[str]
 ) -> None:
     cli, workspace, key = populated
-    error = cli.fails(*(a.format(workspace=workspace, key=key["id"]) for a in args))
+    values = {"workspace": workspace, "key": key["id"], "raw": key["key"]}
+    error = cli.fails(*(a.format(**values).replace("\\n", "\n") for a in args))
     assert_no_secret(key["key"], error)
+
+
+def test_a_revoked_service_token_is_refused(cli: Cli) -> None:
+    token = cli.last_line("service-token", "create", "ops")
+    token_id = "svc_" + token.split("_")[2]
+    assert cli.last_line("service-token", "revoke", token_id) == f"{token_id} revoked"
+    from chronicle.config import Settings
+    from server.app import Container
+    from server.errors import KeyRevoked
+
+    container = Container(Settings.load({}, database_url=cli.url))
+    with pytest.raises(KeyRevoked):
+        container.authenticator.authenticate([("x-api-key", token)])
 
 
 def test_a_bad_expires_in_creates_no_key(cli: Cli, workspace: str) -> None:

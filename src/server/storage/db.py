@@ -13,14 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def make_engine(url: str, pool_size: int = 10) -> Engine:
+def make_engine(url: str, pool_size: int = 10, busy_timeout: float = 5.0) -> Engine:
     """`pool_size` should cover the threads that query at once: a connection opened
     beyond the pool is closed again after one use, and reopening costs more than the
     query. Parameters are kept out of error messages and logs."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
-            connect_args={"check_same_thread": False, "timeout": 15},
+            connect_args={"check_same_thread": False, "timeout": busy_timeout},
             pool_size=pool_size,
             max_overflow=pool_size,
             hide_parameters=True,
@@ -39,7 +39,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
 
 

@@ -1,0 +1,47 @@
+"""Which request headers cross from the edge to gRPC."""
+
+from __future__ import annotations
+
+import pytest
+
+from edge.app import MAX_HEADER_BYTES, _Refused, forwarded_metadata
+
+
+def test_only_allow_listed_headers_cross_and_repeats_are_kept() -> None:
+    headers = [
+        (b"authorization", b"Bearer k"),
+        (b"x-api-key", b"k"),
+        (b"x-api-key", b"k2"),
+        (b"x-request-id", b"r1"),
+        (b"idempotency-key", b"i1"),
+        (b"cookie", b"session=1"),
+        (b"x-workspace-id", b"ws_other"),
+        (b"grpc-timeout", b"1n"),
+        (b"host", b"example"),
+    ]
+    assert forwarded_metadata(headers) == [
+        ("authorization", "Bearer k"),
+        ("x-api-key", "k"),
+        ("x-api-key", "k2"),
+        ("x-request-id", "r1"),
+        ("idempotency-key", "i1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("header", "value", "status"),
+    [
+        (b"x-api-key", "chr_ключ".encode(), 401),
+        (b"authorization", b"Bearer \x01abc", 401),
+        (b"x-api-key", b"k" * (MAX_HEADER_BYTES + 1), 401),
+        (b"x-request-id", b"r" * (MAX_HEADER_BYTES + 1), 400),
+        (b"idempotency-key", b"\xff", 400),
+    ],
+)
+def test_unusable_values_are_refused_with_the_right_status(
+    header: bytes, value: bytes, status: int
+) -> None:
+    with pytest.raises(_Refused) as refused:
+        forwarded_metadata([(header, value)])
+    assert refused.value.error.status == status
+    assert value.decode("latin-1") not in refused.value.error.message
