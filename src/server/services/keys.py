@@ -57,6 +57,11 @@ def create_workspace(uow: UnitOfWork, name: str) -> models.Workspace:
     return workspace
 
 
+def _require_workspace(uow: UnitOfWork, workspace_id: str) -> None:
+    if uow.workspaces.get(workspace_id) is None:
+        raise NotFound(f"No workspace with id {shown(workspace_id)}")
+
+
 def _record_event(
     uow: UnitOfWork, key: models.ApiKey, event: str, actor: str, detail: str = ""
 ) -> None:
@@ -123,8 +128,7 @@ def create_api_key(
     rate_limit: str | None = None,
     actor: str,
 ) -> IssuedKey:
-    if uow.workspaces.get(workspace_id) is None:
-        raise NotFound(f"No workspace with id {shown(workspace_id)}")
+    _require_workspace(uow, workspace_id)
     environment = environment or "live"
     if environment not in keys.API_KEY_KINDS:
         raise InvalidArgument("environment: must be 'live' or 'test'")
@@ -157,8 +161,7 @@ def get_api_key(uow: UnitOfWork, key_id: str) -> models.ApiKey:
 def list_api_keys(
     uow: UnitOfWork, workspace_id: str, page_size: int = 0, page_token: str = ""
 ) -> tuple[list[models.ApiKey], str]:
-    if uow.workspaces.get(workspace_id) is None:
-        raise NotFound(f"No workspace with id {shown(workspace_id)}")
+    _require_workspace(uow, workspace_id)
 
     def fetch(limit: int, after: Cursor | None) -> list[models.ApiKey]:
         return uow.api_keys.list_page(workspace_id, limit, after)
@@ -223,8 +226,7 @@ def rotate_api_key(
 def list_key_events(
     uow: UnitOfWork, workspace_id: str, page_size: int = 0, page_token: str = ""
 ) -> tuple[list[models.KeyEvent], str]:
-    if uow.workspaces.get(workspace_id) is None:
-        raise NotFound(f"No workspace with id {shown(workspace_id)}")
+    _require_workspace(uow, workspace_id)
 
     def fetch(limit: int, after: Cursor | None) -> list[models.KeyEvent]:
         return uow.key_events.list_page(workspace_id, limit, after)
