@@ -1,0 +1,50 @@
+"""The one small interface every writer implements, and what flows through it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from chronicle.v1.presentation_pb2 import Section
+
+REWRITE_STYLES = ("Strong", "Subtle", "Preserve")
+
+
+@dataclass(frozen=True)
+class Brief:
+    """Everything a writer may use. `material` is the prompt plus attachment text."""
+
+    prompt: str
+    material: str
+    narrative_type: str = "Auto"
+    rewrite_style: str = "Subtle"
+    section_count: int | None = None  # None: the writer picks ("auto")
+    language: str = "us"
+    template_sections: tuple[Section, ...] = ()  # the template flow when non-empty
+
+
+@dataclass(frozen=True)
+class PlannedSection:
+    """One slide of the storyline, before it is written."""
+
+    title: str
+    layout: str
+    role: str  # an archetype role, "title", "closing" or "template"
+    source: tuple[str, ...]  # the sentences this slide is written from
+    heading: str = ""  # the user's own heading for this part, if any
+
+
+@dataclass(frozen=True)
+class Written:
+    section: Section
+    tokens: int
+
+
+class Writer(Protocol):
+    def plan(self, brief: Brief) -> list[PlannedSection]:
+        """Phase `storyline`: the deck's sections, in order."""
+        ...
+
+    def write(self, brief: Brief, planned: PlannedSection) -> Written:
+        """Phase `slides`: one section."""
+        ...
