@@ -58,6 +58,7 @@ class FakeUnitOfWork:
         self.api_keys = FakeCredentials()
         self.service_tokens = FakeCredentials()
         self.key_events = _Rows()
+        self.generation_jobs = _Rows()
         self.commits = 0
         self.opened = 0
 

@@ -66,9 +66,10 @@ def _print_json(data: Any) -> None:
 def cmd_serve(args: argparse.Namespace) -> None:
     """gRPC server and REST edge (and, once it exists, the worker) on one event loop."""
     import asyncio
+    import multiprocessing
 
     from edge.app import create_app, http_server
-    from server.app import start_grpc_server
+    from server.app import run_worker, start_grpc_server
 
     container = _container(args, prepare=False)
     if bootstrap.prepare(container.engine, container.uow()):
@@ -84,7 +85,16 @@ def cmd_serve(args: argparse.Namespace) -> None:
         finally:
             await grpc_server.stop()
 
-    asyncio.run(run())
+    # Generation is CPU work: its own process keeps it off the servers' GIL and loop.
+    worker = multiprocessing.get_context("spawn").Process(
+        target=run_worker, args=(settings,), name="chronicle-worker", daemon=True
+    )
+    worker.start()
+    try:
+        asyncio.run(run())
+    finally:
+        worker.terminate()
+        worker.join(timeout=10)
 
 
 def _announce_first_start(container: Container) -> None:
@@ -138,7 +148,16 @@ def cmd_serve_edge(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    raise ChronicleError("the generation worker is not built yet: generation is not available")
+    import signal
+    import threading
+
+    from server.app import run_worker
+
+    container = _container(args)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    run_worker(container.settings, stop)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

@@ -137,6 +137,12 @@ class Settings:
     # How stale a key's revoked/expiry status may be: the 1-second promise needs < 1.
     key_status_ttl_seconds: float = _setting("CHRONICLE_KEY_STATUS_TTL", _positive_float, 0.5)
     last_used_flush_seconds: float = _setting("CHRONICLE_LAST_USED_FLUSH", _positive_float, 5.0)
+    # Generation: the built-in writer unless a model server is configured.
+    worker_lease_seconds: float = _setting("CHRONICLE_WORKER_LEASE", _positive_float, 30.0)
+    job_timeout_seconds: float = _setting("CHRONICLE_JOB_TIMEOUT", _positive_float, 300.0)
+    model_base_url: str | None = _setting("CHRONICLE_MODEL_BASE_URL", str, None)
+    model_name: str = _setting("CHRONICLE_MODEL_NAME", str, "")
+    model_timeout_seconds: float = _setting("CHRONICLE_MODEL_TIMEOUT", _positive_float, 60.0)
     log_level: str = _setting("CHRONICLE_LOG_LEVEL", _log_level, "INFO")
     # One line per HTTP request from the edge (uvicorn's access log).
     access_log: bool = _setting("CHRONICLE_ACCESS_LOG", _bool, True)
@@ -164,6 +170,16 @@ class Settings:
                 "CHRONICLE_KEY_STATUS_TTL must be below 1 second (revocation promise)"
             )
         return settings
+
+    @property
+    def model_api_key(self) -> str:
+        """A secret: from CHRONICLE_MODEL_API_KEY or the file CHRONICLE_MODEL_API_KEY_FILE
+        names, read when needed and never kept in settings (nor printed with them)."""
+        path = os.environ.get("CHRONICLE_MODEL_API_KEY_FILE")
+        if path:
+            with open(path, encoding="utf-8") as f:
+                return f.read().strip()
+        return os.environ.get("CHRONICLE_MODEL_API_KEY", "")
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -26,6 +26,10 @@ from chronicle.v1 import (
 )
 from server import keys
 from server.auth import Authenticator, UsageRecorder
+from server.generation.builtin import BuiltinWriter
+from server.generation.model import ModelSettings, ModelWriter
+from server.generation.worker import Worker
+from server.generation.writer import Writer
 from server.interceptor import ChronicleInterceptor
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from server.storage import db
@@ -83,6 +87,31 @@ def runs_inline(settings: Settings) -> Callable[[str], bool]:
         return lambda _method: False
     reads = frozenset(b.full_method for b in contract.http_bindings() if b.verb == "GET")
     return reads.__contains__
+
+
+def make_writer(settings: Settings) -> Writer:
+    """The built-in writer, or the model writer when a model server is configured."""
+    if settings.model_base_url:
+        return ModelWriter(ModelSettings(
+            base_url=settings.model_base_url, model=settings.model_name,
+            api_key=settings.model_api_key, timeout_seconds=settings.model_timeout_seconds,
+        ))  # fmt: skip
+    return BuiltinWriter()
+
+
+def make_worker(container: Container) -> Worker:
+    s = container.settings
+    return Worker(container.uow, make_writer(s), lease_seconds=s.worker_lease_seconds,
+                  job_timeout_seconds=s.job_timeout_seconds)  # fmt: skip
+
+
+def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
+    """A worker loop until `stop` is set (or forever): `chronicle worker`, and the worker
+    process that `chronicle serve` starts beside the servers."""
+    container = Container(settings)
+    worker = make_worker(container)
+    log.info("generation worker %s started", worker.owner)
+    worker.serve(stop or threading.Event())
 
 
 @dataclass

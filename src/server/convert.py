@@ -7,7 +7,7 @@ from typing import Any
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
-from chronicle.v1 import api_key_pb2, presentation_pb2
+from chronicle.v1 import api_key_pb2, generation_pb2, presentation_pb2
 from server.services.keys import key_state
 from server.storage import models
 
@@ -82,3 +82,27 @@ def key_event(row: models.KeyEvent) -> api_key_pb2.ApiKeyEvent:
         detail=row.detail,
         created_at=timestamp(row.created_at),
     )
+
+
+def generation_status(
+    job: models.GenerationJob, deck: Any, app_url: str
+) -> generation_pb2.GenerationStatus:
+    """Only the fields that apply to the job's state are set; the rest stay absent."""
+    status = generation_pb2.GenerationStatus(generation_id=job.id, status=job.state)
+    if job.state == "generating":
+        if job.slides_total or job.current_step:
+            status.progress.CopyFrom(generation_pb2.GenerationProgress(
+                slides_total=job.slides_total, slides_completed=job.slides_completed,
+                current_step=job.current_step or "",
+            ))  # fmt: skip
+        if job.phase:
+            status.phase = job.phase
+    elif job.state == "awaiting_input":
+        status.message = job.question or ""
+    elif job.state == "completed" and deck is not None:
+        status.presentation.CopyFrom(presentation(deck, app_url))
+    elif job.state == "failed":
+        status.error = job.error or "Generation failed"
+    if job.tokens_used and job.state in ("generating", "completed"):
+        status.tokens_used = job.tokens_used
+    return status

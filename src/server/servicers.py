@@ -24,6 +24,7 @@ from server import convert, keys
 from server.auth import Principal
 from server.errors import InvalidArgument, NotImplementedYet
 from server.interceptor import current_principal
+from server.services import generation
 from server.services import keys as key_service
 from server.services import presentations as service
 from server.storage.uow import UnitOfWork
@@ -88,17 +89,62 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             service.delete_presentation(uow, self._principal_of(context), request.id)
         return empty_pb2.Empty()
 
-    def GeneratePresentation(self, request: Any, context: Any) -> Any:
-        raise NotImplementedYet("Generation is not available yet")
+    def GeneratePresentation(
+        self, request: pres_pb.GeneratePresentationRequest, context: Any
+    ) -> pres_pb.GeneratePresentationResponse:
+        with self._uow() as uow:
+            job = generation.submit(uow, self._principal_of(context), _generation_request(request))
+            return pres_pb.GeneratePresentationResponse(
+                generation_id=job.id, status=job.state,
+                poll_url=f"/api/v1/presentations/generate/{job.id}/status",
+            )  # fmt: skip
 
-    def GetGenerationStatus(self, request: Any, context: Any) -> Any:
-        raise NotImplementedYet("Generation is not available yet")
+    def GetGenerationStatus(self, request: pres_pb.GetGenerationStatusRequest, context: Any) -> Any:
+        with self._uow() as uow:
+            job = generation.owned_job(uow, self._principal_of(context), request.generation_id)
+            deck = uow.presentations.get(job.presentation_id) if job.presentation_id else None
+            return convert.generation_status(job, deck, self._app_url)
 
-    def SendGenerationMessage(self, request: Any, context: Any) -> Any:
-        raise NotImplementedYet("Generation is not available yet")
+    def SendGenerationMessage(
+        self, request: pres_pb.SendGenerationMessageRequest, context: Any
+    ) -> pres_pb.SendGenerationMessageResponse:
+        with self._uow() as uow:
+            job = generation.send_message(
+                uow, self._principal_of(context), request.generation_id, request.content,
+                [_attachment(a) for a in request.attachments],
+            )  # fmt: skip
+            return pres_pb.SendGenerationMessageResponse(status=job.state)
 
     def CreateUploadTarget(self, request: Any, context: Any) -> Any:
         raise NotImplementedYet("Uploads are not available yet")
+
+
+def _attachment(message: Any) -> dict[str, str]:
+    return {"id": message.id, "url": message.url, "file_name": message.file_name,
+            "type": message.type}  # fmt: skip
+
+
+def _generation_request(
+    request: pres_pb.GeneratePresentationRequest,
+) -> generation.GenerationRequest:
+    def optional(name: str) -> str | None:
+        return getattr(request, name) if request.HasField(name) else None
+
+    count = None
+    if request.HasField("section_count"):
+        kind = request.section_count.WhichOneof("kind") or "null_value"
+        count = (kind.removesuffix("_value"), getattr(request.section_count, kind))
+    return generation.GenerationRequest(
+        prompt=request.prompt,
+        template_id=optional("template_id"),
+        selected_section_ids=list(request.selected_section_ids),
+        attachments=[_attachment(a) for a in request.attachments],
+        non_interactive=request.non_interactive,
+        narrative_type=optional("narrative_type"),
+        rewrite_style=optional("rewrite_style"),
+        section_count=count,
+        language=optional("language"),
+    )
 
 
 def _changes(request: pres_pb.UpdatePresentationRequest) -> service.PresentationChanges:

@@ -199,9 +199,6 @@ def test_caller_endpoint_names_the_workspace(http: httpx.Client, tenant: Tenant)
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("POST", "/api/v1/presentations/generate", {"prompt": "A deck about otters"}),
-        ("GET", "/api/v1/presentations/generate/gen_x/status", None),
-        ("POST", "/api/v1/presentations/generate/gen_x/message", {"content": "yes"}),
         (
             "POST",
             "/api/v1/uploads/create-target",
@@ -209,7 +206,7 @@ def test_caller_endpoint_names_the_workspace(http: httpx.Client, tenant: Tenant)
         ),
     ],
 )
-def test_generation_and_uploads_answer_501_until_built(
+def test_uploads_answer_501_until_built(
     http: httpx.Client, tenant: Tenant, method: str, path: str, body: object
 ) -> None:
     response = http.request(method, path, json=body, headers=tenant.headers)

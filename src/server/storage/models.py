@@ -158,3 +158,34 @@ class Presentation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Bumped on every update: the basis for optimistic concurrency.
     revision: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class GenerationJob(Base):
+    """An asynchronous generation: its request, progress and outcome, and the lease of the
+    worker running it (a worker that dies lets its lease expire; another takes over)."""
+
+    __tablename__ = "generation_jobs"
+    __table_args__ = (
+        Index("ix_generation_jobs_workspace_created", "workspace_id", "created_at", "id"),
+        Index("ix_generation_jobs_claim", "state", "lease_expires_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    # generating, awaiting_input, completed or failed
+    state: Mapped[str] = mapped_column(String(20))
+    phase: Mapped[str | None] = mapped_column(String(20))
+    # The validated request and the answers given to the job's questions.
+    spec: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    question: Mapped[str | None] = mapped_column(Text)
+    slides_total: Mapped[int] = mapped_column(Integer, default=0)
+    slides_completed: Mapped[int] = mapped_column(Integer, default=0)
+    current_step: Mapped[str | None] = mapped_column(Text)
+    tokens_used: Mapped[int] = mapped_column(Integer, default=0)
+    presentation_id: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str | None] = mapped_column(Text)
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
+    lease_expires_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

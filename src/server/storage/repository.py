@@ -154,3 +154,36 @@ class KeyEventRepository:
     ) -> list[models.KeyEvent]:
         query = select(models.KeyEvent).where(models.KeyEvent.workspace_id == workspace_id)
         return _page(self._session(), query, models.KeyEvent, limit, after)
+
+
+class GenerationJobRepository:
+    def __init__(self, session: Callable[[], Session]) -> None:
+        self._session = session
+
+    def add(self, job: models.GenerationJob) -> None:
+        self._session().add(job)
+
+    def get(self, job_id: str) -> models.GenerationJob | None:
+        return self._session().get(models.GenerationJob, job_id)
+
+    def claim(self, owner: str, now: datetime, until: datetime) -> str | None:
+        """Takes the oldest generating job whose lease is free or expired; its id, or None.
+
+        A compare-and-set on the lease, so two workers never hold one job."""
+        job = models.GenerationJob
+        free = or_(job.lease_expires_at.is_(None), job.lease_expires_at < now)
+        session = self._session()
+        candidates = session.scalars(
+            select(job.id).where(job.state == "generating", free).order_by(job.created_at)
+            .limit(5)
+        ).all()  # fmt: skip
+        for job_id in candidates:
+            taken = session.execute(
+                update(job)
+                .where(job.id == job_id, job.state == "generating", free)
+                .values(lease_owner=owner, lease_expires_at=until, attempts=job.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(taken, "rowcount", 0) == 1:
+                return job_id
+        return None

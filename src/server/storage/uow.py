@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from server.storage.repository import (
     ApiKeyRepository,
+    GenerationJobRepository,
     KeyEventRepository,
     PresentationRepository,
     ServiceTokenRepository,
@@ -32,6 +33,8 @@ class UnitOfWork(Protocol):
     def service_tokens(self) -> ServiceTokenRepository: ...
     @property
     def key_events(self) -> KeyEventRepository: ...
+    @property
+    def generation_jobs(self) -> GenerationJobRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -82,6 +85,10 @@ class SqlUnitOfWork:
     @cached_property
     def key_events(self) -> KeyEventRepository:
         return KeyEventRepository(self.session)
+
+    @cached_property
+    def generation_jobs(self) -> GenerationJobRepository:
+        return GenerationJobRepository(self.session)
 
     def __enter__(self) -> Self:
         return self
