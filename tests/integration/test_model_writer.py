@@ -3,60 +3,20 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from server.generation.model import ModelError, ModelSettings, ModelWriter
 from server.generation.writer import Brief, PlannedSection
-
-
-class FakeModel:
-    """Answers chat completions from a script: each entry is (status, content or delay)."""
-
-    def __init__(self) -> None:
-        self.script: list[tuple[int, Any]] = []
-        self.requests: list[dict[str, Any]] = []
-        self.auth: list[str | None] = []
-
-    def reply(self, content: Any, tokens: int = 42) -> None:
-        self.script.append((200, {"choices": [{"message": {"role": "assistant",
-                                                           "content": content}}],
-                                  "usage": {"total_tokens": tokens}}))  # fmt: skip
+from tests.fake_model import FakeModel, serve_fake_model
 
 
 @pytest.fixture
 def fake() -> Iterator[tuple[FakeModel, str]]:
-    model = FakeModel()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers["content-length"])
-            model.requests.append(json.loads(self.rfile.read(length)))
-            model.auth.append(self.headers.get("authorization"))
-            status, payload = model.script.pop(0) if model.script else (500, {})
-            if status == 0:  # a slow answer
-                time.sleep(payload)
-                status, payload = 200, {}
-            body = json.dumps(payload).encode() if not isinstance(payload, bytes) else payload
-            self.send_response(status)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield model, f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
+    with serve_fake_model() as served:
+        yield served
 
 
 BRIEF = Brief("Otters", "Otters need clean rivers. We rescue them.", "Pitch", "Subtle", 3, "fr")

@@ -1,0 +1,333 @@
+"""Generation end to end: REST edge → gRPC → jobs → a worker → the deck."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from server.app import Container
+from server.generation.builtin import BuiltinWriter
+from server.generation.model import ModelSettings, ModelWriter
+from server.generation.worker import Worker
+from server.generation.writer import Brief, PlannedSection, Written
+from server.services.generation import MIN_WORDS_TO_PLAN, QUESTIONS
+from tests.conftest import Tenant
+from tests.fake_model import completion, serve_fake_model
+
+NOTES = (
+    "Quarterly review for the board. Revenue grew 18 percent to 4.2 million euros. "
+    "Churn fell to 2 percent after the onboarding redesign. We hired 6 engineers. "
+    "Next quarter we launch in Spain and Portugal and need approval for a larger budget."
+)
+
+
+class SlowWriter(BuiltinWriter):
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+    def write(self, brief: Brief, planned: PlannedSection) -> Written:
+        time.sleep(self.delay)
+        return super().write(brief, planned)
+
+
+@pytest.fixture
+def start_worker(container: Container) -> Iterator[Any]:
+    stops: list[tuple[threading.Event, threading.Thread]] = []
+
+    def start(writer: Any = None, **options: Any) -> Worker:
+        worker = Worker(container.uow, writer or BuiltinWriter(), **options)
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.serve, args=(stop, 0.02), daemon=True)
+        thread.start()
+        stops.append((stop, thread))
+        return worker
+
+    yield start
+    for stop, thread in stops:
+        stop.set()
+        thread.join(timeout=10)
+
+
+def generate(http: httpx.Client, tenant: Tenant, **body: Any) -> httpx.Response:
+    return http.post("/api/v1/presentations/generate", json=body, headers=tenant.headers)
+
+
+def wait_for(
+    http: httpx.Client, tenant: Tenant, generation_id: str, *states: str, limit: float = 20
+) -> dict[str, Any]:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        status = http.get(
+            f"/api/v1/presentations/generate/{generation_id}/status", headers=tenant.headers
+        ).json()
+        if status["status"] in states:
+            return status  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError(f"{generation_id} never reached {states}")
+
+
+def test_generate_answers_202_and_completes_with_the_stored_deck(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    start_worker()
+    response = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=6)
+    assert response.status_code == 202
+    body = response.json()
+    assert set(body) == {"generation_id", "status", "poll_url"}
+    assert body["status"] == "generating" and body["generation_id"].startswith("gen_")
+    assert body["poll_url"] == f"/api/v1/presentations/generate/{body['generation_id']}/status"
+    done = wait_for(http, tenant, body["generation_id"], "completed", "failed")
+    assert done["status"] == "completed", done
+    assert set(done) == {"generation_id", "status", "presentation", "tokens_used"}
+    assert done["tokens_used"] > 0
+    deck = done["presentation"]
+    assert len(deck["sections"]) == 6 and deck["workspace_id"] == tenant.workspace_id
+    assert http.get(f"/api/v1/presentations/{deck['id']}", headers=tenant.headers).json() == deck
+    assert "18 percent" in json.dumps(deck)
+
+
+def test_progress_moves_slide_by_slide(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    start_worker(SlowWriter(0.15))
+    gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=5).json()[
+        "generation_id"
+    ]
+    seen = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status = http.get(
+            f"/api/v1/presentations/generate/{gid}/status", headers=tenant.headers
+        ).json()
+        if status["status"] != "generating":
+            break
+        if "progress" in status:
+            seen.append(
+                (
+                    status.get("phase"),
+                    status["progress"]["slides_completed"],
+                    status["progress"]["current_step"],
+                )
+            )
+        time.sleep(0.03)
+    assert status["status"] == "completed"
+    assert any(step == "Creating slide 3 of 5" for _, _, step in seen)
+    completed = [n for _, n, _ in seen]
+    assert completed == sorted(completed) and max(completed) >= 3
+    assert {phase for phase, _, _ in seen} <= {"storyline", "slides"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "prompt"),
+        ({"prompt": "   "}, "prompt"),
+        ({"prompt": "x", "section_count": 0}, "section_count"),
+        ({"prompt": "x", "section_count": -3}, "section_count"),
+        ({"prompt": "x", "section_count": 2.5}, "section_count"),
+        ({"prompt": "x", "section_count": 500}, "section_count"),
+        ({"prompt": "x", "section_count": "many"}, "section_count"),
+        ({"prompt": "x", "section_count": True}, "section_count"),
+        ({"prompt": "x", "narrative_type": "Sermon"}, "narrative_type"),
+        ({"prompt": "x", "rewrite_style": "Loud"}, "rewrite_style"),
+        ({"prompt": "x", "language": "xx"}, "language"),
+        ({"prompt": "x", "selected_section_ids": ["sec_a"]}, "selected_section_ids"),
+        (
+            {"prompt": "x", "attachments": [{"id": "a", "url": "u", "file_name": "f"}]},
+            "attachments[0].type",
+        ),
+        (
+            {
+                "prompt": "x",
+                "attachments": [
+                    {
+                        "id": "a",
+                        "url": "https://example.com/f.pdf",
+                        "file_name": "f.pdf",
+                        "type": "application/pdf",
+                    }
+                ],
+            },
+            "attachments[0].url",
+        ),
+        ({"prompt": 5}, "prompt"),
+        ({"prompt": "x", "non_interactive": "yes"}, "non_interactive"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_field(
+    http: httpx.Client, tenant: Tenant, body: dict[str, Any], field: str
+) -> None:
+    response = generate(http, tenant, **body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["code"] == "BAD_REQUEST"
+    assert field in response.json()["error"]["message"]
+
+
+def test_section_count_auto_and_numbers_are_accepted(http: httpx.Client, tenant: Tenant) -> None:
+    for count in ("auto", "AUTO", 3, 3.0, None):
+        body: dict[str, Any] = {"prompt": NOTES, "non_interactive": True}
+        if count is not None:
+            body["section_count"] = count
+        assert generate(http, tenant, **body).status_code == 202, count
+
+
+def test_a_thin_prompt_asks_questions_until_it_can_plan(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    start_worker()
+    gid = generate(http, tenant, prompt="Otters").json()["generation_id"]
+    asked = wait_for(http, tenant, gid, "awaiting_input")
+    assert asked == {"generation_id": gid, "status": "awaiting_input", "message": QUESTIONS[0]}
+    url = f"/api/v1/presentations/generate/{gid}/message"
+    reply = http.post(url, json={"content": "for kids"}, headers=tenant.headers)
+    assert reply.status_code == 200 and reply.json() == {"status": "generating"}
+    second = wait_for(http, tenant, gid, "awaiting_input", "completed")
+    assert second["message"] == QUESTIONS[1]  # still fewer than MIN_WORDS_TO_PLAN words
+    assert len(["Otters", "for", "kids"]) < MIN_WORDS_TO_PLAN
+    http.post(
+        url,
+        json={"content": "A school talk about river otters, what they eat and how to protect them"},
+        headers=tenant.headers,
+    )
+    done = wait_for(http, tenant, gid, "completed", "failed")
+    assert done["status"] == "completed"
+    assert "otters" in json.dumps(done["presentation"]).lower()
+    late = http.post(url, json={"content": "more"}, headers=tenant.headers)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "CONFLICT"
+
+
+def test_non_interactive_jobs_never_ask(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    start_worker()
+    gid = generate(http, tenant, prompt="Otters", non_interactive=True).json()["generation_id"]
+    assert (
+        wait_for(http, tenant, gid, "completed", "failed", "awaiting_input")["status"]
+        == "completed"
+    )
+
+
+def test_a_message_to_a_job_still_generating_is_409(http: httpx.Client, tenant: Tenant) -> None:
+    gid = generate(http, tenant, prompt=NOTES).json()["generation_id"]  # no worker running
+    response = http.post(
+        f"/api/v1/presentations/generate/{gid}/message",
+        json={"content": "hi"},
+        headers=tenant.headers,
+    )
+    assert response.status_code == 409
+
+
+def test_unknown_generation_is_404_not_found(http: httpx.Client, tenant: Tenant) -> None:
+    response = http.get("/api/v1/presentations/generate/gen_nope/status", headers=tenant.headers)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND"
+
+
+def test_template_flow_follows_the_selected_sections_in_template_order(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    start_worker()
+    template = http.get("/api/v1/templates", headers=tenant.headers).json()["templates"][1]
+    chosen = [template["sections"][4]["id"], template["sections"][1]["id"]]
+    gid = generate(
+        http, tenant, prompt=NOTES, template_id=template["id"], selected_section_ids=chosen
+    ).json()["generation_id"]
+    done = wait_for(http, tenant, gid, "completed", "failed")
+    assert done["status"] == "completed"
+    titles = [s["title"] for s in done["presentation"]["sections"]]
+    assert titles == [template["sections"][1]["title"], template["sections"][4]["title"]]
+    assert done["presentation"]["title"] == template["name"]
+
+
+def test_a_model_failure_ends_the_job_failed_with_its_reason(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    with serve_fake_model() as (model, url):
+        model.reply("not json at all")
+        start_worker(ModelWriter(ModelSettings(base_url=url, model="m", attempts=1)))
+        gid = generate(http, tenant, prompt=NOTES, non_interactive=True).json()["generation_id"]
+        done = wait_for(http, tenant, gid, "completed", "failed")
+    assert done == {
+        "generation_id": gid,
+        "status": "failed",
+        "error": "The model's answer is not valid JSON",
+    }
+
+
+def test_a_job_running_too_long_fails_as_timed_out(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    start_worker(SlowWriter(0.3), job_timeout_seconds=0.5)
+    gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=6).json()[
+        "generation_id"
+    ]
+    done = wait_for(http, tenant, gid, "completed", "failed")
+    assert done["status"] == "failed" and done["error"] == "Generation timed out"
+
+
+def test_a_killed_worker_s_job_is_taken_over_after_its_lease(
+    container: Container, http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    def answer(request: dict[str, Any]) -> tuple[int, Any]:
+        if "You plan" in request["messages"][0]["content"]:
+            sections = [
+                {"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
+                for i in range(4)
+            ]
+            return 200, completion(json.dumps({"sections": sections}))
+        return 200, completion(json.dumps({"bullets": ["b"], "speaker_notes": "n"}))
+
+    with serve_fake_model() as (model, url):
+        model.fallback, model.delay = answer, 0.4
+        env = {
+            **os.environ,
+            "CHRONICLE_DATABASE_URL": container.settings.database_url,
+            "CHRONICLE_MODEL_BASE_URL": url,
+            "CHRONICLE_MODEL_NAME": "m",
+            "CHRONICLE_WORKER_LEASE": "1",
+            "CHRONICLE_LOG_LEVEL": "WARNING",
+        }
+        gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=4).json()[
+            "generation_id"
+        ]
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "chronicle.cli", "worker"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            running = wait_for_progress(http, tenant, gid)
+            assert running["progress"]["slides_completed"] >= 1
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=10)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        start_worker(BuiltinWriter(), lease_seconds=1)
+        done = wait_for(http, tenant, gid, "completed", "failed", limit=30)
+    assert done["status"] == "completed"
+    with container.uow() as uow:
+        job = uow.generation_jobs.get(gid)
+        assert job is not None and job.attempts == 2
+
+
+def wait_for_progress(http: httpx.Client, tenant: Tenant, gid: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status = http.get(
+            f"/api/v1/presentations/generate/{gid}/status", headers=tenant.headers
+        ).json()
+        if status.get("progress", {}).get("slides_completed", 0) >= 1:
+            return status  # type: ignore[no-any-return]
+        time.sleep(0.05)
+    raise AssertionError("the worker never made progress")
