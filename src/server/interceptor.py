@@ -12,7 +12,7 @@ import asyncio
 import contextvars
 import inspect
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +70,13 @@ def to_rpc_status(exc: errors.ChronicleError) -> grpc.Status:
     return rpc_status.to_status(status)
 
 
+_DONE = object()  # the end of a streamed reply
+
+
+def _next(replies: Iterator[Any]) -> Any:
+    return next(replies, _DONE)
+
+
 # Standard services that answer without a key; every other service needs one.
 PUBLIC_SERVICES = (
     "/grpc.health.v1.Health/",
@@ -106,19 +113,22 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             details.method,
             self._runs_inline(details.method),
         )
-        if handler.unary_unary is None:
-            # Streaming arrives with WatchGeneration; until then refuse rather than
-            # serve a handler this interceptor does not guard.
-            return grpc.unary_stream_rpc_method_handler(_refuse_streaming)
-        return grpc.unary_unary_rpc_method_handler(
-            guard.unary(handler.unary_unary),
+        if handler.unary_unary is not None:
+            make, behaviour = grpc.unary_unary_rpc_method_handler, guard.unary
+        elif handler.unary_stream is not None:
+            make, behaviour = grpc.unary_stream_rpc_method_handler, guard.server_streaming
+        else:
+            # No client-streaming RPC exists; refuse one rather than serve it unguarded.
+            return grpc.unary_unary_rpc_method_handler(_refuse_client_streaming)
+        return make(
+            behaviour(handler.unary_unary or handler.unary_stream),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
 
-async def _refuse_streaming(request: Any, context: grpc.aio.ServicerContext) -> None:
-    await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Streaming RPCs are not served yet")
+async def _refuse_client_streaming(request: Any, context: grpc.aio.ServicerContext) -> None:
+    await context.abort(grpc.StatusCode.UNIMPLEMENTED, "Client streaming is not served")
 
 
 @dataclass(frozen=True)
@@ -176,6 +186,28 @@ class _Guard:
         async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
             try:
                 return await self._run(await self._admit(context), behaviour, request, context)
+            except Exception as exc:  # every failure becomes a status
+                await self._abort(context, exc)
+
+        return call
+
+    def server_streaming(
+        self, behaviour: Callable[[Any, Any], Iterator[Any]]
+    ) -> Callable[[Any, Any], AsyncIterator[Any]]:
+        """A sync generator may wait between replies: each step runs in the thread pool,
+        with the principal set, so the loop never blocks on it."""
+
+        async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            try:
+                principal = await self._admit(context)
+                step = contextvars.copy_context()
+                step.run(_current.set, principal)
+                replies = step.run(behaviour, request, context)
+                loop = asyncio.get_running_loop()
+                while (
+                    reply := await loop.run_in_executor(self._executor, step.run, _next, replies)
+                ) is not _DONE:
+                    yield reply
             except Exception as exc:  # every failure becomes a status
                 await self._abort(context, exc)
 

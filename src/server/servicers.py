@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from google.protobuf import empty_pb2
@@ -13,6 +14,7 @@ from chronicle.v1 import (
 )
 from chronicle.v1 import (
     api_key_service_pb2_grpc,
+    generation_pb2,
     identity_service_pb2,
     identity_service_pb2_grpc,
     presentation_service_pb2_grpc,
@@ -30,6 +32,8 @@ from server.services import presentations as service
 from server.storage.uow import UnitOfWork
 
 UowFactory = Callable[[], UnitOfWork]
+WATCH_SECONDS = 600.0
+WATCH_POLL_SECONDS = 0.2
 PrincipalOf = Callable[[Any], Principal]
 
 
@@ -104,6 +108,25 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             job = generation.owned_job(uow, self._principal_of(context), request.generation_id)
             deck = uow.presentations.get(job.presentation_id) if job.presentation_id else None
             return convert.generation_status(job, deck, self._app_url)
+
+    def WatchGeneration(
+        self, request: pres_pb.WatchGenerationRequest, context: Any
+    ) -> Iterator[generation_pb2.GenerationStatus]:
+        """Polls the job (a cheap indexed read) and sends each state that differs."""
+        principal = self._principal_of(context)
+        last = None
+        deadline = time.monotonic() + WATCH_SECONDS
+        while time.monotonic() < deadline:
+            with self._uow() as uow:
+                job = generation.owned_job(uow, principal, request.generation_id)
+                deck = uow.presentations.get(job.presentation_id) if job.presentation_id else None
+                status = convert.generation_status(job, deck, self._app_url)
+            if status != last:
+                yield status
+                last = status
+            if status.status in ("completed", "failed"):
+                return
+            time.sleep(WATCH_POLL_SECONDS)
 
     def SendGenerationMessage(
         self, request: pres_pb.SendGenerationMessageRequest, context: Any

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -12,9 +13,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 
+from chronicle.v1 import generation_pb2, presentation_service_pb2
 from server.app import Container
 from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
@@ -331,3 +334,47 @@ def wait_for_progress(http: httpx.Client, tenant: Tenant, gid: str) -> dict[str,
             return status  # type: ignore[no-any-return]
         time.sleep(0.05)
     raise AssertionError("the worker never made progress")
+
+
+# WatchGeneration (gRPC only)
+
+
+def test_watch_streams_each_change_until_the_job_completes(
+    http: httpx.Client, channel: grpc.Channel, tenant: Tenant, start_worker: Any
+) -> None:
+    start_worker(SlowWriter(0.45))  # slower than the watch's 0.2 s poll
+    gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=4).json()[
+        "generation_id"
+    ]
+    stream = channel.unary_stream(
+        "/chronicle.v1.PresentationService/WatchGeneration",
+        request_serializer=presentation_service_pb2.WatchGenerationRequest.SerializeToString,
+        response_deserializer=generation_pb2.GenerationStatus.FromString,
+    )
+    updates = list(
+        stream(
+            presentation_service_pb2.WatchGenerationRequest(generation_id=gid),
+            metadata=tenant.bearer,
+            timeout=30,
+        )
+    )
+    assert updates[0].status == "generating"
+    assert updates[-1].status == "completed" and updates[-1].presentation.id
+    assert all(a != b for a, b in itertools.pairwise(updates))
+    done = [u.progress.slides_completed for u in updates if u.HasField("progress")]
+    assert done == sorted(done) and len(set(done)) >= 3
+
+
+def test_watch_needs_a_key_and_a_known_job(channel: grpc.Channel, tenant: Tenant) -> None:
+    stream = channel.unary_stream(
+        "/chronicle.v1.PresentationService/WatchGeneration",
+        request_serializer=presentation_service_pb2.WatchGenerationRequest.SerializeToString,
+        response_deserializer=generation_pb2.GenerationStatus.FromString,
+    )
+    request = presentation_service_pb2.WatchGenerationRequest(generation_id="gen_nope")
+    with pytest.raises(grpc.RpcError) as unauthenticated:
+        list(stream(request, timeout=10))
+    assert unauthenticated.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    with pytest.raises(grpc.RpcError) as missing:
+        list(stream(request, metadata=tenant.bearer, timeout=10))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND

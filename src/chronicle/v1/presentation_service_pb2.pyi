@@ -113,6 +113,12 @@ class GetGenerationStatusRequest(_message.Message):
     generation_id: str
     def __init__(self, generation_id: _Optional[str] = ...) -> None: ...
 
+class WatchGenerationRequest(_message.Message):
+    __slots__ = ("generation_id",)
+    GENERATION_ID_FIELD_NUMBER: _ClassVar[int]
+    generation_id: str
+    def __init__(self, generation_id: _Optional[str] = ...) -> None: ...
+
 class SendGenerationMessageRequest(_message.Message):
     __slots__ = ("generation_id", "content", "attachments")
     GENERATION_ID_FIELD_NUMBER: _ClassVar[int]

@@ -84,6 +84,11 @@ class PresentationServiceStub:
                 request_serializer=chronicle_dot_v1_dot_presentation__service__pb2.SendGenerationMessageRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_presentation__service__pb2.SendGenerationMessageResponse.FromString,
                 _registered_method=True)
+        self.WatchGeneration = channel.unary_stream(
+                '/chronicle.v1.PresentationService/WatchGeneration',
+                request_serializer=chronicle_dot_v1_dot_presentation__service__pb2.WatchGenerationRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_generation__pb2.GenerationStatus.FromString,
+                _registered_method=True)
         self.CreateUploadTarget = channel.unary_unary(
                 '/chronicle.v1.PresentationService/CreateUploadTarget',
                 request_serializer=chronicle_dot_v1_dot_presentation__service__pb2.CreateUploadTargetRequest.SerializeToString,
@@ -159,6 +164,15 @@ class PresentationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchGeneration(self, request, context):
+        """Streams a generation job's state: the current one at once, then every change,
+        until the job completes or fails (or ten minutes pass: watch again). gRPC only,
+        for internal callers that would rather not poll.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateUploadTarget(self, request, context):
         """Returns a presigned form-POST target for uploading a reference file.
         """
@@ -213,6 +227,11 @@ def add_PresentationServiceServicer_to_server(servicer, server):
                     servicer.SendGenerationMessage,
                     request_deserializer=chronicle_dot_v1_dot_presentation__service__pb2.SendGenerationMessageRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_presentation__service__pb2.SendGenerationMessageResponse.SerializeToString,
+            ),
+            'WatchGeneration': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchGeneration,
+                    request_deserializer=chronicle_dot_v1_dot_presentation__service__pb2.WatchGenerationRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_generation__pb2.GenerationStatus.SerializeToString,
             ),
             'CreateUploadTarget': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateUploadTarget,
@@ -465,6 +484,33 @@ class PresentationService:
             '/chronicle.v1.PresentationService/SendGenerationMessage',
             chronicle_dot_v1_dot_presentation__service__pb2.SendGenerationMessageRequest.SerializeToString,
             chronicle_dot_v1_dot_presentation__service__pb2.SendGenerationMessageResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchGeneration(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/chronicle.v1.PresentationService/WatchGeneration',
+            chronicle_dot_v1_dot_presentation__service__pb2.WatchGenerationRequest.SerializeToString,
+            chronicle_dot_v1_dot_generation__pb2.GenerationStatus.FromString,
             options,
             channel_credentials,
             insecure,
