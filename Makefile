@@ -41,6 +41,7 @@ test: check-protos lint pytest
 
 bench: setup
 	$(PY) bench/run.py
+	$(PY) bench/generation.py
 
 clean:
 	rm -rf .venv node_modules .buf-deps .pytest_cache .mypy_cache .ruff_cache
