@@ -378,3 +378,30 @@ def test_watch_needs_a_key_and_a_known_job(channel: grpc.Channel, tenant: Tenant
     with pytest.raises(grpc.RpcError) as missing:
         list(stream(request, metadata=tenant.bearer, timeout=10))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_language_and_narrative_type_show_in_the_deck(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    from server.generation.archetypes import ARCHETYPES
+    from server.generation.labels import label
+
+    start_worker()
+    gid = generate(
+        http,
+        tenant,
+        prompt=NOTES,
+        non_interactive=True,
+        section_count=5,
+        narrative_type="Research",
+        language="ja",
+        rewrite_style="Preserve",
+    ).json()["generation_id"]
+    deck = wait_for(http, tenant, gid, "completed", "failed")["presentation"]
+    titles = [s["title"] for s in deck["sections"]]
+    roles = ARCHETYPES["Research"].roles[:3]
+    assert titles[1:4] == [label("ja", role) for role in roles]
+    assert titles[4] == label("ja", ARCHETYPES["Research"].closing)
+    bullets = [i for s in deck["sections"] for b in s["blocks"]
+               for i in b.get("bullet_list", {}).get("items", [])]  # fmt: skip
+    assert "Revenue grew 18 percent to 4.2 million euros." in bullets  # Preserve: verbatim
