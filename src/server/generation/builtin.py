@@ -102,7 +102,9 @@ class BuiltinWriter:
         section = Section(title=planned.title, layout=planned.layout)
         if planned.role == "title":
             section.blocks.append(ContentBlock(heading=Heading(text=planned.title, level=1)))
-            summary = material.rank(source, 1, brief.material)
+            # The subtitle reads best as a whole sentence of prose, not a list item.
+            prose = [s for s in source if s.endswith((".", "!", "?"))] or source
+            summary = material.rank(prose, 1, brief.material)
             if summary:
                 section.blocks.append(
                     ContentBlock(paragraph=Paragraph(text=rewrite(summary[0], brief.rewrite_style)))
