@@ -148,16 +148,9 @@ def cmd_serve_edge(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
-    import signal
-    import threading
-
     from server.app import run_worker
 
-    container = _container(args)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    run_worker(container.settings, stop)
+    run_worker(_container(args).settings)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

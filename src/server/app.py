@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -108,10 +109,15 @@ def make_worker(container: Container) -> Worker:
 def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
     """A worker loop until `stop` is set (or forever): `chronicle worker`, and the worker
     process that `chronicle serve` starts beside the servers."""
+    if stop is None:  # a process of its own: stop cleanly on SIGTERM or Ctrl-C
+        stop = threading.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    logging.basicConfig(level=settings.log_level)
     container = Container(settings)
     worker = make_worker(container)
     log.info("generation worker %s started", worker.owner)
-    worker.serve(stop or threading.Event())
+    worker.serve(stop)
 
 
 @dataclass

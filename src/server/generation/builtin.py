@@ -49,7 +49,8 @@ def deck_title(brief: Brief, chunks: list[material.Chunk]) -> str:
             return chunk.heading
     first = material.sentences(brief.prompt) or [brief.prompt.strip()]
     words = first[0].rstrip(".!?").split()
-    return " ".join(words[:10]) + ("…" if len(words) > 10 else "")
+    title = " ".join(words[:10]).rstrip(":;,")
+    return title + ("…" if len(words) > 10 else "")
 
 
 def auto_count(chunks: list[material.Chunk], text: str) -> int:
