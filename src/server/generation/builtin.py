@@ -13,6 +13,7 @@ and so no tokenizer.
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from chronicle.v1.presentation_pb2 import BulletList, ContentBlock, Heading, Paragraph, Section
@@ -73,6 +74,59 @@ def _spread(chunks: list[material.Chunk], slots: int) -> list[tuple[str, tuple[s
     return [("", tuple(every[bounds[i] : bounds[i + 1]])) for i in range(slots)]
 
 
+# Phrases in the user's own headings that point to a role, besides the role's English
+# label: "Results so far" reads as traction in a pitch, "What we need" as the ask.
+_ROLE_PHRASES: dict[str, tuple[str, ...]] = {
+    "problem": ("problem", "why", "pain", "challenge"),
+    "solution": ("solution", "what we do", "how it works", "our product"),
+    "market": ("market", "opportunity"),
+    "business_model": ("business model", "revenue model", "pricing", "monetisation"),
+    "traction": ("traction", "results", "so far", "growth", "metrics", "progress"),
+    "competition": ("competition", "competitors", "alternatives"),
+    "team": ("team", "founders", "who we are"),
+    "financials": ("financials", "forecast", "numbers"),
+    "ask": ("ask", "what we need", "funding", "investment", "raise"),
+    "results": ("results", "outcomes", "impact", "so far"),
+    "whats_next": ("next", "roadmap", "future"),
+    "pricing": ("pricing", "price", "plans"),
+    "next_steps": ("next steps", "timeline"),
+    "budget": ("budget", "cost", "what we need"),
+    "timeline": ("timeline", "schedule", "milestones"),
+    "risks": ("risk", "risks", "concerns"),
+    "findings": ("findings", "results", "evidence"),
+    "methodology": ("method", "methods", "methodology"),
+    "action_items": ("action items", "actions", "owners"),
+}
+
+
+def _mentions(heading: str, phrase: str) -> bool:
+    return re.search(rf"\b{re.escape(phrase)}\b", heading) is not None
+
+
+def assign_roles(roles: tuple[str, ...], headings: list[str]) -> list[str]:
+    """A role per body slide, slides in the material's order: a slide whose own heading
+    names an unused role takes it; the others take the unused roles in storyline order
+    (cycling when the deck is longer than the storyline)."""
+    phrases = {
+        role: (label("us", role).lower().removeprefix("the "), *_ROLE_PHRASES.get(role, ()))
+        for role in roles
+    }
+    chosen: list[str | None] = []
+    used: set[str] = set()
+    for heading in (h.lower() for h in headings):
+        scores = {
+            role: sum(len(p.split()) for p in phrases[role] if _mentions(heading, p))
+            for role in roles
+            if role not in used
+        }
+        best = max(scores, key=lambda r: scores[r], default=None)
+        if best is not None and scores[best] > 0:
+            used.add(best)
+        chosen.append(best if best is not None and scores[best] > 0 else None)
+    spare = itertools.cycle([r for r in roles if r not in used] or roles)
+    return [role if role is not None else next(spare) for role in chosen]
+
+
 class BuiltinWriter:
     def plan(self, brief: Brief) -> list[PlannedSection]:
         chunks = material.outline(brief.material)
@@ -88,10 +142,10 @@ class BuiltinWriter:
         title = PlannedSection(deck_title(brief, chunks), "title", "title", everything)
         if total == 1:
             return [title]
-        body = total - 2
-        roles = [archetype.roles[i % len(archetype.roles)] for i in range(body)]
+        parts = _spread(chunks, total - 2)
+        roles = assign_roles(archetype.roles, [heading for heading, _ in parts])
         planned = [title]
-        for role, (heading, text) in zip(roles, _spread(chunks, body), strict=True):
+        for role, (heading, text) in zip(roles, parts, strict=True):
             planned.append(PlannedSection(label(brief.language, role), "title_and_body", role,
                                           text, heading))  # fmt: skip
         planned.append(PlannedSection(label(brief.language, archetype.closing), "closing",
