@@ -96,6 +96,17 @@ _ROLE_PHRASES: dict[str, tuple[str, ...]] = {
     "findings": ("findings", "results", "evidence"),
     "methodology": ("method", "methods", "methodology"),
     "action_items": ("action items", "actions", "owners"),
+    "customer_challenge": ("challenge", "problem", "why", "pain"),
+    "our_solution": ("solution", "what we do", "how it works", "our product"),
+    "proof": ("proof", "results", "so far", "case study", "customers"),
+    "how_it_works": ("how it works", "what we do", "how"),
+    "approach": ("approach", "what we do", "how"),
+    "background": ("background", "context", "why"),
+    "objectives": ("objectives", "goals", "aims"),
+    "decision_needed": ("decision", "approval", "what we need"),
+    "research_question": ("question", "why"),
+    "outcomes": ("outcomes", "results", "so far", "impact"),
+    "highlights": ("highlights", "key points"),
 }
 
 
