@@ -7,6 +7,7 @@ import socket
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 import grpc
 import uvicorn
@@ -66,6 +67,23 @@ def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, st
                 raise _Refused(HttpError.of(status, f"The {name.decode()} header {problem}"))
             metadata.append((name.decode(), value.decode()))
     return metadata
+
+
+# Server metadata that becomes response headers: the rate-limit fields, named as in
+# the IETF RateLimit header draft.
+RETURNED_METADATA = {
+    "ratelimit-limit": "RateLimit-Limit",
+    "ratelimit-remaining": "RateLimit-Remaining",
+    "ratelimit-reset": "RateLimit-Reset",
+}
+
+
+def passed_back(metadata: Any) -> dict[str, str]:
+    return {
+        RETURNED_METADATA[key]: str(value)
+        for key, value in (metadata or ())
+        if key in RETURNED_METADATA
+    }
 
 
 def error_response(error: HttpError, request_id: str) -> Response:
@@ -150,12 +168,12 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
             metadata = forwarded_metadata(request.scope["headers"])
             if "x-request-id" not in request.headers:
                 metadata.append(("x-request-id", request_id))
-            reply = await upstream.call(route, message, metadata)
+            reply, initial = await upstream.call(route, message, metadata)
             return Response(
                 to_json(reply, route.binding.response_body),
                 status_code=route.binding.success_code,
                 media_type=JSON,
-                headers={"x-request-id": request_id},
+                headers={"x-request-id": request_id, **passed_back(initial)},
             )
         except _Refused as refused:
             return error_response(refused.error, request_id)
@@ -163,6 +181,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
             return error_response(HttpError.of(400, str(exc)), request_id)
         except grpc.aio.AioRpcError as exc:
             error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
+            error.headers.update(passed_back(exc.initial_metadata()))
             return error_response(error, request_id)
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, path)

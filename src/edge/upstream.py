@@ -12,6 +12,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from edge.transcode import Route
 
+Metadata = tuple[tuple[str, str | bytes], ...]
+
 
 class Upstream:
     def __init__(self, targets: Sequence[str], timeout: float) -> None:
@@ -40,7 +42,8 @@ class Upstream:
 
     async def call(
         self, route: Route, request: Message, metadata: Sequence[tuple[str, str]]
-    ) -> Message:
+    ) -> tuple[Message, Metadata]:
+        """The reply and the server's initial metadata (RateLimit-* travel there)."""
         index = self._pick()
         method = route.binding.full_method
         call = self._calls.get((index, method))
@@ -51,8 +54,9 @@ class Upstream:
                 response_deserializer=route.response_class.FromString,
             )
             self._calls[(index, method)] = call
-        response: Message = await call(request, metadata=tuple(metadata), timeout=self._timeout)
-        return response
+        pending = call(request, metadata=tuple(metadata), timeout=self._timeout)
+        response: Message = await pending
+        return response, tuple(await pending.initial_metadata() or ())
 
     async def healthy(self) -> bool:
         """True when at least one server answers the standard health check with SERVING."""

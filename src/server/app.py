@@ -32,6 +32,7 @@ from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Writer
 from server.interceptor import ChronicleInterceptor
+from server.ratelimit import InProcessLimiter, Limiter
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from server.storage import db
 from server.storage.uow import SqlUnitOfWork
@@ -62,6 +63,10 @@ class Container:
     def hasher(self) -> keys.SecretHasher:
         s = self.settings
         return keys.SecretHasher(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
+
+    @cached_property
+    def limiter(self) -> Limiter:
+        return InProcessLimiter()
 
     @cached_property
     def usage(self) -> UsageRecorder:
@@ -140,7 +145,12 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     # argon2 is CPU-bound: more threads than cores would only queue inside the kernel.
     verifier = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix="argon2")
     interceptor = ChronicleInterceptor(
-        container.authenticator, executor, runs_inline(settings), verifier
+        container.authenticator,
+        executor=executor,
+        runs_inline=runs_inline(settings),
+        verifier=verifier,
+        limiter=container.limiter,
+        default_rate=settings.rate_limit,
     )
     server = grpc.aio.server(
         interceptors=[interceptor],

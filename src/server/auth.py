@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from cachetools import TTLCache
 
 from chronicle import contract
+from chronicle.config import RateLimit
 from server import keys
 from server.errors import KeyExpired, KeyInvalid, KeyRevoked, Unauthorized
 from server.storage.uow import UnitOfWork
@@ -34,6 +35,7 @@ class Principal:
     workspace_id: str  # empty for a service token
     environment: str  # live/test for an API key
     name: str = ""
+    rate_limit: RateLimit | None = None  # the key's own limit, if it has one
 
 
 class NeedsVerification(Exception):
@@ -49,6 +51,7 @@ class _Status:
     expires_at: datetime | None
     revoked_at: datetime | None
     fetched: float
+    rate_limit: RateLimit | None = None
 
 
 def credential_from_metadata(metadata: Metadata) -> str:
@@ -174,7 +177,14 @@ class Authenticator:
         if self._usage is not None:
             self._usage.mark(parsed.key_id, now)
         kind = contract.SERVICE_TOKEN if parsed.is_service_token else contract.API_KEY
-        return Principal(kind, parsed.key_id, status.workspace_id, status.environment, status.name)
+        return Principal(
+            kind,
+            parsed.key_id,
+            status.workspace_id,
+            status.environment,
+            status.name,
+            status.rate_limit,
+        )
 
     def forget(self, credential_id: str) -> None:
         """Drop a cached status so the next request re-reads it (after revoke/rotate)."""
@@ -214,6 +224,7 @@ class Authenticator:
                 key.expires_at,
                 key.revoked_at,
                 fetched,
+                RateLimit.parse(key.rate_limit) if key.rate_limit else None,
             )
 
     def _verify(

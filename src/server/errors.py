@@ -94,6 +94,16 @@ class Conflict(ChronicleError):
     default_message = "The resource's state does not allow this call"
 
 
+# 429
+class RateLimited(ChronicleError):
+    reason = "API_KEY_RATE_LIMITED"
+    default_message = "The API key's rate limit is exhausted; retry later"
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        super().__init__()
+        self.retry_after_seconds = retry_after_seconds
+
+
 # 503
 class Unavailable(ChronicleError):
     reason = "UNAVAILABLE"

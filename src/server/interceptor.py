@@ -18,14 +18,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from sqlalchemy.exc import OperationalError
 
 from chronicle import contract
+from chronicle.config import RateLimit
 from server import errors
 from server.auth import Authenticator, NeedsVerification, Principal
+from server.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ STATUS_CODES: dict[type[errors.ChronicleError], grpc.StatusCode] = {
     errors.Conflict: grpc.StatusCode.FAILED_PRECONDITION,
     errors.NotImplementedYet: grpc.StatusCode.UNIMPLEMENTED,
     errors.Unavailable: grpc.StatusCode.UNAVAILABLE,
+    errors.RateLimited: grpc.StatusCode.RESOURCE_EXHAUSTED,
     errors.ChronicleError: grpc.StatusCode.INTERNAL,
 }
 
@@ -64,9 +67,16 @@ def status_code_for(exc: errors.ChronicleError) -> grpc.StatusCode:
 
 def to_rpc_status(exc: errors.ChronicleError) -> grpc.Status:
     code = status_code_for(exc)
-    detail = any_pb2.Any()
-    detail.Pack(error_details_pb2.ErrorInfo(reason=exc.reason, domain=DOMAIN))
-    status = status_pb2.Status(code=code.value[0], message=exc.message, details=[detail])
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=exc.reason, domain=DOMAIN))
+    details = [info]
+    if isinstance(exc, errors.RateLimited):
+        retry = any_pb2.Any()
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(int(exc.retry_after_seconds * 1e9))
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
+        details.append(retry)
+    status = status_pb2.Status(code=code.value[0], message=exc.message, details=details)
     return rpc_status.to_status(status)
 
 
@@ -89,13 +99,16 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def __init__(
         self,
         authenticator: Authenticator,
+        *,
         executor: Executor,
         runs_inline: Callable[[str], bool],
         verifier: Executor,
+        limiter: Limiter,
+        default_rate: RateLimit,
     ) -> None:
         """`verifier` runs argon2 on cache misses, apart from `executor`, so a burst of
         unknown keys queues there and cannot take every thread the RPCs need."""
-        self._shared = _Shared(authenticator, executor, verifier)
+        self._shared = _Shared(authenticator, executor, verifier, limiter, default_rate)
         self._runs_inline = runs_inline
         self._callers = {
             contract.full_method_name(method): contract.allowed_callers(service)
@@ -136,12 +149,15 @@ class _Shared:
     authenticator: Authenticator
     executor: Executor
     verifier: Executor
+    limiter: Limiter
+    default_rate: RateLimit
 
 
 class _Guard:
     """One method's wrapper: who may call it and where its handler runs."""
 
     def __init__(self, shared: _Shared, allowed: frozenset[int], method: str, inline: bool) -> None:
+        self._shared = shared
         self._authenticator = shared.authenticator
         self._executor = shared.executor
         self._verifier = shared.verifier
@@ -159,7 +175,17 @@ class _Guard:
             )
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()
+        if principal.kind == contract.API_KEY:
+            await self._spend(principal, context)
         return principal
+
+    async def _spend(self, principal: Principal, context: grpc.aio.ServicerContext) -> None:
+        """One request from the key's allowance; RateLimit-* go out with every answer."""
+        rate = principal.rate_limit or self._shared.default_rate
+        decision = self._shared.limiter.hit(principal.credential_id, rate)
+        await context.send_initial_metadata(decision.headers())
+        if not decision.allowed:
+            raise errors.RateLimited(decision.retry_after_seconds)
 
     async def _abort(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:
         if isinstance(exc, OperationalError):  # locked SQLite, unreachable PostgreSQL…
