@@ -181,7 +181,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
             return error_response(HttpError.of(400, str(exc)), request_id)
         except grpc.aio.AioRpcError as exc:
             error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
-            error.headers.update(passed_back(exc.initial_metadata()))
+            error.headers.update(passed_back(exc.trailing_metadata()))
             return error_response(error, request_id)
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, path)

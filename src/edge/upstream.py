@@ -43,7 +43,7 @@ class Upstream:
     async def call(
         self, route: Route, request: Message, metadata: Sequence[tuple[str, str]]
     ) -> tuple[Message, Metadata]:
-        """The reply and the server's initial metadata (RateLimit-* travel there)."""
+        """The reply and the server's trailing metadata (RateLimit-* travel there)."""
         index = self._pick()
         method = route.binding.full_method
         call = self._calls.get((index, method))
@@ -56,7 +56,7 @@ class Upstream:
             self._calls[(index, method)] = call
         pending = call(request, metadata=tuple(metadata), timeout=self._timeout)
         response: Message = await pending
-        return response, tuple(await pending.initial_metadata() or ())
+        return response, tuple(await pending.trailing_metadata() or ())
 
     async def healthy(self) -> bool:
         """True when at least one server answers the standard health check with SERVING."""

@@ -145,6 +145,13 @@ async def _refuse_client_streaming(request: Any, context: grpc.aio.ServicerConte
 
 
 @dataclass(frozen=True)
+class _Status(grpc.Status):  # type: ignore[misc]
+    code: grpc.StatusCode
+    details: str
+    trailing_metadata: tuple[tuple[str, str | bytes], ...]
+
+
+@dataclass(frozen=True)
 class _Shared:
     authenticator: Authenticator
     executor: Executor
@@ -183,7 +190,8 @@ class _Guard:
         """One request from the key's allowance; RateLimit-* go out with every answer."""
         rate = principal.rate_limit or self._shared.default_rate
         decision = self._shared.limiter.hit(principal.credential_id, rate)
-        await context.send_initial_metadata(decision.headers())
+        # Trailing metadata rides on the status the RPC sends anyway: no extra message.
+        context.set_trailing_metadata(decision.headers())
         if not decision.allowed:
             raise errors.RateLimited(decision.retry_after_seconds)
 
@@ -194,7 +202,11 @@ class _Guard:
         elif not isinstance(exc, errors.ChronicleError):
             log.exception("unhandled error in %s", self._method, exc_info=exc)
             exc = errors.ChronicleError()
-        await context.abort_with_status(to_rpc_status(exc))
+        status = to_rpc_status(exc)
+        already = tuple(context.trailing_metadata() or ())  # RateLimit-*, when set
+        await context.abort_with_status(
+            _Status(status.code, status.details, already + tuple(status.trailing_metadata))
+        )
 
     async def _run(self, principal: Principal, fn: Callable[..., Any], *args: Any) -> Any:
         """Calls fn with the principal set: on the loop when inline, else in a thread."""

@@ -63,7 +63,7 @@ def test_grpc_callers_are_limited_too_with_retry_info(
     second = call(channel, "/chronicle.v1.IdentityService/GetCaller", request, [("x-api-key", key)])
     assert second.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert reason_of(second) == "API_KEY_RATE_LIMITED"
-    metadata = dict(second.initial_metadata())
+    metadata = dict(second.trailing_metadata())
     assert metadata["ratelimit-limit"] == "1" and metadata["ratelimit-remaining"] == "0"
 
 
