@@ -111,6 +111,9 @@ def _setting(env: str, parse: Callable[[str], Any], default: Any) -> Any:
 class Settings:
     database_url: str = _setting("CHRONICLE_DATABASE_URL", str, "sqlite:///chronicle.db")
     redis_url: str | None = _setting("CHRONICLE_REDIS_URL", str, None)
+    redis_timeout_seconds: float = _setting("CHRONICLE_REDIS_TIMEOUT", _positive_float, 0.05)
+    # Redis down: allow (open, the default) or refuse with 503 (closed).
+    rate_limit_fail_open: bool = _setting("CHRONICLE_RATE_LIMIT_FAIL_OPEN", _bool, True)
     grpc_port: int = _setting("CHRONICLE_GRPC_PORT", _port, 50051)
     http_port: int = _setting("CHRONICLE_HTTP_PORT", _port, 8080)
     bind: str = _setting("CHRONICLE_BIND", str, "127.0.0.1")

@@ -32,7 +32,7 @@ from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Writer
 from server.interceptor import ChronicleInterceptor
-from server.ratelimit import InProcessLimiter, Limiter
+from server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from server.storage import db
 from server.storage.uow import SqlUnitOfWork
@@ -66,6 +66,10 @@ class Container:
 
     @cached_property
     def limiter(self) -> Limiter:
+        s = self.settings
+        if s.redis_url:
+            return RedisLimiter(s.redis_url, timeout=s.redis_timeout_seconds,
+                                fail_open=s.rate_limit_fail_open)  # fmt: skip
         return InProcessLimiter()
 
     @cached_property

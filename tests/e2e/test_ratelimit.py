@@ -6,9 +6,11 @@ import time
 
 import grpc
 import httpx
+import pytest
 
+from chronicle.config import Settings
 from chronicle.v1 import identity_service_pb2
-from server.app import Container
+from server.app import Container, GrpcServerThread
 from server.services import keys as key_service
 from tests.conftest import Tenant
 from tests.e2e.test_auth import call, reason_of
@@ -73,3 +75,26 @@ def test_rate_limit_headers_come_with_errors_too(
     response = http.get("/api/v1/presentations/pres_missing", headers=tenant.headers)
     assert response.status_code == 404
     assert {"ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"} <= set(response.headers)
+
+
+def test_with_redis_configured_two_servers_share_the_allowance(
+    settings: Settings, tenant: Tenant, container: Container
+) -> None:
+    from tests.integration.test_redis_limiter import SHARED_REDIS, _reachable
+
+    if not _reachable("127.0.0.1", 6379):
+        pytest.skip("no Redis on 127.0.0.1:6379 (CI's machine starts one)")
+    shared = settings.with_(redis_url=SHARED_REDIS, redis_timeout_seconds=1.0)
+    key = limited_key(container, tenant, "3/minute")
+    servers = [GrpcServerThread(Container(shared), port=0).start() for _ in range(2)]
+    try:
+        channels = [grpc.insecure_channel(f"127.0.0.1:{s.port}") for s in servers]
+        request = identity_service_pb2.GetCallerRequest()
+        results = [call(channel, "/chronicle.v1.IdentityService/GetCaller", request,
+                        [("x-api-key", key)]) for channel in channels * 3]  # fmt: skip
+        refused = [r for r in results if isinstance(r, grpc.RpcError)]
+        assert len(results) - len(refused) == 3  # the sum over both servers
+        assert all(reason_of(r) == "API_KEY_RATE_LIMITED" for r in refused)
+    finally:
+        for server in servers:
+            server.stop(grace=None)
