@@ -568,3 +568,20 @@ def test_last_use_of_a_service_token_is_recorded(
     with container.uow() as uow:
         token = uow.service_tokens.get(token_id)
         assert token is not None and token.last_used_at is not None
+
+
+def test_a_revocation_on_one_server_is_honoured_by_another_within_1s(
+    settings: Any, tenant: Tenant, service_token: str
+) -> None:
+    """Two servers with their own caches (as two processes have) on one database."""
+    servers = [GrpcServerThread(Container(settings), port=0).start() for _ in range(2)]
+    try:
+        first, second = (grpc.insecure_channel(f"127.0.0.1:{s.port}") for s in servers)
+        assert not isinstance(caller(second, tenant.bearer), grpc.RpcError)  # cached there
+        call(first, "/chronicle.v1.ApiKeyService/RevokeApiKey",
+             api_key_service_pb2.RevokeApiKeyRequest(id=tenant.key_id, reason="leak"),
+             [("authorization", f"Bearer {service_token}")])  # fmt: skip
+        assert _wait_until_refused(second, tenant.bearer, 1.0) < 1.0
+    finally:
+        for server in servers:
+            server.stop(grace=None)
