@@ -21,6 +21,9 @@ from chronicle import contract
 from chronicle.config import RateLimit
 from server import keys
 from server.errors import KeyExpired, KeyInvalid, KeyRevoked, Unauthorized
+from server.ids import new_id
+from server.ratelimit import InProcessLimiter
+from server.storage import models
 from server.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -131,6 +134,14 @@ class UsageRecorder:
             self.flush()
 
 
+# Before argon2 on a cache miss (KEYS.md): a key id with too many wrong secrets is refused
+# for a while without argon2 (a key already verified and cached is not affected), and
+# unknown key ids share a small budget of decoy runs, so a flood of well-formed garbage
+# costs at most that much CPU.
+FAILURES_PER_KEY = RateLimit(10, 60)
+DECOYS = RateLimit(20, 1)
+
+
 class Authenticator:
     def __init__(
         self,
@@ -152,6 +163,8 @@ class Authenticator:
         self._statuses: dict[str, _Status] = {}
         self._lock = threading.Lock()
         self._inflight: dict[bytes, threading.Lock] = {}
+        self._throttle = InProcessLimiter(clock)
+        self._blocked: TTLCache[str, float] = TTLCache(100_000, 3600, timer=clock)
 
     @property
     def argon2_verifications(self) -> int:
@@ -233,8 +246,12 @@ class Authenticator:
         digest = keys.digest(raw)
         if status is not None and self._is_verified(digest, status.secret_hash):
             return
+        if status is not None and self._is_blocked(parsed.key_id):
+            raise KeyInvalid()
         if not may_block:
             raise NeedsVerification()
+        if status is None and not self._throttle.hit("decoy", DECOYS).allowed:
+            raise KeyInvalid()  # an unknown-key flood: no decoy run beyond the budget
         # One argon2 run per key, however many requests arrive with it at once.
         with self._lock:
             gate = self._inflight.setdefault(digest, threading.Lock())
@@ -247,7 +264,36 @@ class Authenticator:
                 if ok and status is not None:
                     self._verified[digest] = status.secret_hash
         if not ok:
+            if status is not None:
+                self._count_failure(parsed.key_id, status)
             raise KeyInvalid()
+
+    def _is_blocked(self, key_id: str) -> bool:
+        with self._lock:
+            return self._blocked.get(key_id, 0.0) > self._clock()
+
+    def _count_failure(self, key_id: str, status: _Status) -> None:
+        decision = self._throttle.hit(f"failures:{key_id}", FAILURES_PER_KEY)
+        if decision.allowed:
+            return
+        with self._lock:
+            first = key_id not in self._blocked or self._blocked[key_id] <= self._clock()
+            self._blocked[key_id] = self._clock() + decision.retry_after_seconds
+        if first and key_id.startswith("key_"):
+            log.warning("key %s: too many failed verifications; throttled", key_id)
+            self._audit(key_id, status.workspace_id, "verification_failures",
+                        f"more than {FAILURES_PER_KEY} wrong secrets; throttled")  # fmt: skip
+
+    def _audit(self, key_id: str, workspace_id: str, event: str, detail: str) -> None:
+        try:
+            with self._uow_factory() as uow:
+                uow.key_events.add(models.KeyEvent(
+                    id=new_id("evt"), key_id=key_id, workspace_id=workspace_id, event=event,
+                    actor="server", detail=detail, created_at=models.utcnow(),
+                ))  # fmt: skip
+                uow.commit()
+        except Exception:
+            log.warning("could not record the %s event of key %s", event, key_id)
 
     def _is_verified(self, digest: bytes, secret_hash: str) -> bool:
         with self._lock:  # TTLCache expires entries on read: not thread-safe alone

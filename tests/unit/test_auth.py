@@ -198,3 +198,42 @@ def test_last_use_is_recorded_in_one_batch(
     assert usage.flush() == 3
     assert uow.commits == commits + 1
     assert all(k.last_used_at is not None for k in uow.api_keys.rows.values())
+
+
+def _wrong_secret(key_id: str) -> str:
+    body = f"chr_live_{key_id.removeprefix('key_')}_{'Q' * keys.SECRET_LENGTH}"
+    return body + keys.checksum(body)
+
+
+def test_repeated_wrong_secrets_for_one_key_id_stop_reaching_argon2(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+) -> None:
+    from server.auth import FAILURES_PER_KEY
+
+    issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
+    auth = authenticator(uow, hasher, clock)
+    auth.authenticate([("x-api-key", issued.raw)])  # the holder's key is cached
+    before = hasher.verifications
+    for _ in range(FAILURES_PER_KEY.count + 20):
+        with pytest.raises(KeyInvalid):
+            auth.authenticate([("x-api-key", _wrong_secret(issued.record.id))])
+    assert hasher.verifications - before == FAILURES_PER_KEY.count + 1
+    assert auth.authenticate([("x-api-key", issued.raw)]).credential_id == issued.record.id
+    events = [e for e in uow.key_events.rows.values() if e.event == "verification_failures"]
+    assert len(events) == 1 and issued.raw not in events[0].detail
+    clock.now += FAILURES_PER_KEY.per_seconds
+    with pytest.raises(KeyInvalid):
+        auth.authenticate([("x-api-key", _wrong_secret(issued.record.id))])
+    assert hasher.verifications - before == FAILURES_PER_KEY.count + 2  # argon2 again
+
+
+def test_a_flood_of_unknown_keys_costs_at_most_the_decoy_budget(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+) -> None:
+    from server.auth import DECOYS
+
+    auth = authenticator(uow, hasher, clock)
+    for _ in range(200):
+        with pytest.raises(KeyInvalid):
+            auth.authenticate([("x-api-key", keys.generate("live").raw)])
+    assert hasher.verifications == DECOYS.count
