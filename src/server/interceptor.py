@@ -165,9 +165,6 @@ class _Guard:
 
     def __init__(self, shared: _Shared, allowed: frozenset[int], method: str, inline: bool) -> None:
         self._shared = shared
-        self._authenticator = shared.authenticator
-        self._executor = shared.executor
-        self._verifier = shared.verifier
         self._allowed = allowed
         self._method = method
         self._inline = inline
@@ -175,10 +172,10 @@ class _Guard:
     async def _admit(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = context.invocation_metadata() or ()
         try:
-            principal = self._authenticator.authenticate(metadata, may_block=False)
+            principal = self._shared.authenticator.authenticate(metadata, may_block=False)
         except NeedsVerification:
             principal = await asyncio.get_running_loop().run_in_executor(
-                self._verifier, self._authenticator.authenticate, metadata
+                self._shared.verifier, self._shared.authenticator.authenticate, metadata
             )
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()
@@ -214,7 +211,7 @@ class _Guard:
         context.run(_current.set, principal)
         if not self._inline:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, context.run, fn, *args)
+            return await loop.run_in_executor(self._shared.executor, context.run, fn, *args)
         result = context.run(fn, *args)
         if inspect.iscoroutine(result):  # an async servicer: run it in the same context
             return await asyncio.get_running_loop().create_task(result, context=context)
@@ -243,7 +240,9 @@ class _Guard:
                 replies = step.run(behaviour, request, context)
                 loop = asyncio.get_running_loop()
                 while (
-                    reply := await loop.run_in_executor(self._executor, step.run, _next, replies)
+                    reply := await loop.run_in_executor(
+                        self._shared.executor, step.run, _next, replies
+                    )
                 ) is not _DONE:
                     yield reply
             except Exception as exc:  # every failure becomes a status

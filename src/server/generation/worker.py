@@ -87,12 +87,17 @@ class Worker:
             self._finish(job_id, state="failed",
                          error="Generation failed because of an internal error")  # fmt: skip
 
+    def _ours(self, uow: UnitOfWork, job_id: str) -> models.GenerationJob:
+        """The job, if this worker still holds its lease; LeaseLost otherwise."""
+        job = uow.generation_jobs.get(job_id)
+        if job is None or job.lease_owner != self.owner or job.state != "generating":
+            raise LeaseLost()
+        return job
+
     def _update(self, job_id: str, **changes: object) -> models.GenerationJob:
         """Writes progress and renews the lease, if the job is still ours."""
         with self._uow() as uow:
-            job = uow.generation_jobs.get(job_id)
-            if job is None or job.lease_owner != self.owner or job.state != "generating":
-                raise LeaseLost()
+            job = self._ours(uow, job_id)
             for name, value in changes.items():
                 setattr(job, name, value)
             job.lease_expires_at = models.utcnow() + self._lease
@@ -162,9 +167,7 @@ class Worker:
         for section in sections:
             section.id = ""  # fresh ids, given by validate_sections
         with self._uow() as uow:
-            job = uow.generation_jobs.get(job_id)
-            if job is None or job.lease_owner != self.owner or job.state != "generating":
-                raise LeaseLost()
+            job = self._ours(uow, job_id)
             now = models.utcnow()
             deck = models.Presentation(
                 id=new_id("pres"), workspace_id=job.workspace_id,
