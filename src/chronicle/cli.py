@@ -235,6 +235,7 @@ def cmd_key_revoke(args: argparse.Namespace) -> None:
     container = _container(args)
     with container.uow() as uow:
         row = key_service.revoke_api_key(uow, args.key_id, args.reason or "", CLI_ACTOR)
+    container.key_changed(row.id)
     print(f"{row.id} revoked")
 
 
@@ -246,6 +247,7 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
             uow, container.hasher, args.key_id, grace=grace, actor=CLI_ACTOR
         )
         old_expiry = old.expires_at
+    container.key_changed(old.id)
     if args.json:
         previous = _key_json(old)
         _print_json(
@@ -286,6 +288,7 @@ def cmd_service_token_revoke(args: argparse.Namespace) -> None:
     container = _container(args)
     with container.uow() as uow:
         token = key_service.revoke_service_token(uow, args.token_id)
+    container.key_changed(token.id)
     print(f"{token.id} revoked")
 
 

@@ -6,6 +6,7 @@ that names the setting.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -57,6 +58,8 @@ class RateLimit:
 
 # Generous: 10 requests a second per key, sustained.
 DEFAULT_RATE_LIMIT = RateLimit(600, 60)
+# Failed key verifications one client may cause per minute before it is throttled.
+DEFAULT_FAILED_VERIFICATIONS = RateLimit(30, 60)
 
 
 def _bool(text: str) -> bool:
@@ -103,6 +106,16 @@ def _targets(text: str) -> tuple[str, ...]:
     return targets
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _networks(text: str) -> tuple[IPNetwork, ...]:
+    try:
+        return tuple(ipaddress.ip_network(t.strip()) for t in text.split(",") if t.strip())
+    except ValueError as exc:
+        raise ConfigError(f"invalid address or network: {exc}") from None
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse})
 
@@ -139,6 +152,19 @@ class Settings:
     key_cache_size: int = _setting("CHRONICLE_KEY_CACHE_SIZE", _positive_int, 10_000)
     # How stale a key's revoked/expiry status may be: the 1-second promise needs < 1.
     key_status_ttl_seconds: float = _setting("CHRONICLE_KEY_STATUS_TTL", _positive_float, 0.5)
+    # With Redis, changes are pushed over pub/sub; statuses are then re-read this often
+    # only as a safety net (and every KEY_STATUS_TTL again whenever pub/sub is down).
+    key_status_refresh_seconds: float = _setting(
+        "CHRONICLE_KEY_STATUS_REFRESH", _positive_float, 30.0
+    )
+    # Failed key verifications one client may cause before it gets 429 for a while.
+    failed_verifications: RateLimit = _setting(
+        "CHRONICLE_FAILED_VERIFICATIONS", RateLimit.parse, DEFAULT_FAILED_VERIFICATIONS
+    )
+    # Peers (the edges) whose forwarded client address the gRPC server believes.
+    trusted_proxies: tuple[IPNetwork, ...] = _setting(
+        "CHRONICLE_TRUSTED_PROXIES", _networks, _networks("127.0.0.0/8,::1")
+    )
     last_used_flush_seconds: float = _setting("CHRONICLE_LAST_USED_FLUSH", _positive_float, 5.0)
     # Generation: the built-in writer unless a model server is configured.
     worker_lease_seconds: float = _setting("CHRONICLE_WORKER_LEASE", _positive_float, 30.0)

@@ -90,3 +90,8 @@ def http_bindings(
                     HttpBinding(method, verb, path, one.body, one.response_body, success)
                 )
     return bindings
+
+
+# Metadata an edge adds: the address of the HTTP client it serves. A server believes it
+# only from a peer in CHRONICLE_TRUSTED_PROXIES.
+CLIENT_ADDRESS_METADATA = "chronicle-client-address"

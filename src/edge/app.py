@@ -35,6 +35,11 @@ JSON = "application/json"
 VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
 
+# The HTTP client's address, for servers that trust this edge (CHRONICLE_TRUSTED_PROXIES).
+# Never taken from the request's own headers: it is not in the allow-list.
+CLIENT_ADDRESS = contract.CLIENT_ADDRESS_METADATA
+
+
 class _Refused(Exception):
     def __init__(self, error: HttpError) -> None:
         self.error = error
@@ -166,6 +171,8 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
             body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
             message = build_request(route, params, request.query_params.multi_items(), body)
             metadata = forwarded_metadata(request.scope["headers"])
+            if request.client is not None:  # whom the server's failed-verification budget counts
+                metadata.append((CLIENT_ADDRESS, request.client.host))
             if "x-request-id" not in request.headers:
                 metadata.append(("x-request-id", request_id))
             reply, initial = await upstream.call(route, message, metadata)

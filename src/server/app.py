@@ -32,6 +32,7 @@ from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Writer
 from server.interceptor import ChronicleInterceptor
+from server.keystatus import KeyStatusChannel, NoChannel, RedisKeyStatus
 from server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from server.storage import db
@@ -73,6 +74,20 @@ class Container:
         return InProcessLimiter()
 
     @cached_property
+    def key_status(self) -> KeyStatusChannel:
+        s = self.settings
+        if s.redis_url:
+            return RedisKeyStatus(s.redis_url, timeout=s.redis_timeout_seconds)
+        return NoChannel()
+
+    def key_changed(self, credential_id: str) -> None:
+        """After a committed revoke or rotation: this process re-reads the status at
+        once, and every other process is told (with Redis)."""
+        if "authenticator" in self.__dict__:
+            self.authenticator.forget(credential_id)
+        self.key_status.publish(credential_id)
+
+    @cached_property
     def usage(self) -> UsageRecorder:
         return UsageRecorder(self.uow, self.settings.last_used_flush_seconds)
 
@@ -85,6 +100,8 @@ class Container:
             cache_ttl=s.key_cache_ttl_seconds,
             cache_size=s.key_cache_size,
             status_ttl=s.key_status_ttl_seconds,
+            pushed_status_ttl=s.key_status_refresh_seconds,
+            failures_per_client=s.failed_verifications,
             usage=self.usage,
         )
 
@@ -141,6 +158,8 @@ class GrpcServer:
         for executor in self.executors:
             executor.shutdown(wait=False, cancel_futures=True)
         self.container.usage.stop()
+        if isinstance(self.container.key_status, RedisKeyStatus):
+            self.container.key_status.stop()
 
 
 async def start_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
@@ -155,6 +174,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         verifier=verifier,
         limiter=container.limiter,
         default_rate=settings.rate_limit,
+        trusted_proxies=settings.trusted_proxies,
     )
     server = grpc.aio.server(
         interceptors=[interceptor],
@@ -164,7 +184,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         PresentationServicer(container.uow, settings.app_url), server
     )
     api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(
-        ApiKeyServicer(container.uow, container.hasher, container.authenticator.forget), server
+        ApiKeyServicer(container.uow, container.hasher, container.key_changed), server
     )
     identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(), server)
 
@@ -184,6 +204,8 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         raise OSError(f"cannot listen for gRPC on {address}: in use or not allowed") from None
     await server.start()
     container.usage.start()
+    if isinstance(container.key_status, RedisKeyStatus):
+        container.key_status.listen(container.authenticator)
     log.info("gRPC server listening on %s:%d", settings.bind, bound)
     return GrpcServer(server, bound, container, (executor, verifier))
 

@@ -3,7 +3,8 @@
 The expensive argon2 result is cached by a digest of the full key (never the
 key itself). The cheap status (revoked, expiry) is re-read from the database
 at least every `key_status_ttl_seconds` (< 1 s), so a revocation committed by
-any process, CLI included, is honoured everywhere within a second.
+any process, CLI included, is honoured everywhere within a second. With Redis, the
+change is pushed instead (`server.keystatus`) and the re-read is only a safety net.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from datetime import UTC, datetime
 from cachetools import TTLCache
 
 from chronicle import contract
-from chronicle.config import RateLimit
+from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
 from server import keys
-from server.errors import KeyExpired, KeyInvalid, KeyRevoked, Unauthorized
+from server.errors import KeyExpired, KeyInvalid, KeyRevoked, RateLimited, Unauthorized
 from server.ids import new_id
 from server.ratelimit import InProcessLimiter
 from server.storage import models
@@ -87,12 +88,15 @@ def credential_from_metadata(metadata: Metadata) -> str:
 
 
 class UsageRecorder:
-    """Collects last-use times and writes them in batches, not once per request."""
+    """What requests teach about keys — last-use times, and the audit events of use
+    (an expired key presented, a rate-limited burst, a failed-verification burst) —
+    written in batches off the request path, not once per request."""
 
     def __init__(self, uow_factory: Callable[[], UnitOfWork], interval: float) -> None:
         self._uow_factory = uow_factory
         self._interval = interval
         self._pending: dict[str, datetime] = {}
+        self._events: list[models.KeyEvent] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -101,21 +105,32 @@ class UsageRecorder:
         with self._lock:
             self._pending[credential_id] = when
 
+    def event(self, key_id: str, workspace_id: str, event: str, detail: str) -> None:
+        with self._lock:
+            self._events.append(_key_event(key_id, workspace_id, event, detail))
+
     def flush(self) -> int:
+        """Writes what is pending in one transaction; returns how many credentials'
+        last use it recorded."""
         with self._lock:
             pending, self._pending = self._pending, {}
-        if not pending:
+            events, self._events = self._events, []
+        if not pending and not events:
             return 0
         try:
             with self._uow_factory() as uow:
                 uow.api_keys.touch({k: v for k, v in pending.items() if k.startswith("key_")})
                 uow.service_tokens.touch({k: v for k, v in pending.items() if k.startswith("svc_")})
+                for event in events:
+                    uow.key_events.add(event)
                 uow.commit()
         except Exception:
-            log.warning("could not record last use of %d credentials; will retry", len(pending))
+            log.warning("could not record the use of %d credentials (%d events); will retry",
+                        len(pending), len(events))  # fmt: skip
             with self._lock:
                 for credential, when in pending.items():
                     self._pending.setdefault(credential, when)
+                self._events[:0] = events
             return 0
         return len(pending)
 
@@ -134,12 +149,25 @@ class UsageRecorder:
             self.flush()
 
 
-# Before argon2 on a cache miss (KEYS.md): a key id with too many wrong secrets is refused
-# for a while without argon2 (a key already verified and cached is not affected), and
-# unknown key ids share a small budget of decoy runs, so a flood of well-formed garbage
-# costs at most that much CPU.
+def _key_event(key_id: str, workspace_id: str, event: str, detail: str) -> models.KeyEvent:
+    return models.KeyEvent(
+        id=new_id("evt"), key_id=key_id, workspace_id=workspace_id, event=event,
+        actor="server", detail=detail, created_at=models.utcnow(),
+    )  # fmt: skip
+
+
+# Before argon2 on a cache miss (KEYS.md), three budgets, each refusing without argon2
+# once spent (a key already verified and cached is never affected):
+# - a key id with too many wrong secrets answers API_KEY_INVALID for the rest of the
+#   window, and the burst is audited once;
+# - a client (the peer address, or the address the edge forwards) with too many failed
+#   verifications gets 429 until its window has room again;
+# - unknown key ids share a small budget of decoy runs, so a flood of well-formed
+#   garbage from many addresses costs at most that much CPU.
 FAILURES_PER_KEY = RateLimit(10, 60)
 DECOYS = RateLimit(20, 1)
+# A key refused again within this long after its last refusal is in the same burst.
+BURST_GAP_SECONDS = 60.0
 
 
 class Authenticator:
@@ -151,28 +179,40 @@ class Authenticator:
         cache_ttl: float,
         cache_size: int,
         status_ttl: float,
+        pushed_status_ttl: float | None = None,
+        failures_per_client: RateLimit = DEFAULT_FAILED_VERIFICATIONS,
         usage: UsageRecorder | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """`status_ttl`: how old a cached key status may be (< 1 s). `pushed_status_ttl`:
+        the same while changes are pushed over pub/sub (see `set_pushed`)."""
         self._uow_factory = uow_factory
         self._hasher = hasher
+        self._short_ttl = status_ttl
+        self._pushed_ttl = pushed_status_ttl or status_ttl
         self._status_ttl = status_ttl
+        self._failures_per_client = failures_per_client
         self._usage = usage
         self._clock = clock
         self._verified: TTLCache[bytes, str] = TTLCache(cache_size, cache_ttl, timer=clock)
         self._statuses: dict[str, _Status] = {}
+        self._forgotten = 0  # bumped by every forget: a status read across one is stale
         self._lock = threading.Lock()
         self._inflight: dict[bytes, threading.Lock] = {}
         self._throttle = InProcessLimiter(clock)
         self._blocked: TTLCache[str, float] = TTLCache(100_000, 3600, timer=clock)
+        self._expiry_told: TTLCache[str, bool] = TTLCache(100_000, 86400, timer=clock)
 
     @property
     def argon2_verifications(self) -> int:
         return self._hasher.verifications
 
-    def authenticate(self, metadata: Metadata, *, may_block: bool = True) -> Principal:
+    def authenticate(
+        self, metadata: Metadata, *, may_block: bool = True, client: str = ""
+    ) -> Principal:
         """The caller. With `may_block` false, raises NeedsVerification instead of
-        running argon2, so an event loop can send that work to a thread."""
+        running argon2, so an event loop can send that work to a thread. `client` is
+        the caller's address, for the failed-verification budget of each client."""
         raw = credential_from_metadata(metadata)
         parsed = keys.parse(raw)
         if parsed is None:
@@ -180,12 +220,13 @@ class Authenticator:
         status = self._status(parsed)
         if status is not None and status.environment != parsed.environment:
             status = None  # a live key's id presented as test (or the reverse)
-        self._verify(raw, parsed, status, may_block)
+        self._verify(raw, parsed, status, may_block, client)
         assert status is not None
         now = datetime.now(UTC)
         if status.revoked_at is not None:
             raise KeyRevoked()
         if status.expires_at is not None and status.expires_at <= now:
+            self._tell_expiry(parsed.key_id, status)
             raise KeyExpired()
         if self._usage is not None:
             self._usage.mark(parsed.key_id, now)
@@ -203,17 +244,29 @@ class Authenticator:
         """Drop a cached status so the next request re-reads it (after revoke/rotate)."""
         with self._lock:
             self._statuses.pop(credential_id, None)
+            self._forgotten += 1
+
+    def forget_all(self) -> None:
+        with self._lock:
+            self._statuses.clear()
+            self._forgotten += 1
+
+    def set_pushed(self, pushed: bool) -> None:
+        """Whether status changes are being pushed to this process right now."""
+        self._status_ttl = self._pushed_ttl if pushed else self._short_ttl
 
     def _status(self, parsed: keys.ParsedKey) -> _Status | None:
         cached = self._statuses.get(parsed.key_id)
         if cached is not None and self._clock() - cached.fetched < self._status_ttl:
             return cached
+        forgotten = self._forgotten
         status = self._load_status(parsed)
         with self._lock:
             if status is None:
                 self._statuses.pop(parsed.key_id, None)
-            else:
+            elif forgotten == self._forgotten:
                 self._statuses[parsed.key_id] = status
+            # else a change was told while we read: what we read may predate it
         return status
 
     def _load_status(self, parsed: keys.ParsedKey) -> _Status | None:
@@ -241,7 +294,12 @@ class Authenticator:
             )
 
     def _verify(
-        self, raw: str, parsed: keys.ParsedKey, status: _Status | None, may_block: bool
+        self,
+        raw: str,
+        parsed: keys.ParsedKey,
+        status: _Status | None,
+        may_block: bool,
+        client: str,
     ) -> None:
         digest = keys.digest(raw)
         if status is not None and self._is_verified(digest, status.secret_hash):
@@ -250,7 +308,13 @@ class Authenticator:
             raise KeyInvalid()
         if not may_block:
             raise NeedsVerification()
+        if self._is_blocked(f"client:{client}"):
+            raise RateLimited(
+                self._blocked_for(f"client:{client}"),
+                "Too many failed API key verifications from this client; retry later",
+            )
         if status is None and not self._throttle.hit("decoy", DECOYS).allowed:
+            self._count_client_failure(client)
             raise KeyInvalid()  # an unknown-key flood: no decoy run beyond the budget
         # One argon2 run per key, however many requests arrive with it at once.
         with self._lock:
@@ -266,11 +330,51 @@ class Authenticator:
         if not ok:
             if status is not None:
                 self._count_failure(parsed.key_id, status)
+            self._count_client_failure(client)
             raise KeyInvalid()
 
-    def _is_blocked(self, key_id: str) -> bool:
+    def _is_blocked(self, what: str) -> bool:
         with self._lock:
-            return self._blocked.get(key_id, 0.0) > self._clock()
+            return self._blocked.get(what, 0.0) > self._clock()
+
+    def _blocked_for(self, what: str) -> float:
+        with self._lock:
+            return max(0.0, self._blocked.get(what, 0.0) - self._clock())
+
+    def _count_client_failure(self, client: str) -> None:
+        decision = self._throttle.hit(f"client:{client}", self._failures_per_client)
+        if decision.allowed:
+            return
+        with self._lock:
+            first = self._blocked.get(f"client:{client}", 0.0) <= self._clock()
+            self._blocked[f"client:{client}"] = self._clock() + decision.retry_after_seconds
+        if first:
+            log.warning("client %s: more than %s failed key verifications; throttled",
+                        client or "(unknown)", self._failures_per_client)  # fmt: skip
+
+    def _tell_expiry(self, key_id: str, status: _Status) -> None:
+        """The first time this process sees an expired key presented, audit it."""
+        if not key_id.startswith("key_"):
+            return
+        with self._lock:
+            if self._expiry_told.get(key_id):
+                return
+            self._expiry_told[key_id] = True
+        assert status.expires_at is not None
+        self._record(key_id, status.workspace_id, "expired",
+                     f"presented after its expiry at {status.expires_at.isoformat()}")  # fmt: skip
+
+    def tell_rate_limited(self, principal: Principal, rate: RateLimit) -> None:
+        """A refusal over the key's rate limit: the first of a burst (none refused in the
+        last minute, in this process) is audited."""
+        now = self._clock()
+        with self._lock:
+            last = self._blocked.get(f"limited:{principal.credential_id}")
+            self._blocked[f"limited:{principal.credential_id}"] = now
+        if last is not None and now - last < BURST_GAP_SECONDS:
+            return
+        self._record(principal.credential_id, principal.workspace_id, "rate_limited",
+                     f"requests refused over the limit of {rate}")  # fmt: skip
 
     def _count_failure(self, key_id: str, status: _Status) -> None:
         decision = self._throttle.hit(f"failures:{key_id}", FAILURES_PER_KEY)
@@ -281,16 +385,17 @@ class Authenticator:
             self._blocked[key_id] = self._clock() + decision.retry_after_seconds
         if first and key_id.startswith("key_"):
             log.warning("key %s: too many failed verifications; throttled", key_id)
-            self._audit(key_id, status.workspace_id, "verification_failures",
-                        f"more than {FAILURES_PER_KEY} wrong secrets; throttled")  # fmt: skip
+            self._record(key_id, status.workspace_id, "verification_failures",
+                         f"more than {FAILURES_PER_KEY} wrong secrets; throttled")  # fmt: skip
 
-    def _audit(self, key_id: str, workspace_id: str, event: str, detail: str) -> None:
+    def _record(self, key_id: str, workspace_id: str, event: str, detail: str) -> None:
+        """An audit event: batched with last-use times, or at once without a recorder."""
+        if self._usage is not None:
+            self._usage.event(key_id, workspace_id, event, detail)
+            return
         try:
             with self._uow_factory() as uow:
-                uow.key_events.add(models.KeyEvent(
-                    id=new_id("evt"), key_id=key_id, workspace_id=workspace_id, event=event,
-                    actor="server", detail=detail, created_at=models.utcnow(),
-                ))  # fmt: skip
+                uow.key_events.add(_key_event(key_id, workspace_id, event, detail))
                 uow.commit()
         except Exception:
             log.warning("could not record the %s event of key %s", event, key_id)

@@ -99,8 +99,8 @@ class RateLimited(ChronicleError):
     reason = "API_KEY_RATE_LIMITED"
     default_message = "The API key's rate limit is exhausted; retry later"
 
-    def __init__(self, retry_after_seconds: float) -> None:
-        super().__init__()
+    def __init__(self, retry_after_seconds: float, message: str | None = None) -> None:
+        super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
 
 

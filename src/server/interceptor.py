@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
+import ipaddress
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +26,7 @@ from grpc_status import rpc_status
 from sqlalchemy.exc import OperationalError
 
 from chronicle import contract
-from chronicle.config import RateLimit
+from chronicle.config import IPNetwork, RateLimit
 from server import errors
 from server.auth import Authenticator, NeedsVerification, Principal
 from server.ratelimit import Limiter
@@ -105,10 +107,13 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         verifier: Executor,
         limiter: Limiter,
         default_rate: RateLimit,
+        trusted_proxies: tuple[IPNetwork, ...] = (),
     ) -> None:
         """`verifier` runs argon2 on cache misses, apart from `executor`, so a burst of
         unknown keys queues there and cannot take every thread the RPCs need."""
-        self._shared = _Shared(authenticator, executor, verifier, limiter, default_rate)
+        self._shared = _Shared(
+            authenticator, executor, verifier, limiter, default_rate, trusted_proxies
+        )
         self._runs_inline = runs_inline
         self._callers = {
             contract.full_method_name(method): contract.allowed_callers(service)
@@ -158,6 +163,28 @@ class _Shared:
     verifier: Executor
     limiter: Limiter
     default_rate: RateLimit
+    trusted_proxies: tuple[IPNetwork, ...]
+
+
+def client_address(
+    peer: str, metadata: Iterable[tuple[str, str | bytes]], trusted: tuple[IPNetwork, ...]
+) -> str:
+    """The caller's address: the gRPC peer's, or, when the peer is a trusted proxy (an
+    edge), the HTTP client's address it forwards."""
+    kind, _, rest = peer.partition(":")
+    host = rest.rpartition(":")[0].strip("[]") if kind in ("ipv4", "ipv6") else peer
+    try:
+        peer_ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if any(peer_ip in network for network in trusted):
+        for name, value in metadata:
+            if name == contract.CLIENT_ADDRESS_METADATA:
+                try:
+                    return str(ipaddress.ip_address(str(value)))
+                except ValueError:
+                    break
+    return str(peer_ip)
 
 
 class _Guard:
@@ -171,11 +198,13 @@ class _Guard:
 
     async def _admit(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = context.invocation_metadata() or ()
+        authenticate = self._shared.authenticator.authenticate
         try:
-            principal = self._shared.authenticator.authenticate(metadata, may_block=False)
+            principal = authenticate(metadata, may_block=False)
         except NeedsVerification:
+            client = client_address(context.peer(), metadata, self._shared.trusted_proxies)
             principal = await asyncio.get_running_loop().run_in_executor(
-                self._shared.verifier, self._shared.authenticator.authenticate, metadata
+                self._shared.verifier, functools.partial(authenticate, metadata, client=client)
             )
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()
@@ -190,6 +219,7 @@ class _Guard:
         # Trailing metadata rides on the status the RPC sends anyway: no extra message.
         context.set_trailing_metadata(decision.headers())
         if not decision.allowed:
+            self._shared.authenticator.tell_rate_limited(principal, rate)
             raise errors.RateLimited(decision.retry_after_seconds)
 
     async def _abort(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:

@@ -8,10 +8,8 @@ that raw keys are never shown twice, and that failures are one clean line on std
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,6 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
+from tests.processes import cli_env, command
 
 WORKSPACE_ID = re.compile(r"^ws_[0-9A-Za-z]{20}$")
 LIVE_KEY = re.compile(r"^chr_live_[0-9A-Za-z]+_[0-9A-Za-z]+$")
@@ -35,26 +34,7 @@ LOG_LINE = re.compile(
     r"^(\d{4}-\d\d-\d\d .* (INFO|WARNING|ERROR|DEBUG|CRITICAL) "
     r"|(INFO|WARNING|ERROR|DEBUG|CRITICAL):\s)"
 )
-# Cheap argon2 (see FAST_ARGON2 in conftest), unbuffered and UTF-8 output.
-FAST_ENV = {
-    "CHRONICLE_ARGON2_MEMORY_KIB": "1024",
-    "CHRONICLE_ARGON2_TIME_COST": "1",
-    "PYTHONUNBUFFERED": "1",
-    "PYTHONIOENCODING": "utf-8",
-}
-
-
 # Helpers
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without any CHRONICLE_* setting, plus fast argon2."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONICLE_")}
-    return {**env, **FAST_ENV, **extra}
-
-
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "chronicle.cli", *args]
 
 
 def run(

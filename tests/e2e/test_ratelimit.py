@@ -6,7 +6,6 @@ import time
 
 import grpc
 import httpx
-import pytest
 
 from chronicle.config import Settings
 from chronicle.v1 import identity_service_pb2
@@ -78,13 +77,9 @@ def test_rate_limit_headers_come_with_errors_too(
 
 
 def test_with_redis_configured_two_servers_share_the_allowance(
-    settings: Settings, tenant: Tenant, container: Container
+    settings: Settings, tenant: Tenant, container: Container, shared_redis: str
 ) -> None:
-    from tests.integration.test_redis_limiter import SHARED_REDIS, _reachable
-
-    if not _reachable("127.0.0.1", 6379):
-        pytest.skip("no Redis on 127.0.0.1:6379 (CI's machine starts one)")
-    shared = settings.with_(redis_url=SHARED_REDIS, redis_timeout_seconds=1.0)
+    shared = settings.with_(redis_url=shared_redis, redis_timeout_seconds=1.0)
     key = limited_key(container, tenant, "3/minute")
     servers = [GrpcServerThread(Container(shared), port=0).start() for _ in range(2)]
     try:

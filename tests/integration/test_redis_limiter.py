@@ -6,12 +6,9 @@ mid-test is a redis-server of our own on a free port.
 
 from __future__ import annotations
 
-import shutil
-import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -21,49 +18,14 @@ from server.errors import Unavailable
 from server.ratelimit import RedisLimiter
 from tests.conftest import free_port
 
-SHARED_REDIS = "redis://127.0.0.1:6379/0"
-
-
-def _reachable(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
-
-
-@pytest.fixture
-def shared_url() -> str:
-    if not _reachable("127.0.0.1", 6379):
-        pytest.skip("no Redis on 127.0.0.1:6379 (CI's machine starts one)")
-    return SHARED_REDIS
-
 
 @pytest.fixture
 def key() -> str:
     return f"key_test{uuid.uuid4().hex[:12]}"
 
 
-@pytest.fixture
-def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 10
-    while not _reachable("127.0.0.1", port):
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
-    yield process, f"redis://127.0.0.1:{port}/0"
-    if process.poll() is None:
-        process.kill()
-    process.wait()
-
-
-def test_exactly_n_then_refused_with_the_wait(shared_url: str, key: str) -> None:
-    limiter = RedisLimiter(shared_url, timeout=1.0)
+def test_exactly_n_then_refused_with_the_wait(shared_redis: str, key: str) -> None:
+    limiter = RedisLimiter(shared_redis, timeout=1.0)
     rate = RateLimit(3, 60)
     decisions = [limiter.hit(key, rate) for _ in range(4)]
     assert [d.allowed for d in decisions] == [True, True, True, False]
@@ -71,15 +33,15 @@ def test_exactly_n_then_refused_with_the_wait(shared_url: str, key: str) -> None
     assert decisions[3].retry_after_seconds == pytest.approx(20, abs=1)
 
 
-def test_two_processes_share_one_allowance(shared_url: str, key: str) -> None:
-    first, second = RedisLimiter(shared_url, timeout=1.0), RedisLimiter(shared_url, timeout=1.0)
+def test_two_processes_share_one_allowance(shared_redis: str, key: str) -> None:
+    first, second = RedisLimiter(shared_redis, timeout=1.0), RedisLimiter(shared_redis, timeout=1.0)
     rate = RateLimit(4, 60)
     allowed = [limiter.hit(key, rate).allowed for limiter in (first, second) * 3]
     assert allowed.count(True) == 4
 
 
-def test_the_allowance_recovers(shared_url: str, key: str) -> None:
-    limiter = RedisLimiter(shared_url, timeout=1.0)
+def test_the_allowance_recovers(shared_redis: str, key: str) -> None:
+    limiter = RedisLimiter(shared_redis, timeout=1.0)
     rate = RateLimit(2, 1)
     assert [limiter.hit(key, rate).allowed for _ in range(3)] == [True, True, False]
     time.sleep(0.6)
@@ -108,7 +70,7 @@ def test_redis_down_fails_closed_when_configured(key: str) -> None:
         limiter.hit(key, RateLimit(5, 1))
 
 
-def test_the_key_expires_once_the_allowance_is_whole(shared_url: str, key: str) -> None:
-    RedisLimiter(shared_url, timeout=1.0).hit(key, RateLimit(10, 1))
-    ttl = redis.Redis.from_url(shared_url).pttl(f"chronicle:ratelimit:{key}")
+def test_the_key_expires_once_the_allowance_is_whole(shared_redis: str, key: str) -> None:
+    RedisLimiter(shared_redis, timeout=1.0).hit(key, RateLimit(10, 1))
+    ttl = redis.Redis.from_url(shared_redis).pttl(f"chronicle:ratelimit:{key}")
     assert 0 < ttl <= 1100

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from datetime import timedelta
 
 import pytest
 
 from chronicle import contract
+from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
 from server import keys
 from server.auth import Authenticator, UsageRecorder, credential_from_metadata
-from server.errors import KeyExpired, KeyInvalid, KeyRevoked, Unauthorized
+from server.errors import KeyExpired, KeyInvalid, KeyRevoked, RateLimited, Unauthorized
 from server.services import keys as key_service
 from server.storage import models
 from tests.fakes import FakeUnitOfWork
@@ -233,7 +235,121 @@ def test_a_flood_of_unknown_keys_costs_at_most_the_decoy_budget(
     from server.auth import DECOYS
 
     auth = authenticator(uow, hasher, clock)
-    for _ in range(200):
+    for n in range(200):  # from many addresses, so no one client's budget is spent
         with pytest.raises(KeyInvalid):
-            auth.authenticate([("x-api-key", keys.generate("live").raw)])
+            auth.authenticate([("x-api-key", keys.generate("live").raw)], client=f"10.0.0.{n}")
     assert hasher.verifications == DECOYS.count
+
+
+def test_a_client_with_too_many_failures_gets_429_without_argon2(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+) -> None:
+    budget = DEFAULT_FAILED_VERIFICATIONS
+    cached, fresh = issue(uow, hasher), issue(uow, hasher)
+    other_ids = [key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t").record.id
+                 for _ in range(budget.count + 1)]  # fmt: skip
+    auth = authenticator(uow, hasher, clock)
+    auth.authenticate([("x-api-key", cached)], client="10.0.0.1")
+    # One wrong secret per key id, so no key id's own budget is spent: the client's
+    # budget allows `count` failures; the one beyond it starts the throttle.
+    for key_id in other_ids:
+        with pytest.raises(KeyInvalid):
+            auth.authenticate([("x-api-key", _wrong_secret(key_id))], client="10.0.0.1")
+    before = hasher.verifications
+    with pytest.raises(RateLimited) as refused:
+        auth.authenticate([("x-api-key", _wrong_secret(other_ids[0]))], client="10.0.0.1")
+    assert 0 < refused.value.retry_after_seconds <= budget.per_seconds
+    assert "this client" in refused.value.message
+    with pytest.raises(RateLimited):  # a valid key not yet verified waits too
+        auth.authenticate([("x-api-key", fresh)], client="10.0.0.1")
+    assert hasher.verifications == before  # refused before argon2
+    # A key already verified is unaffected; so is every other client.
+    assert auth.authenticate([("x-api-key", cached)], client="10.0.0.1").workspace_id == "ws_a"
+    assert auth.authenticate([("x-api-key", fresh)], client="10.0.0.2").workspace_id == "ws_a"
+    clock.now += refused.value.retry_after_seconds
+    assert auth.authenticate([("x-api-key", issue(uow, hasher))], client="10.0.0.1")
+
+
+def test_an_expired_key_presented_is_audited_once(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+) -> None:
+    issued = key_service.create_api_key(
+        uow, hasher, workspace_id="ws_a", actor="t", expires_in=timedelta(hours=1)
+    )
+    uow.api_keys.rows[issued.record.id].expires_at = models.utcnow() - timedelta(seconds=1)
+    usage = UsageRecorder(lambda: uow, interval=60)
+    auth = authenticator(uow, hasher, clock, usage)
+    for _ in range(5):
+        with pytest.raises(KeyExpired):
+            auth.authenticate([("x-api-key", issued.raw)])
+    assert not _events(uow, "expired")  # batched, not written on the request path
+    usage.flush()
+    (event,) = _events(uow, "expired")
+    assert event.key_id == issued.record.id and event.workspace_id == "ws_a"
+    assert "expiry" in event.detail and issued.raw not in event.detail
+
+
+def test_a_rate_limited_burst_is_audited_once_per_burst(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+) -> None:
+    from server.auth import BURST_GAP_SECONDS, Principal
+
+    usage = UsageRecorder(lambda: uow, interval=60)
+    auth = authenticator(uow, hasher, clock, usage)
+    principal = Principal(contract.API_KEY, "key_a", "ws_a", "live")
+    for _ in range(10):
+        auth.tell_rate_limited(principal, RateLimit(5, 60))
+        clock.now += 1
+    usage.flush()
+    (event,) = _events(uow, "rate_limited")
+    assert event.key_id == "key_a" and "5/minute" in event.detail
+    clock.now += BURST_GAP_SECONDS
+    auth.tell_rate_limited(principal, RateLimit(5, 60))  # a new burst
+    usage.flush()
+    assert len(_events(uow, "rate_limited")) == 2
+
+
+def test_with_pushed_changes_the_status_is_reread_only_as_a_safety_net(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+) -> None:
+    issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
+    auth = Authenticator(lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5,
+                         pushed_status_ttl=30, clock=clock)  # fmt: skip
+    auth.set_pushed(True)
+    auth.authenticate([("x-api-key", issued.raw)])
+    opened = uow.opened
+    clock.now += 10
+    auth.authenticate([("x-api-key", issued.raw)])
+    assert uow.opened == opened  # no re-read: a change would have been pushed
+    uow.api_keys.rows[issued.record.id].revoked_at = models.utcnow()
+    auth.set_pushed(False)  # the subscription dropped: back to short re-reads
+    clock.now += 0.5
+    with pytest.raises(KeyRevoked):
+        auth.authenticate([("x-api-key", issued.raw)])
+
+
+def test_a_status_read_while_a_change_is_told_is_not_kept(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+) -> None:
+    issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
+    key_id = issued.record.id
+    auth = Authenticator(lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5,
+                         pushed_status_ttl=30, clock=clock)  # fmt: skip
+    auth.set_pushed(True)
+    real_get = uow.api_keys.get
+
+    def read_then_revoke_elsewhere(row_id: str) -> object:
+        row = copy.copy(real_get(row_id))  # read before the revoke commits…
+        uow.api_keys.rows[key_id].revoked_at = models.utcnow()
+        auth.forget(key_id)  # …and the change is told before the read is cached
+        return row
+
+    uow.api_keys.get = read_then_revoke_elsewhere  # type: ignore[method-assign]
+    auth.authenticate([("x-api-key", issued.raw)])  # the stale read answers this request
+    uow.api_keys.get = real_get  # type: ignore[method-assign]
+    with pytest.raises(KeyRevoked):  # but was not kept for the next 30 s
+        auth.authenticate([("x-api-key", issued.raw)])
+
+
+def _events(uow: FakeUnitOfWork, kind: str) -> list[models.KeyEvent]:
+    return [e for e in uow.key_events.rows.values() if e.event == kind]

@@ -1,0 +1,131 @@
+"""Real `chronicle` processes for tests: servers, edges and workers as subprocesses.
+
+Each writes its output to files in the test's directory; `wait_for_log` reads them, and a
+process that dies early fails the test with its stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+# Cheap argon2 (see FAST_ARGON2 in conftest), unbuffered and UTF-8 output.
+FAST_ENV = {
+    "CHRONICLE_ARGON2_MEMORY_KIB": "1024",
+    "CHRONICLE_ARGON2_TIME_COST": "1",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONIOENCODING": "utf-8",
+}
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """The caller's environment without any CHRONICLE_* setting, plus fast argon2."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHRONICLE_")}
+    return {**env, **FAST_ENV, **extra}
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "chronicle.cli", *args]
+
+
+@dataclass
+class Process:
+    """One `chronicle …` subprocess; stdout and stderr go to files under `directory`."""
+
+    name: str
+    args: list[str]
+    directory: Path
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def out(self) -> Path:
+        return self.directory / f"{self.name}.stdout"
+
+    @property
+    def err(self) -> Path:
+        return self.directory / f"{self.name}.stderr"
+
+    def start(self) -> Process:
+        with self.out.open("wb") as out, self.err.open("wb") as err:
+            self.process = subprocess.Popen(
+                command(*self.args), stdout=out, stderr=err, cwd=self.directory,
+                env=cli_env(**self.env),
+            )  # fmt: skip
+        return self
+
+    def output(self) -> str:
+        return self.out.read_text("utf-8") + self.err.read_text("utf-8")
+
+    def check_alive(self) -> None:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.output()}")
+
+    def wait_for_log(self, pattern: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.output()):
+            self.check_alive()
+            if time.monotonic() > deadline:
+                pytest.fail(f"{self.name}: no {pattern!r} within {timeout}s:\n{self.output()}")
+            time.sleep(0.05)
+
+    def signal(self, signum: int) -> None:
+        assert self.process is not None
+        self.process.send_signal(signum)
+
+    def stop(self, timeout: float = 10) -> int:
+        """SIGTERM, then SIGKILL after `timeout`; the exit status."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        return self.process.returncode
+
+
+@dataclass
+class GrpcServerProcess(Process):
+    port: int = 0
+
+    def wait_serving(self, timeout: float = 20) -> GrpcServerProcess:
+        deadline = time.monotonic() + timeout
+        with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            while True:
+                self.check_alive()
+                try:
+                    answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
+                        return self
+                except grpc.RpcError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{self.name} not serving within {timeout}s:\n{self.output()}")
+                time.sleep(0.1)
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+
+def grpc_server_process(
+    name: str, directory: Path, database_url: str, port: int, **env: str
+) -> GrpcServerProcess:
+    args = ["serve-grpc", "--database-url", database_url, "--bind", "127.0.0.1",
+            "--grpc-port", str(port)]  # fmt: skip
+    server = GrpcServerProcess(name, args, directory, env, port=port)
+    server.start()
+    return server
