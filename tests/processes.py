@@ -129,3 +129,13 @@ def grpc_server_process(
     server = GrpcServerProcess(name, args, directory, env, port=port)
     server.start()
     return server
+
+
+def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """One CLI command to completion; fails the test when it fails."""
+    done = subprocess.run(
+        command("--database-url", database_url, *args),
+        env=cli_env(**env), capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done

@@ -353,3 +353,18 @@ def test_a_status_read_while_a_change_is_told_is_not_kept(
 
 def _events(uow: FakeUnitOfWork, kind: str) -> list[models.KeyEvent]:
     return [e for e in uow.key_events.rows.values() if e.event == kind]
+
+
+def test_only_a_trusted_peer_may_forward_the_client_address() -> None:
+    """A gRPC caller outside CHRONICLE_TRUSTED_PROXIES cannot pick its own address."""
+    from chronicle.config import Settings
+    from server.interceptor import client_address
+
+    trusted = Settings.load({}).trusted_proxies  # loopback by default
+    forwarded = [("chronicle-client-address", "10.9.9.9")]
+    assert client_address("ipv4:127.0.0.1:5000", forwarded, trusted) == "10.9.9.9"
+    assert client_address("ipv4:192.0.2.7:5000", forwarded, trusted) == "192.0.2.7"
+    assert client_address("ipv6:[::1]:5000", forwarded, trusted) == "10.9.9.9"
+    assert client_address("ipv6:[2001:db8::1]:5000", forwarded, trusted) == "2001:db8::1"
+    bogus = [("chronicle-client-address", "not an address")]
+    assert client_address("ipv4:127.0.0.1:5000", bogus, trusted) == "127.0.0.1"

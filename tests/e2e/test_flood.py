@@ -1,0 +1,83 @@
+"""Failed verifications cannot become a denial of service (KEYS.md): malformed keys cost
+no database query, and a client that keeps failing is throttled before argon2 while
+every other client is served. REST clients are told apart by the address the edge
+forwards."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+import httpx
+import pytest
+from sqlalchemy import event
+
+from chronicle.config import RateLimit, Settings
+from server import keys
+from server.app import Container
+from tests.conftest import Tenant, make_tenant
+from tests.e2e.test_auth import caller, reason_of
+
+
+@pytest.fixture
+def statements(container: Container) -> Iterator[list[str]]:
+    """Every SQL statement the server's engine runs while the test runs."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(container.engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(container.engine, "before_cursor_execute", record)
+
+
+def malformed(tenant: Tenant) -> list[str]:
+    body = tenant.key[: -keys.CHECKSUM_LENGTH]
+    flipped = tenant.key[:-1] + ("A" if tenant.key[-1] != "A" else "B")
+    return ["garbage", "chr_live_", tenant.key[:-2], flipped, body + "000000", "chr_x" * 50]
+
+
+def test_malformed_keys_and_bad_checksums_are_answered_without_a_query(
+    grpc_server: Any, channel: grpc.Channel, http: httpx.Client, tenant: Tenant,
+    statements: list[str],
+) -> None:  # fmt: skip
+    for bad in malformed(tenant) * 10:
+        assert reason_of(caller(channel, [("x-api-key", bad)])) == "API_KEY_INVALID"
+        answer = http.get("/api/v1/templates", headers={"x-api-key": bad})
+        assert answer.json()["error"]["code"] == "API_KEY_INVALID"
+    assert statements == []
+    # The counter does count: a well-formed key of an unknown id is looked up.
+    assert reason_of(caller(channel, [("x-api-key", keys.generate("live").raw)]))
+    assert statements
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.with_(failed_verifications=RateLimit(5, 60))
+
+
+def from_address(edge_url: str, address: str) -> httpx.Client:
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=edge_url, transport=transport, timeout=10)
+
+
+def test_a_failing_rest_client_is_throttled_and_others_are_not(
+    container: Container, edge: Any, tenant: Tenant
+) -> None:
+    victim = make_tenant(container, "victim")
+    with (
+        from_address(edge.url, "127.0.0.2") as attacker,
+        from_address(edge.url, "127.0.0.3") as other,
+    ):
+        codes = [attacker.get("/api/v1/templates",
+                              headers={"x-api-key": keys.generate("live").raw}).status_code
+                 for _ in range(8)]  # fmt: skip
+        assert codes[:5] == [401] * 5 and codes[-1] == 429
+        throttled = attacker.get("/api/v1/templates", headers=tenant.headers)  # not yet verified
+        assert throttled.status_code == 429
+        assert "this client" in throttled.json()["error"]["message"]
+        assert 1 <= int(throttled.headers["retry-after"]) <= 60
+        # Another client, through the same edge, is served; so is a key verified before.
+        assert other.get("/api/v1/templates", headers=victim.headers).status_code == 200
