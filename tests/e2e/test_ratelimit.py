@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import grpc
 import httpx
 
 from chronicle.config import Settings
-from chronicle.v1 import identity_service_pb2
+from chronicle.v1 import api_key_service_pb2, identity_service_pb2
+from server import keys
 from server.app import Container, GrpcServerThread
+from server.auth import FAILURES_PER_KEY
 from server.services import keys as key_service
+from server.storage import models
 from tests.conftest import Tenant
-from tests.e2e.test_auth import call, reason_of
+from tests.e2e.test_auth import GET_CALLER, call, reason_of
 
 
 def limited_key(container: Container, tenant: Tenant, rate: str) -> str:
@@ -93,3 +97,46 @@ def test_with_redis_configured_two_servers_share_the_allowance(
     finally:
         for server in servers:
             server.stop(grace=None)
+
+
+def test_every_key_event_is_in_the_audit_trail(
+    container: Container, channel: grpc.Channel, tenant: Tenant, service_token: str
+) -> None:
+    """created, rotated, revoked, expired, a rate-limited burst and a failed-verification
+    burst, each listed by ListApiKeyEvents with who and when, and no raw key."""
+    admin = [("authorization", f"Bearer {service_token}")]
+    limited = limited_key(container, tenant, "2/minute")
+    for _ in range(4):  # two refusals: one burst
+        call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(), [("x-api-key", limited)])
+    # The holder's key is verified (and cached) before someone guesses at its secret.
+    call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(), tenant.bearer)
+    body = f"chr_live_{tenant.key_id.removeprefix('key_')}_{'Q' * keys.SECRET_LENGTH}"
+    for _ in range(FAILURES_PER_KEY.count + 2):
+        call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(),
+             [("x-api-key", body + keys.checksum(body))])  # fmt: skip
+    rotated = call(channel, "/chronicle.v1.ApiKeyService/RotateApiKey",
+                   api_key_service_pb2.RotateApiKeyRequest(id=tenant.key_id), admin)  # fmt: skip
+    with container.uow() as uow:  # the old key's grace ends now
+        uow.api_keys.get(tenant.key_id).expires_at = models.utcnow() - timedelta(seconds=1)
+        uow.commit()
+    container.key_changed(tenant.key_id)
+    for _ in range(3):
+        expired = call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(), tenant.bearer)
+        assert reason_of(expired) == "API_KEY_EXPIRED"
+    revoke = api_key_service_pb2.RevokeApiKeyRequest(id=rotated.api_key.id, reason="done")
+    call(channel, "/chronicle.v1.ApiKeyService/RevokeApiKey", revoke, admin)
+    container.usage.flush()
+
+    events = call(channel, "/chronicle.v1.ApiKeyService/ListApiKeyEvents",
+                  api_key_service_pb2.ListApiKeyEventsRequest(workspace_id=tenant.workspace_id),
+                  admin).events  # fmt: skip
+    by_key: dict[str, list[str]] = {}
+    for e in reversed(events):  # oldest first
+        by_key.setdefault(e.key_id, []).append(e.event)
+        assert e.actor and e.HasField("created_at")
+    assert by_key[tenant.key_id] == ["created", "verification_failures", "rotated", "expired"]
+    assert by_key[rotated.api_key.id] == ["created", "revoked"]
+    limited_id = keys.parse(limited).key_id  # type: ignore[union-attr]
+    assert by_key[limited_id] == ["created", "rate_limited"]
+    for raw in (limited, tenant.key, rotated.key):
+        assert all(raw not in f"{e.detail}{e.actor}" for e in events)
