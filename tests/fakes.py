@@ -43,6 +43,9 @@ class FakeTemplates(_Rows):
 
 
 class FakeCredentials(_Rows):
+    def snapshot(self, row_id: str) -> Any:
+        return self.get(row_id)
+
     def touch(self, last_used: dict[str, datetime]) -> None:
         for key_id, when in last_used.items():
             self.rows[key_id].last_used_at = when

@@ -210,17 +210,31 @@ class Authenticator:
     def authenticate(
         self, metadata: Metadata, *, may_block: bool = True, client: str = ""
     ) -> Principal:
-        """The caller. With `may_block` false, raises NeedsVerification instead of
-        running argon2, so an event loop can send that work to a thread. `client` is
-        the caller's address, for the failed-verification budget of each client."""
+        """The caller. With `may_block` false, raises NeedsVerification instead of doing
+        what a key never verified here needs (a lookup, argon2), so an event loop can
+        send that to a thread. `client` is the caller's address, for the budget of failed
+        verifications each client has."""
         raw = credential_from_metadata(metadata)
         parsed = keys.parse(raw)
         if parsed is None:
             raise KeyInvalid()
+        digest = keys.digest(raw)
+        known = self._verified_hash(digest)  # the hash this very key last verified against
+        if known is None:
+            # A stranger until argon2 says otherwise: refused at once while its key id or
+            # its client is throttled; otherwise looked up and verified off the loop.
+            if self._is_blocked(parsed.key_id):
+                raise KeyInvalid()
+            if not may_block:
+                raise NeedsVerification()
+            self.check_client(client)
         status = self._status(parsed)
         if status is not None and status.environment != parsed.environment:
             status = None  # a live key's id presented as test (or the reverse)
-        self._verify(raw, parsed, status, may_block, client)
+        if status is None or known != status.secret_hash:
+            if not may_block:
+                raise NeedsVerification()
+            self._verify(digest, parsed, status, client)
         assert status is not None
         now = datetime.now(UTC)
         if status.revoked_at is not None:
@@ -273,13 +287,13 @@ class Authenticator:
         fetched = self._clock()
         with self._uow_factory() as uow:
             if parsed.is_service_token:
-                token = uow.service_tokens.get(parsed.key_id)
+                token = uow.service_tokens.snapshot(parsed.key_id)
                 if token is None:
                     return None
                 return _Status(
                     token.secret_hash, "", "", token.name, None, token.revoked_at, fetched
                 )
-            key = uow.api_keys.get(parsed.key_id)
+            key = uow.api_keys.snapshot(parsed.key_id)
             if key is None:
                 return None
             return _Status(
@@ -293,35 +307,28 @@ class Authenticator:
                 RateLimit.parse(key.rate_limit) if key.rate_limit else None,
             )
 
-    def _verify(
-        self,
-        raw: str,
-        parsed: keys.ParsedKey,
-        status: _Status | None,
-        may_block: bool,
-        client: str,
-    ) -> None:
-        digest = keys.digest(raw)
-        if status is not None and self._is_verified(digest, status.secret_hash):
-            return
-        if status is not None and self._is_blocked(parsed.key_id):
-            raise KeyInvalid()
-        if not may_block:
-            raise NeedsVerification()
+    def check_client(self, client: str) -> None:
+        """RateLimited while the client has spent its failed-verification budget."""
         if self._is_blocked(f"client:{client}"):
             raise RateLimited(
                 self._blocked_for(f"client:{client}"),
                 "Too many failed API key verifications from this client; retry later",
             )
+
+    def _verify(
+        self, digest: bytes, parsed: keys.ParsedKey, status: _Status | None, client: str
+    ) -> None:
+        """argon2, at most once per key however many requests bring it at once."""
+        if status is not None and self._is_blocked(parsed.key_id):
+            raise KeyInvalid()
         if status is None and not self._throttle.hit("decoy", DECOYS).allowed:
             self._count_client_failure(client)
             raise KeyInvalid()  # an unknown-key flood: no decoy run beyond the budget
-        # One argon2 run per key, however many requests arrive with it at once.
         with self._lock:
             gate = self._inflight.setdefault(digest, threading.Lock())
         with gate:
-            if status is not None and self._is_verified(digest, status.secret_hash):
-                return
+            if status is not None and self._verified_hash(digest) == status.secret_hash:
+                return  # verified by the request this one waited for
             ok = self._hasher.verify(status.secret_hash if status else None, parsed.secret)
             with self._lock:
                 self._inflight.pop(digest, None)
@@ -400,6 +407,6 @@ class Authenticator:
         except Exception:
             log.warning("could not record the %s event of key %s", event, key_id)
 
-    def _is_verified(self, digest: bytes, secret_hash: str) -> bool:
+    def _verified_hash(self, digest: bytes) -> str | None:
         with self._lock:  # TTLCache expires entries on read: not thread-safe alone
-            return self._verified.get(digest) == secret_hash
+            return self._verified.get(digest)

@@ -68,17 +68,29 @@ def status_code_for(exc: errors.ChronicleError) -> grpc.StatusCode:
 
 
 def to_rpc_status(exc: errors.ChronicleError) -> grpc.Status:
-    code = status_code_for(exc)
+    if isinstance(exc, errors.RateLimited):  # the only status with a per-request detail
+        return _build_status(status_code_for(exc), exc.reason, exc.message, exc.retry_after_seconds)
+    return _fixed_status(status_code_for(exc), exc.reason, exc.message)
+
+
+@functools.lru_cache(maxsize=1024)
+def _fixed_status(code: grpc.StatusCode, reason: str, message: str) -> grpc.Status:
+    return _build_status(code, reason, message)
+
+
+def _build_status(
+    code: grpc.StatusCode, reason: str, message: str, retry_after: float | None = None
+) -> grpc.Status:
     info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=exc.reason, domain=DOMAIN))
+    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
     details = [info]
-    if isinstance(exc, errors.RateLimited):
+    if retry_after is not None:
         retry = any_pb2.Any()
         delay = duration_pb2.Duration()
-        delay.FromNanoseconds(int(exc.retry_after_seconds * 1e9))
+        delay.FromNanoseconds(int(retry_after * 1e9))
         retry.Pack(error_details_pb2.RetryInfo(retry_delay=delay))
         details.append(retry)
-    status = status_pb2.Status(code=code.value[0], message=exc.message, details=details)
+    status = status_pb2.Status(code=code.value[0], message=message, details=details)
     return rpc_status.to_status(status)
 
 
@@ -203,6 +215,7 @@ class _Guard:
             principal = authenticate(metadata, may_block=False)
         except NeedsVerification:
             client = client_address(context.peer(), metadata, self._shared.trusted_proxies)
+            self._shared.authenticator.check_client(client)  # a throttled client: no hop
             principal = await asyncio.get_running_loop().run_in_executor(
                 self._shared.verifier, functools.partial(authenticate, metadata, client=client)
             )

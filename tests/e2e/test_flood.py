@@ -22,15 +22,17 @@ from tests.e2e.test_auth import caller, reason_of
 
 @pytest.fixture
 def statements(container: Container) -> Iterator[list[str]]:
-    """Every SQL statement the server's engine runs while the test runs."""
+    """Every SQL statement run on a connection the engine opens from now on (through the
+    ORM or the raw hot path alike): SQLite's own trace callback on each connection."""
     seen: list[str] = []
 
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(seen.append)
 
-    event.listen(container.engine, "before_cursor_execute", record)
+    container.engine.dispose()  # connections opened before now are not traced
+    event.listen(container.engine, "connect", trace)
     yield seen
-    event.remove(container.engine, "before_cursor_execute", record)
+    event.remove(container.engine, "connect", trace)
 
 
 def malformed(tenant: Tenant) -> list[str]:
@@ -40,9 +42,8 @@ def malformed(tenant: Tenant) -> list[str]:
 
 
 def test_malformed_keys_and_bad_checksums_are_answered_without_a_query(
-    grpc_server: Any, channel: grpc.Channel, http: httpx.Client, tenant: Tenant,
-    statements: list[str],
-) -> None:  # fmt: skip
+    tenant: Tenant, statements: list[str], channel: grpc.Channel, http: httpx.Client
+) -> None:
     for bad in malformed(tenant) * 10:
         assert reason_of(caller(channel, [("x-api-key", bad)])) == "API_KEY_INVALID"
         answer = http.get("/api/v1/templates", headers={"x-api-key": bad})

@@ -336,7 +336,7 @@ def test_a_status_read_while_a_change_is_told_is_not_kept(
     auth = Authenticator(lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5,
                          pushed_status_ttl=30, clock=clock)  # fmt: skip
     auth.set_pushed(True)
-    real_get = uow.api_keys.get
+    real_get = uow.api_keys.snapshot
 
     def read_then_revoke_elsewhere(row_id: str) -> object:
         row = copy.copy(real_get(row_id))  # read before the revoke commits…
@@ -344,9 +344,9 @@ def test_a_status_read_while_a_change_is_told_is_not_kept(
         auth.forget(key_id)  # …and the change is told before the read is cached
         return row
 
-    uow.api_keys.get = read_then_revoke_elsewhere  # type: ignore[method-assign]
+    uow.api_keys.snapshot = read_then_revoke_elsewhere  # type: ignore[method-assign]
     auth.authenticate([("x-api-key", issued.raw)])  # the stale read answers this request
-    uow.api_keys.get = real_get  # type: ignore[method-assign]
+    uow.api_keys.snapshot = real_get  # type: ignore[method-assign]
     with pytest.raises(KeyRevoked):  # but was not kept for the next 30 s
         auth.authenticate([("x-api-key", issued.raw)])
 

@@ -108,15 +108,26 @@ class PresentationRepository:
         return _page(self._session(), query, models.Presentation, limit, after)
 
 
+# What authentication reads on a cache miss, often for ids that do not exist (a flood):
+# the hot read path, without a session.
+_API_KEY_READER = RowReader(models.ApiKey.__table__)  # type: ignore[arg-type]
+_SERVICE_TOKEN_READER = RowReader(models.ServiceToken.__table__)  # type: ignore[arg-type]
+
+
 class ApiKeyRepository:
-    def __init__(self, session: Callable[[], Session]) -> None:
+    def __init__(self, session: Callable[[], Session], engine: Engine) -> None:
         self._session = session
+        self._engine = engine
 
     def add(self, key: models.ApiKey) -> None:
         self._session().add(key)
 
     def get(self, key_id: str) -> models.ApiKey | None:
         return self._session().get(models.ApiKey, key_id)
+
+    def snapshot(self, key_id: str) -> Any:
+        """A read-only named tuple of the key's columns, or None."""
+        return _API_KEY_READER.get(self._engine, key_id)
 
     def list_page(self, workspace_id: str, limit: int, after: Cursor | None) -> list[models.ApiKey]:
         query = select(models.ApiKey).where(models.ApiKey.workspace_id == workspace_id)
@@ -128,14 +139,19 @@ class ApiKeyRepository:
 
 
 class ServiceTokenRepository:
-    def __init__(self, session: Callable[[], Session]) -> None:
+    def __init__(self, session: Callable[[], Session], engine: Engine) -> None:
         self._session = session
+        self._engine = engine
 
     def add(self, token: models.ServiceToken) -> None:
         self._session().add(token)
 
     def get(self, token_id: str) -> models.ServiceToken | None:
         return self._session().get(models.ServiceToken, token_id)
+
+    def snapshot(self, token_id: str) -> Any:
+        """A read-only named tuple of the token's columns, or None."""
+        return _SERVICE_TOKEN_READER.get(self._engine, token_id)
 
     def touch(self, last_used: dict[str, datetime]) -> None:
         """Record last use of many tokens in one statement."""

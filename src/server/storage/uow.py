@@ -76,11 +76,11 @@ class SqlUnitOfWork:
 
     @cached_property
     def api_keys(self) -> ApiKeyRepository:
-        return ApiKeyRepository(self.session)
+        return ApiKeyRepository(self.session, self._engine)
 
     @cached_property
     def service_tokens(self) -> ServiceTokenRepository:
-        return ServiceTokenRepository(self.session)
+        return ServiceTokenRepository(self.session, self._engine)
 
     @cached_property
     def key_events(self) -> KeyEventRepository:

@@ -1,0 +1,304 @@
+"""Chronicle API benchmark: what the rate limiter costs, and valid traffic under a key flood.
+
+Run from the repository root (Redis on 127.0.0.1:6379 for the Redis row; it is skipped
+without one):
+
+    .venv/bin/python bench/keys.py [--duration 5] [--rounds 3] [--connections 50] [--flood 1000]
+
+Everything runs on loopback against a fresh SQLite database with production argon2:
+
+1. Limiter cost. A gRPC server in this process (GrpcServerThread), GetCaller (a no-op behind
+   the interceptor) driven by the load generator of bench/run.py in a separate process, with
+   three limiters in turn: none (every request allowed without bookkeeping), the in-process
+   GCRA, and the Redis GCRA (one Lua call per request). Ratio: limited / none.
+2. Flood. The same server with its default (in-process) limiter, GetCaller from valid keys
+   alone (the baseline), then the same load while another process sends --flood invalid-key
+   requests per second, paced, of one kind per row:
+   - malformed: keys with a bad checksum (refused before any lookup);
+   - unknown ids, one client: well-formed keys whose ids do not exist, all from one address;
+   - unknown ids, many clients: the same, each request claiming another client address (as
+     an edge forwards it), so only the shared decoy budget limits argon2;
+   - wrong secrets, many clients: the real key ids with wrong secrets, many addresses.
+   Ratio: valid throughput with the flood / without (target >= 0.70). The flood's achieved
+   rate and its answers (UNAUTHENTICATED, RESOURCE_EXHAUSTED) are printed beneath.
+
+Rows are interleaved over --rounds rounds; each row reports its median round, each ratio the
+median of its per-round ratios. Exit status 0 when the run worked, targets met or not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import resource
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as base
+
+from chronicle.config import Settings
+from server import keys as key_format
+from server.app import Container, GrpcServerThread
+from server.ratelimit import Decision, InProcessLimiter, RedisLimiter
+
+FLOOD_TARGET = 0.70
+REDIS_URL = "redis://127.0.0.1:6379/0"
+FLOOD_KINDS = ("malformed", "unknown ids, one client", "unknown ids, many clients",
+               "wrong secrets, many clients")  # fmt: skip
+
+
+class NoLimiter:
+    """The baseline: no bookkeeping at all."""
+
+    def hit(self, key: str, rate: Any) -> Decision:
+        return Decision(True, rate.count, rate.count, 0.0, 0.0)
+
+
+def make_limiter(kind: str) -> Any:
+    if kind == "none":
+        return NoLimiter()
+    if kind == "in-process":
+        return InProcessLimiter()
+    return RedisLimiter(REDIS_URL, timeout=1.0)
+
+
+def redis_available() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def serve(settings: Settings, limiter: str = "in-process") -> GrpcServerThread:
+    container = Container(settings)
+    container.limiter = make_limiter(limiter)  # type: ignore[misc]  # a cached_property
+    return GrpcServerThread(container, port=0).start()
+
+
+def warm(server: GrpcServerThread, real_keys: list[str]) -> None:
+    """One call per valid key, so they are verified before any flood starts."""
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        call = channel.unary_unary(base.GET_CALLER)
+        for key in real_keys:
+            call(b"", metadata=[("x-api-key", key)], timeout=30)
+
+
+def valid_load(name: str, server: GrpcServerThread, keys_file: Path, opts: Any) -> base.Row:
+    return base.run_grpc_load(
+        name, f"127.0.0.1:{server.port}", base.GET_CALLER, b"", keys_file,
+        connections=opts.connections, duration=opts.duration,
+    )  # fmt: skip
+
+
+# The flood: a paced sender in a process of its own
+
+
+def flood_keys(kind: str, real_keys: list[str]) -> Callable[[], str]:
+    def malformed() -> str:
+        raw = key_format.generate("live").raw
+        return raw[:-1] + ("A" if raw[-1] != "A" else "B")
+
+    def unknown() -> str:
+        return key_format.generate("live").raw
+
+    def wrong_secret() -> str:
+        real = key_format.parse(random.choice(real_keys))
+        assert real is not None
+        body = f"chr_live_{real.key_id.removeprefix('key_')}_{secrets.token_hex(16)}"
+        return body + key_format.checksum(body)
+
+    if kind == "malformed":
+        return malformed
+    return wrong_secret if kind.startswith("wrong") else unknown
+
+
+async def flood(opts: argparse.Namespace) -> dict[str, Any]:
+    """Sends `opts.rate` requests a second for `opts.duration` s without waiting for answers."""
+    real_keys = json.loads(Path(opts.keys_file).read_text())
+    make_key = flood_keys(opts.kind, real_keys)
+    many = "many clients" in opts.kind
+    answers: Counter[str] = Counter()
+
+    async def one(call: Any, key: str, client: str) -> None:
+        metadata = [("x-api-key", key)] + ([("chronicle-client-address", client)] if many else [])
+        try:
+            await call(b"", metadata=metadata, timeout=10)
+            answers["OK"] += 1
+        except grpc.aio.AioRpcError as exc:
+            answers[exc.code().name] += 1
+
+    async with grpc.aio.insecure_channel(opts.target) as channel:
+        await channel.channel_ready()
+        call = channel.unary_unary(base.GET_CALLER)
+        tasks: set[asyncio.Task[None]] = set()
+        start = time.perf_counter()
+        sent = 0
+        while (elapsed := time.perf_counter() - start) < opts.duration:
+            due = int(elapsed * opts.rate) + 1
+            while sent < due:
+                client = (
+                    f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(256)}"
+                )
+                task = asyncio.create_task(one(call, make_key(), client))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                sent += 1
+            await asyncio.sleep(0.002)
+        if tasks:
+            await asyncio.wait(tasks, timeout=10)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (usage.ru_utime + usage.ru_stime) / (time.perf_counter() - start)
+    return {"sent": sent, "rate": sent / opts.duration, "answers": dict(answers), "cpu": cpu}
+
+
+def start_flood(
+    kind: str, server: GrpcServerThread, keys_file: Path, opts: Any
+) -> subprocess.Popen[str]:
+    seconds = opts.duration + base.WARMUP_SECONDS + 2  # covers the valid load's window
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_flood", "--kind", kind,
+           "--target", f"127.0.0.1:{server.port}", "--keys-file", str(keys_file),
+           "--rate", str(opts.flood), "--duration", str(seconds)]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def finish_flood(process: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = process.communicate(timeout=60)
+    if process.returncode != 0:
+        raise base.BenchError(f"the flood generator exited {process.returncode}:\n{err}")
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+# The run
+
+
+def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
+    env = base.bench_env(f"sqlite:///{work / 'bench.db'}")
+    real_keys = base.provision(env, opts.keys)
+    keys_file = base.write_keys(work, real_keys)
+    settings = Settings.load(env)
+    limiters = ["none", "in-process"] + (["redis"] if redis_available() else [])
+    cost: dict[str, list[base.Row]] = {k: [] for k in limiters}
+    floods: dict[str, list[base.Row]] = {k: [] for k in ("none", *FLOOD_KINDS)}
+    flood_answers: dict[str, list[dict[str, Any]]] = {k: [] for k in FLOOD_KINDS}
+    for n in range(opts.rounds):
+        print(f"round {n + 1}/{opts.rounds}…", file=sys.stderr, flush=True)
+        for limiter in limiters:
+            server = serve(settings, limiter)
+            try:
+                cost[limiter].append(valid_load(f"limiter: {limiter}", server, keys_file, opts))
+            finally:
+                server.stop(grace=None)
+        for kind in ("none", *FLOOD_KINDS):
+            server = serve(settings)
+            try:
+                warm(server, real_keys)
+                sender = None if kind == "none" else start_flood(kind, server, keys_file, opts)
+                floods[kind].append(valid_load(f"flood: {kind}", server, keys_file, opts))
+                if sender is not None:
+                    flood_answers[kind].append(finish_flood(sender))
+            finally:
+                server.stop(grace=None)
+    return {"cost": cost, "floods": floods, "answers": flood_answers}
+
+
+def ratios(rows: Sequence[base.Row], baseline: Sequence[base.Row]) -> list[float]:
+    return [r.rps / b.rps for r, b in zip(rows, baseline, strict=True)]
+
+
+def print_table(title: str, groups: dict[str, list[base.Row]], target: float | None) -> None:
+    header = f"{title:40}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'ratio':<24}{'errors':>12}"
+    print(header)
+    print("-" * len(header))
+    baseline = next(iter(groups.values()))
+    for name, rows in groups.items():
+        row = base.median_row(rows)
+        assert row is not None
+        per_round = ratios(rows, baseline)
+        ratio = statistics.median(per_round)
+        shown = "baseline" if rows is baseline else f"{ratio:.2f}"
+        if target is not None and rows is not baseline:
+            shown += f" (>= {target:.2f}) {base.verdict(ratio >= target)}"
+        print(f"{name:40}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {shown:<24}"
+              f"{row.errors}/{row.calls:>11}")  # fmt: skip
+    spread = "; ".join(f"{name}: " + ", ".join(f"{r:.2f}" for r in ratios(rows, baseline))
+                       for name, rows in list(groups.items())[1:])  # fmt: skip
+    print(f"(per-round ratios: {spread})")
+    print()
+
+
+def run(opts: argparse.Namespace) -> int:
+    base.print_header(opts)
+    with tempfile.TemporaryDirectory(prefix="chronicle-bench-keys-") as tmp:
+        results = measure(opts, Path(tmp))
+    print_table("limiter cost (GetCaller)", results["cost"], None)
+    if "redis" not in results["cost"]:
+        print("(no Redis on 127.0.0.1:6379: the Redis row was skipped)\n")
+    print_table(f"valid GetCaller while {opts.flood:g} invalid req/s", results["floods"],
+                FLOOD_TARGET)  # fmt: skip
+    for kind, runs in results["answers"].items():
+        answers: Counter[str] = Counter()
+        for r in runs:
+            answers.update(r["answers"])
+        rate = statistics.median(r["rate"] for r in runs)
+        cpu = statistics.median(r["cpu"] for r in runs)
+        print(f"  flood '{kind}': {rate:,.0f} req/s sent (median), using {cpu:.0%} of a core "
+              "itself; answers: "
+              + ", ".join(f"{k} {v}" for k, v in answers.most_common()))  # fmt: skip
+    valid_rows = [row for group in ("cost", "floods") for rows in results[group].values()
+                  for row in rows]  # fmt: skip
+    problems = base.failure_lines(valid_rows)
+    for line in problems:
+        print(line)
+    if any(row.error_rate > base.MAX_ERROR_RATE for row in valid_rows):
+        print(f"FAILED: more than {base.MAX_ERROR_RATE:.0%} of the valid calls were errors")
+        return 1
+    return 0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per row")
+    parser.add_argument("--connections", type=int, default=50, help="valid concurrent callers")
+    parser.add_argument("--keys", type=int, default=4, help="distinct valid API keys")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
+    parser.add_argument("--flood", type=float, default=1000, help="invalid requests a second")
+    hidden = argparse.SUPPRESS
+    parser.add_argument("--_flood", dest="flood_mode", action="store_true", help=hidden)
+    for flag in ("--kind", "--target", "--keys-file"):
+        parser.add_argument(flag, help=hidden)
+    parser.add_argument("--rate", type=float, default=1000, help=hidden)
+    opts = parser.parse_args(argv)
+    if min(opts.duration, opts.connections, opts.keys, opts.rounds, opts.flood) <= 0:
+        parser.error("--duration, --connections, --keys, --rounds and --flood must be positive")
+    return opts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parse_args(argv)
+    if opts.flood_mode:
+        print(json.dumps(asyncio.run(flood(opts))))
+        return 0
+    try:
+        return run(opts)
+    except base.BenchError as exc:
+        print(f"bench: FAILED: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
