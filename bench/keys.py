@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import secrets
@@ -51,7 +52,7 @@ import run as base
 
 from chronicle.config import Settings
 from server import keys as key_format
-from server.app import Container, GrpcServerThread
+from server.app import Container, GrpcServerThread, settle_heap
 from server.ratelimit import Decision, InProcessLimiter, RedisLimiter
 
 FLOOD_TARGET = 0.70
@@ -87,7 +88,9 @@ def redis_available() -> bool:
 def serve(settings: Settings, limiter: str = "in-process") -> GrpcServerThread:
     container = Container(settings)
     container.limiter = make_limiter(limiter)  # type: ignore[misc]  # a cached_property
-    return GrpcServerThread(container, port=0).start()
+    server = GrpcServerThread(container, port=0).start()
+    settle_heap()  # as `chronicle serve-grpc` does once it has started
+    return server
 
 
 def warm(server: GrpcServerThread, real_keys: list[str]) -> None:
@@ -101,7 +104,7 @@ def warm(server: GrpcServerThread, real_keys: list[str]) -> None:
 def valid_load(name: str, server: GrpcServerThread, keys_file: Path, opts: Any) -> base.Row:
     return base.run_grpc_load(
         name, f"127.0.0.1:{server.port}", base.GET_CALLER, b"", keys_file,
-        connections=opts.connections, duration=opts.duration,
+        connections=opts.connections, duration=opts.duration, cpus=opts.client_cpus,
     )  # fmt: skip
 
 
@@ -172,7 +175,8 @@ def start_flood(
     seconds = opts.duration + base.WARMUP_SECONDS + 2  # covers the valid load's window
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_flood", "--kind", kind,
            "--target", f"127.0.0.1:{server.port}", "--keys-file", str(keys_file),
-           "--rate", str(opts.flood), "--duration", str(seconds)]  # fmt: skip
+           "--rate", str(opts.flood), "--duration", str(seconds),
+           "--cpus", opts.client_cpus]  # fmt: skip
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -210,7 +214,9 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                 sender = None if kind == "none" else start_flood(kind, server, keys_file, opts)
                 floods[kind].append(valid_load(f"flood: {kind}", server, keys_file, opts))
                 if sender is not None:
-                    flood_answers[kind].append(finish_flood(sender))
+                    answers = finish_flood(sender)
+                    answers["argon2"] = server.container.authenticator.argon2_verifications
+                    flood_answers[kind].append(answers)
             finally:
                 server.stop(grace=None)
     return {"cost": cost, "floods": floods, "answers": flood_answers}
@@ -243,6 +249,12 @@ def print_table(title: str, groups: dict[str, list[base.Row]], target: float | N
 
 def run(opts: argparse.Namespace) -> int:
     base.print_header(opts)
+    if opts.server_cpus:
+        print(
+            f"pinned: this process and its gRPC server on CPU {opts.server_cpus}, the "
+            f"valid load and the flood on CPU {opts.client_cpus} (--no-pin: share both)\n"
+        )
+    base.pin(opts.server_cpus)
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-keys-") as tmp:
         results = measure(opts, Path(tmp))
     print_table("limiter cost (GetCaller)", results["cost"], None)
@@ -256,8 +268,9 @@ def run(opts: argparse.Namespace) -> int:
             answers.update(r["answers"])
         rate = statistics.median(r["rate"] for r in runs)
         cpu = statistics.median(r["cpu"] for r in runs)
+        argon2 = statistics.median(r["argon2"] for r in runs)
         print(f"  flood '{kind}': {rate:,.0f} req/s sent (median), using {cpu:.0%} of a core "
-              "itself; answers: "
+              f"itself; {argon2:g} argon2 runs in the server; answers: "
               + ", ".join(f"{k} {v}" for k, v in answers.most_common()))  # fmt: skip
     valid_rows = [row for group in ("cost", "floods") for rows in results[group].values()
                   for row in rows]  # fmt: skip
@@ -277,12 +290,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--keys", type=int, default=4, help="distinct valid API keys")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--flood", type=float, default=1000, help="invalid requests a second")
+    parser.add_argument("--no-pin", action="store_true", help="do not pin server and clients")
     hidden = argparse.SUPPRESS
     parser.add_argument("--_flood", dest="flood_mode", action="store_true", help=hidden)
     for flag in ("--kind", "--target", "--keys-file"):
         parser.add_argument(flag, help=hidden)
     parser.add_argument("--rate", type=float, default=1000, help=hidden)
+    parser.add_argument("--cpus", default="", help=hidden)
     opts = parser.parse_args(argv)
+    # On two or more CPUs the server gets CPU 0 and both load generators CPU 1, so the
+    # rows measure what the server does rather than how the clients share the machine.
+    pinned = len(os.sched_getaffinity(0)) >= 2 and not opts.no_pin
+    opts.server_cpus, opts.client_cpus = ("0", "1") if pinned else ("", "")
     if min(opts.duration, opts.connections, opts.keys, opts.rounds, opts.flood) <= 0:
         parser.error("--duration, --connections, --keys, --rounds and --flood must be positive")
     return opts
@@ -291,6 +310,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(argv)
     if opts.flood_mode:
+        base.pin(opts.cpus)
         print(json.dumps(asyncio.run(flood(opts))))
         return 0
     try:

@@ -186,13 +186,15 @@ def run_grpc_load(
     connections: int,
     duration: float,
     warmup: float = WARMUP_SECONDS,
+    cpus: str = "",
 ) -> Row:
-    """Run the load generator in a child process and turn its JSON into a Row."""
+    """Run the load generator in a child process (on `cpus`, e.g. "1", when given) and turn
+    its JSON into a Row."""
     cmd = [
         sys.executable, str(Path(__file__).resolve()), "--_grpc-load",
         "--target", target, "--method", method, "--request-hex", payload.hex(),
         "--keys-file", str(keys_file), "--connections", str(connections),
-        "--duration", str(duration), "--warmup", str(warmup),
+        "--duration", str(duration), "--warmup", str(warmup), "--cpus", cpus,
     ]  # fmt: skip
     timeout = duration + warmup + STARTUP_TIMEOUT_SECONDS + CALL_TIMEOUT_SECONDS
     try:
@@ -665,15 +667,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.add_argument(flag, help=hidden)
     parser.add_argument("--request-hex", default="", help=hidden)
     parser.add_argument("--warmup", type=float, default=WARMUP_SECONDS, help=hidden)
+    parser.add_argument("--cpus", default="", help=hidden)
     opts = parser.parse_args(argv)
     if min(opts.duration, opts.connections, opts.keys, opts.rounds) <= 0:
         parser.error("--duration, --connections, --keys and --rounds must be positive")
     return opts
 
 
+def pin(cpus: str) -> None:
+    """Run this process on the given CPUs ("0", "1", "0,1"); no-op when empty."""
+    if cpus:
+        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     opts = parse_args(argv)
     if opts.grpc_load:
+        pin(opts.cpus)
         print(json.dumps(asyncio.run(grpc_load(opts))))
         return 0
     try:

@@ -69,7 +69,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import multiprocessing
 
     from edge.app import create_app, http_server
-    from server.app import run_worker, start_grpc_server
+    from server.app import run_worker, settle_heap, start_grpc_server
 
     container = _container(args, prepare=False)
     if bootstrap.prepare(container.engine, container.uow()):
@@ -81,6 +81,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         try:
             app = create_app(settings, [f"127.0.0.1:{grpc_server.port}"])
             server, sock = http_server(app, settings)
+            settle_heap()
             await server.serve(sockets=[sock])  # returns on SIGINT/SIGTERM
         finally:
             await grpc_server.stop()
@@ -116,13 +117,14 @@ def cmd_serve_grpc(args: argparse.Namespace) -> None:
     import asyncio
     import signal
 
-    from server.app import start_grpc_server
+    from server.app import settle_heap, start_grpc_server
 
     container = _container(args, prepare=False)
     bootstrap.prepare(container.engine, container.uow())
 
     async def run() -> None:
         grpc_server = await start_grpc_server(container)
+        settle_heap()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -137,6 +139,7 @@ def cmd_serve_grpc(args: argparse.Namespace) -> None:
 def cmd_serve_edge(args: argparse.Namespace) -> None:
 
     from edge.app import create_app, http_server
+    from server.app import settle_heap
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper())
@@ -144,6 +147,7 @@ def cmd_serve_edge(args: argparse.Namespace) -> None:
         raise ConfigError("serve-edge needs --grpc-target HOST:PORT[,HOST:PORT…]")
     app = create_app(settings, settings.grpc_targets)
     server, sock = http_server(app, settings)
+    settle_heap()
     server.run(sockets=[sock])
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NoReturn
 
 from cachetools import TTLCache
 
@@ -30,6 +31,7 @@ from server.storage.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 Metadata = Iterable[tuple[str, str | bytes]]
+ClientOf = Callable[[], str]  # the caller's address, worked out only when needed
 
 
 @dataclass(frozen=True)
@@ -162,10 +164,10 @@ def _key_event(key_id: str, workspace_id: str, event: str, detail: str) -> model
 #   window, and the burst is audited once;
 # - a client (the peer address, or the address the edge forwards) with too many failed
 #   verifications gets 429 until its window has room again;
-# - unknown key ids share a small budget of decoy runs, so a flood of well-formed
-#   garbage from many addresses costs at most that much CPU.
+# - unknown key ids share a small budget of decoy runs (5 a second, ~0.1 s of CPU), so a
+#   flood of well-formed garbage from many addresses costs at most that much.
 FAILURES_PER_KEY = RateLimit(10, 60)
-DECOYS = RateLimit(20, 1)
+DECOYS = RateLimit(5, 1)
 # A key refused again within this long after its last refusal is in the same burst.
 BURST_GAP_SECONDS = 60.0
 
@@ -182,10 +184,13 @@ class Authenticator:
         pushed_status_ttl: float | None = None,
         failures_per_client: RateLimit = DEFAULT_FAILED_VERIFICATIONS,
         usage: UsageRecorder | None = None,
+        inline_lookups: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         """`status_ttl`: how old a cached key status may be (< 1 s). `pushed_status_ttl`:
-        the same while changes are pushed over pub/sub (see `set_pushed`)."""
+        the same while changes are pushed over pub/sub (see `set_pushed`).
+        `inline_lookups`: reading a status is quick enough for an event loop (SQLite)."""
+        self._inline_lookups = inline_lookups
         self._uow_factory = uow_factory
         self._hasher = hasher
         self._short_ttl = status_ttl
@@ -198,7 +203,7 @@ class Authenticator:
         self._statuses: dict[str, _Status] = {}
         self._forgotten = 0  # bumped by every forget: a status read across one is stale
         self._lock = threading.Lock()
-        self._inflight: dict[bytes, threading.Lock] = {}
+        self._gates: TTLCache[str, threading.Lock] = TTLCache(100_000, 600, timer=clock)
         self._throttle = InProcessLimiter(clock)
         self._blocked: TTLCache[str, float] = TTLCache(100_000, 3600, timer=clock)
         self._expiry_told: TTLCache[str, bool] = TTLCache(100_000, 86400, timer=clock)
@@ -208,12 +213,12 @@ class Authenticator:
         return self._hasher.verifications
 
     def authenticate(
-        self, metadata: Metadata, *, may_block: bool = True, client: str = ""
+        self, metadata: Metadata, *, may_block: bool = True, client: str | ClientOf = ""
     ) -> Principal:
-        """The caller. With `may_block` false, raises NeedsVerification instead of doing
-        what a key never verified here needs (a lookup, argon2), so an event loop can
-        send that to a thread. `client` is the caller's address, for the budget of failed
-        verifications each client has."""
+        """The caller. With `may_block` false, raises NeedsVerification instead of
+        running argon2 (or, unless lookups are inline, reading a status from the
+        database), so an event loop can send that work to a thread. `client` is the
+        caller's address (or how to find it), for each client's budget of failures."""
         raw = credential_from_metadata(metadata)
         parsed = keys.parse(raw)
         if parsed is None:
@@ -222,19 +227,22 @@ class Authenticator:
         known = self._verified_hash(digest)  # the hash this very key last verified against
         if known is None:
             # A stranger until argon2 says otherwise: refused at once while its key id or
-            # its client is throttled; otherwise looked up and verified off the loop.
+            # its client is throttled.
             if self._is_blocked(parsed.key_id):
                 raise KeyInvalid()
-            if not may_block:
-                raise NeedsVerification()
+            client = client() if callable(client) else client
             self.check_client(client)
+            if not may_block and not self._inline_lookups:
+                raise NeedsVerification()
         status = self._status(parsed)
         if status is not None and status.environment != parsed.environment:
             status = None  # a live key's id presented as test (or the reverse)
         if status is None or known != status.secret_hash:
             if not may_block:
+                if status is None and not self._throttle.would_allow("decoy", DECOYS):
+                    self._refuse_unknown(client)
                 raise NeedsVerification()
-            self._verify(digest, parsed, status, client)
+            self._verify(digest, parsed, status, client() if callable(client) else client)
         assert status is not None
         now = datetime.now(UTC)
         if status.revoked_at is not None:
@@ -307,6 +315,11 @@ class Authenticator:
                 RateLimit.parse(key.rate_limit) if key.rate_limit else None,
             )
 
+    def _refuse_unknown(self, client: str | ClientOf) -> NoReturn:
+        """An unknown key id once the decoy budget is spent: no argon2 at all."""
+        self._count_client_failure(client() if callable(client) else client)
+        raise KeyInvalid()
+
     def check_client(self, client: str) -> None:
         """RateLimited while the client has spent its failed-verification budget."""
         if self._is_blocked(f"client:{client}"):
@@ -322,17 +335,21 @@ class Authenticator:
         if status is not None and self._is_blocked(parsed.key_id):
             raise KeyInvalid()
         if status is None and not self._throttle.hit("decoy", DECOYS).allowed:
-            self._count_client_failure(client)
-            raise KeyInvalid()  # an unknown-key flood: no decoy run beyond the budget
+            self._refuse_unknown(client)
+        # One argon2 run at a time per key id: requests bringing the same key wait for
+        # its result, and a flood of guesses at one key cannot run past its failure
+        # budget while earlier guesses are still being checked.
         with self._lock:
-            gate = self._inflight.setdefault(digest, threading.Lock())
+            gate = self._gates.setdefault(parsed.key_id, threading.Lock())
         with gate:
-            if status is not None and self._verified_hash(digest) == status.secret_hash:
-                return  # verified by the request this one waited for
+            if status is not None:
+                if self._verified_hash(digest) == status.secret_hash:
+                    return  # verified by the request this one waited for
+                if self._is_blocked(parsed.key_id):
+                    raise KeyInvalid()  # throttled by the guesses this one waited for
             ok = self._hasher.verify(status.secret_hash if status else None, parsed.secret)
-            with self._lock:
-                self._inflight.pop(digest, None)
-                if ok and status is not None:
+            if ok and status is not None:
+                with self._lock:
                     self._verified[digest] = status.secret_hash
         if not ok:
             if status is not None:

@@ -211,13 +211,14 @@ class _Guard:
     async def _admit(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = context.invocation_metadata() or ()
         authenticate = self._shared.authenticator.authenticate
+        client = functools.cache(
+            lambda: client_address(context.peer(), metadata, self._shared.trusted_proxies)
+        )
         try:
-            principal = authenticate(metadata, may_block=False)
+            principal = authenticate(metadata, may_block=False, client=client)
         except NeedsVerification:
-            client = client_address(context.peer(), metadata, self._shared.trusted_proxies)
-            self._shared.authenticator.check_client(client)  # a throttled client: no hop
             principal = await asyncio.get_running_loop().run_in_executor(
-                self._shared.verifier, functools.partial(authenticate, metadata, client=client)
+                self._shared.verifier, functools.partial(authenticate, metadata, client=client())
             )
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()
