@@ -14,6 +14,7 @@ import functools
 import inspect
 import ipaddress
 import logging
+import math
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -68,14 +69,18 @@ def status_code_for(exc: errors.ChronicleError) -> grpc.StatusCode:
 
 
 def to_rpc_status(exc: errors.ChronicleError) -> grpc.Status:
-    if isinstance(exc, errors.RateLimited):  # the only status with a per-request detail
-        return _build_status(status_code_for(exc), exc.reason, exc.message, exc.retry_after_seconds)
-    return _fixed_status(status_code_for(exc), exc.reason, exc.message)
+    """Built once per distinct status: a flood of refusals costs no protobuf work."""
+    retry = None
+    if isinstance(exc, errors.RateLimited):  # whole milliseconds: plenty for a client
+        retry = math.ceil(exc.retry_after_seconds * 1000) / 1000
+    return _status_for(status_code_for(exc), exc.reason, exc.message, retry)
 
 
-@functools.lru_cache(maxsize=1024)
-def _fixed_status(code: grpc.StatusCode, reason: str, message: str) -> grpc.Status:
-    return _build_status(code, reason, message)
+@functools.lru_cache(maxsize=4096)
+def _status_for(
+    code: grpc.StatusCode, reason: str, message: str, retry_after: float | None
+) -> grpc.Status:
+    return _build_status(code, reason, message, retry_after)
 
 
 def _build_status(
@@ -183,19 +188,24 @@ def client_address(
 ) -> str:
     """The caller's address: the gRPC peer's, or, when the peer is a trusted proxy (an
     edge), the HTTP client's address it forwards."""
-    kind, _, rest = peer.partition(":")
-    host = rest.rpartition(":")[0].strip("[]") if kind in ("ipv4", "ipv6") else peer
+    forwarded = next((str(v) for k, v in metadata if k == contract.CLIENT_ADDRESS_METADATA), "")
+    return _client_address(peer.rpartition(":")[0], forwarded, trusted)
+
+
+@functools.lru_cache(maxsize=4096)
+def _client_address(peer: str, forwarded: str, trusted: tuple[IPNetwork, ...]) -> str:
+    """`peer` without its port ("ipv4:10.0.0.1", "ipv6:[::1]", "unix:…")."""
+    kind, _, host = peer.partition(":")
+    host = host.strip("[]") if kind in ("ipv4", "ipv6") else peer
     try:
         peer_ip = ipaddress.ip_address(host)
     except ValueError:
         return host
-    if any(peer_ip in network for network in trusted):
-        for name, value in metadata:
-            if name == contract.CLIENT_ADDRESS_METADATA:
-                try:
-                    return str(ipaddress.ip_address(str(value)))
-                except ValueError:
-                    break
+    if forwarded and any(peer_ip in network for network in trusted):
+        try:
+            return str(ipaddress.ip_address(forwarded))
+        except ValueError:
+            pass
     return str(peer_ip)
 
 
