@@ -13,6 +13,7 @@ from typing import Any
 import grpc
 import httpx
 import pytest
+import sqlalchemy
 from google.protobuf import descriptor, json_format
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
@@ -29,7 +30,7 @@ from server import keys
 from server.app import Container, GrpcServerThread
 from server.services import keys as key_service
 from server.storage import models
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant, make_tenant, on_sqlite
 
 GET_CALLER = "/chronicle.v1.IdentityService/GetCaller"
 
@@ -493,13 +494,28 @@ def test_raw_key_appears_only_in_the_create_response(
         "created",
     ]
     assert raw not in caplog.text and secret[:16] not in caplog.text
+    stored = stored_bytes(container)
+    assert raw.encode() not in stored and secret.encode() not in stored
+
+
+def stored_bytes(container: Container) -> bytes:
+    """Everything the database holds: SQLite's files (WAL included) byte for byte, or
+    every row of every table as PostgreSQL prints it."""
+    url = container.settings.database_url
+    if not on_sqlite(url):
+        with container.engine.connect() as connection:
+            tables = sqlalchemy.inspect(connection).get_table_names()
+            rows = [connection.execute(sqlalchemy.text(f'SELECT t::text FROM "{name}" t'))  # noqa: S608
+                    .scalars().all() for name in tables]  # fmt: skip
+        return "\n".join(str(r) for table in rows for r in table).encode()
     container.engine.dispose()
-    db_path = container.settings.database_url.removeprefix("sqlite:///")
+    data = b""
     for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(db_path + suffix):
-            with open(db_path + suffix, "rb") as f:
-                data = f.read()
-            assert raw.encode() not in data and secret.encode() not in data
+        path = url.removeprefix("sqlite:///") + suffix
+        if os.path.exists(path):
+            with open(path, "rb") as f:
+                data += f.read()
+    return data
 
 
 def test_last_used_at_is_written_in_batches(

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import Databases, free_port
 from tests.processes import cli_env, command
 
 WORKSPACE_ID = re.compile(r"^ws_[0-9A-Za-z]{20}$")
@@ -85,13 +85,10 @@ def assert_no_secret(raw: str, *outputs: str) -> None:
 
 @dataclass
 class Cli:
-    """The CLI bound to one SQLite file through `--database-url`."""
+    """The CLI bound to one database through `--database-url`, run in `cwd`."""
 
     cwd: Path
-
-    @property
-    def url(self) -> str:
-        return f"sqlite:///{self.cwd / 'chronicle.db'}"
+    url: str
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run("--database-url", self.url, *args, cwd=self.cwd)
@@ -119,9 +116,13 @@ class Cli:
         return {k["id"]: k for k in self.json("key", "list", "--workspace", workspace)}
 
 
+def sqlite_cli(directory: Path) -> Cli:
+    return Cli(directory, f"sqlite:///{directory / 'chronicle.db'}")
+
+
 @pytest.fixture
-def cli(tmp_path: Path) -> Cli:
-    cli = Cli(tmp_path)
+def cli(tmp_path: Path, empty_database_url: str) -> Cli:
+    cli = Cli(tmp_path, empty_database_url)
     cli.ok("migrate")
     return cli
 
@@ -132,12 +133,18 @@ def workspace(cli: Cli) -> str:
 
 
 @pytest.fixture(scope="module")
-def populated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Cli, str, dict[str, Any]]:
+def populated(
+    tmp_path_factory: pytest.TempPathFactory, postgres: Databases | None
+) -> Iterator[tuple[Cli, str, dict[str, Any]]]:
     """One database with a workspace and a key, shared by tests that change nothing."""
-    cli = Cli(tmp_path_factory.mktemp("populated"))
+    directory = tmp_path_factory.mktemp("populated")
+    name = postgres.create(migrated=False) if postgres else ""
+    cli = Cli(directory, postgres.url(name)) if postgres else sqlite_cli(directory)
     cli.ok("migrate")
     workspace = cli.last_line("workspace", "create", "acme")
-    return cli, workspace, cli.create_key(workspace)
+    yield cli, workspace, cli.create_key(workspace)
+    if postgres:
+        postgres.drop(name)
 
 
 @dataclass
@@ -233,7 +240,7 @@ def serving(cli: Cli, name: str) -> Iterator[Served]:
 
 
 def test_migrate_creates_the_schema_in_an_empty_file(tmp_path: Path) -> None:
-    cli = Cli(tmp_path)
+    cli = sqlite_cli(tmp_path)  # the embedded default: a file that does not exist yet
     database = tmp_path / "chronicle.db"
     assert not database.exists()
 
@@ -245,8 +252,10 @@ def test_migrate_creates_the_schema_in_an_empty_file(tmp_path: Path) -> None:
     assert WORKSPACE_ID.match(workspace), workspace
 
 
-def test_the_database_url_can_come_from_the_environment(tmp_path: Path) -> None:
-    cli = Cli(tmp_path)
+def test_the_database_url_can_come_from_the_environment(
+    tmp_path: Path, empty_database_url: str
+) -> None:
+    cli = Cli(tmp_path, empty_database_url)
     env = cli_env(CHRONICLE_DATABASE_URL=cli.url)
     elsewhere = tmp_path / "cwd"
     elsewhere.mkdir()
@@ -502,9 +511,9 @@ def test_an_unreachable_database_is_one_error_line(
 
 
 def test_first_serve_prints_a_working_test_key_once_and_a_restart_prints_none(
-    tmp_path: Path,
+    tmp_path: Path, empty_database_url: str
 ) -> None:
-    cli = Cli(tmp_path)
+    cli = Cli(tmp_path, empty_database_url)
 
     with serving(cli, "first") as served:
         raw = served.wait_for(TEST_KEY_IN_TEXT).group(0)

@@ -5,15 +5,17 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from typing import Any
 
 import grpc
 import httpx
 import pytest
+import sqlalchemy
 from google.protobuf import duration_pb2
 
 from chronicle.v1 import api_key_service_pb2
 from server.app import Container
-from tests.conftest import EdgeServer, Tenant
+from tests.conftest import EdgeServer, Tenant, on_sqlite
 from tests.e2e.test_auth import call, reason_of
 
 
@@ -76,6 +78,23 @@ def test_key_names_must_be_one_printable_line(
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
+def lock_holder(database_url: str, presentation_id: str) -> Any:
+    """Another connection holding what a PATCH of the presentation needs: SQLite's one
+    writer lock, or PostgreSQL's row lock."""
+    if on_sqlite(database_url):
+        holder = sqlite3.connect(database_url.removeprefix("sqlite:///"),
+                                 isolation_level=None, check_same_thread=False)  # fmt: skip
+        holder.execute("BEGIN IMMEDIATE")
+        holder.rollback = lambda: holder.execute("ROLLBACK")  # type: ignore[method-assign]
+        return holder
+    import psycopg
+
+    url = sqlalchemy.make_url(database_url).set(drivername="postgresql")
+    holder = psycopg.connect(url.render_as_string(hide_password=False))
+    holder.execute("SELECT 1 FROM presentations WHERE id = %s FOR UPDATE", (presentation_id,))
+    return holder
+
+
 def test_a_write_waiting_on_a_lock_answers_503_and_reads_keep_flowing(
     edge_factory: object, container: Container, tenant: Tenant
 ) -> None:
@@ -86,12 +105,7 @@ def test_a_write_waiting_on_a_lock_answers_503_and_reads_keep_flowing(
             "/api/v1/presentations", json={"template_id": template["id"]}, headers=tenant.headers
         ).json()
         url = f"/api/v1/presentations/{deck['id']}"
-        holder = sqlite3.connect(
-            container.settings.database_url.removeprefix("sqlite:///"),
-            isolation_level=None,
-            check_same_thread=False,
-        )
-        holder.execute("BEGIN IMMEDIATE")
+        holder = lock_holder(container.settings.database_url, deck["id"])
         try:
             result: dict[str, httpx.Response] = {}
             writer = threading.Thread(
@@ -107,7 +121,7 @@ def test_a_write_waiting_on_a_lock_answers_503_and_reads_keep_flowing(
             assert time.monotonic() - started < 0.4  # the loop is not blocked by the writer
             writer.join(timeout=30)
         finally:
-            holder.execute("ROLLBACK")
+            holder.rollback()
             holder.close()
         patched = result["patch"]
         assert patched.status_code == 503

@@ -27,8 +27,16 @@ def make_engine(url: str, pool_size: int = 10, busy_timeout: float = 5.0) -> Eng
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    # A networked database: connections checked before use (a restarted server, a
+    # dropped connection), and a write waiting on a row lock gives up after the same
+    # timeout as SQLite's (then 503), instead of holding a thread for ever.
     return create_engine(
-        url, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size, hide_parameters=True
+        url,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        hide_parameters=True,
+        connect_args={"options": f"-c lock_timeout={int(busy_timeout * 1000)}"},
     )
 
 
