@@ -138,6 +138,8 @@ class Settings:
     admin_routes: bool = _setting("CHRONICLE_ADMIN_ROUTES", _bool, False)
     max_body_bytes: int = _setting("CHRONICLE_MAX_BODY_BYTES", _positive_int, 1024 * 1024)
     grpc_timeout_seconds: float = _setting("CHRONICLE_GRPC_TIMEOUT", _positive_float, 30.0)
+    # Seconds calls (and HTTP requests) in flight get to finish after SIGTERM.
+    shutdown_grace_seconds: float = _setting("CHRONICLE_SHUTDOWN_GRACE", _positive_float, 10.0)
     # gRPC server
     grpc_threads: int = _setting("CHRONICLE_GRPC_THREADS", _positive_int, 10)
     # How long a SQLite write waits for another writer's lock before answering 503.

@@ -126,7 +126,10 @@ def http_server(app: FastAPI, settings: Settings) -> tuple[uvicorn.Server, socke
         address = f"{settings.bind}:{settings.http_port}"
         raise OSError(f"cannot listen for HTTP on {address}: {exc.strerror}") from None
     config = uvicorn.Config(
-        app, access_log=settings.access_log, log_level=settings.log_level.lower()
+        app,
+        access_log=settings.access_log,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
     return uvicorn.Server(config), sock
 

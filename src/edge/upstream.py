@@ -15,6 +15,13 @@ from edge.transcode import Route
 Metadata = tuple[tuple[str, str | bytes], ...]
 
 
+def _not_served(exc: grpc.aio.AioRpcError) -> bool:
+    """UNAVAILABLE from the transport or a server refusing calls, not our service's own
+    503 (a busy database, say), which carries status details and is not retried."""
+    details = any(key == "grpc-status-details-bin" for key, _ in exc.trailing_metadata() or ())
+    return exc.code() == grpc.StatusCode.UNAVAILABLE and not details
+
+
 class Upstream:
     def __init__(self, targets: Sequence[str], timeout: float) -> None:
         if not targets:
@@ -43,8 +50,24 @@ class Upstream:
     async def call(
         self, route: Route, request: Message, metadata: Sequence[tuple[str, str]]
     ) -> tuple[Message, Metadata]:
-        """The reply and the server's trailing metadata (RateLimit-* travel there)."""
-        index = self._pick()
+        """The reply and the server's trailing metadata (RateLimit-* travel there).
+
+        A call no server took (UNAVAILABLE: a server stopping, restarting or gone) is
+        tried on the next target, each at most once: a server shutting down refuses new
+        calls before doing anything, so a retry cannot apply a write twice."""
+        first = self._pick()
+        for attempt in range(len(self._channels)):
+            index = (first + attempt) % len(self._channels)
+            try:
+                return await self._call_one(index, route, request, metadata)
+            except grpc.aio.AioRpcError as exc:
+                if not _not_served(exc) or attempt + 1 == len(self._channels):
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _call_one(
+        self, index: int, route: Route, request: Message, metadata: Sequence[tuple[str, str]]
+    ) -> tuple[Message, Metadata]:
         method = route.binding.full_method
         call = self._calls.get((index, method))
         if call is None:

@@ -155,8 +155,17 @@ class GrpcServer:
     container: Container
     executors: tuple[ThreadPoolExecutor, ...]
 
-    async def stop(self, grace: float | None = 5.0) -> None:
-        await self.server.stop(grace)
+    health: health.aio.HealthServicer | None = None
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Graceful: health checks answer NOT_SERVING, new calls are refused (clients
+        retry them elsewhere), calls in flight get `grace` seconds (default
+        CHRONICLE_SHUTDOWN_GRACE) to finish."""
+        if self.health is not None:
+            await self.health.enter_graceful_shutdown()
+        await self.server.stop(
+            self.container.settings.shutdown_grace_seconds if grace is None else grace
+        )
         for executor in self.executors:
             executor.shutdown(wait=False, cancel_futures=True)
         self.container.usage.stop()
@@ -211,7 +220,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     if isinstance(container.key_status, RedisKeyStatus):
         container.key_status.listen(container.authenticator)
     log.info("gRPC server listening on %s:%d", settings.bind, bound)
-    return GrpcServer(server, bound, container, (executor, verifier))
+    return GrpcServer(server, bound, container, (executor, verifier), health_servicer)
 
 
 def settle_heap() -> None:

@@ -195,7 +195,9 @@ def test_revoked_by_the_cli_in_another_process_is_refused_within_1s(
 ) -> None:
     assert not isinstance(caller(channel, tenant.bearer), grpc.RpcError)
     assert http.get("/api/v1/templates", headers=tenant.headers).status_code == 200
-    env = {**os.environ, "CHRONICLE_DATABASE_URL": container.settings.database_url}
+    # The CLI is configured as the servers are: with Redis, it tells them over pub/sub.
+    env = {**os.environ, "CHRONICLE_DATABASE_URL": container.settings.database_url,
+           "CHRONICLE_REDIS_URL": container.settings.redis_url or ""}  # fmt: skip
     done = subprocess.run(
         [
             sys.executable,

@@ -324,6 +324,50 @@ def test_a_killed_worker_s_job_is_taken_over_after_its_lease(
         assert job is not None and job.attempts == 2
 
 
+def test_a_worker_stopped_with_sigterm_hands_its_job_back_at_once(
+    container: Container, http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    """Graceful shutdown: the job is released at the worker's next step, not after its
+    lease (a minute here), and the interrupted attempt is not counted."""
+    with serve_fake_model() as (model, url):
+        model.fallback, model.delay = _slow_model_answer, 0.4
+        env = {**os.environ, "CHRONICLE_DATABASE_URL": container.settings.database_url,
+               "CHRONICLE_MODEL_BASE_URL": url, "CHRONICLE_MODEL_NAME": "m",
+               "CHRONICLE_WORKER_LEASE": "60", "CHRONICLE_LOG_LEVEL": "INFO"}  # fmt: skip
+        gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=4).json()[
+            "generation_id"
+        ]
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "chronicle.cli", "worker"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            wait_for_progress(http, tenant, gid)
+            worker.send_signal(signal.SIGTERM)
+            _, stderr = worker.communicate(timeout=20)
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+        assert worker.returncode == 0 and "handed back" in stderr, stderr
+        with container.uow() as uow:
+            job = uow.generation_jobs.get(gid)
+            assert job is not None and job.state == "generating" and job.lease_owner is None
+        start_worker(BuiltinWriter(), lease_seconds=60)
+        done = wait_for(http, tenant, gid, "completed", "failed", limit=15)
+    assert done["status"] == "completed"
+    with container.uow() as uow:
+        job = uow.generation_jobs.get(gid)
+        assert job is not None and job.attempts == 1
+
+
+def _slow_model_answer(request: dict[str, Any]) -> tuple[int, Any]:
+    if "You plan" in request["messages"][0]["content"]:
+        sections = [{"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
+                    for i in range(4)]  # fmt: skip
+        return 200, completion(json.dumps({"sections": sections}))
+    return 200, completion(json.dumps({"bullets": ["b"], "speaker_notes": "n"}))
+
+
 def wait_for_progress(http: httpx.Client, tenant: Tenant, gid: str) -> dict[str, Any]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -39,6 +39,10 @@ class LeaseLost(Exception):
     """Another worker owns the job now: stop without touching it."""
 
 
+class Stopping(Exception):
+    """This worker is shutting down (SIGTERM): hand the job back for another to take."""
+
+
 class Worker:
     def __init__(
         self,
@@ -54,6 +58,7 @@ class Worker:
         self.owner = owner or new_id("wrk")
         self._lease = timedelta(seconds=lease_seconds)
         self._timeout = job_timeout_seconds
+        self._stop = threading.Event()  # set by `serve`'s caller to shut down
 
     def run_once(self) -> str | None:
         """Claims and runs one job; its id, or None when there was nothing to do."""
@@ -66,6 +71,9 @@ class Worker:
         return job_id
 
     def serve(self, stop: threading.Event, poll_seconds: float = 0.2) -> None:
+        """Runs jobs until `stop` is set; a job running then is handed back at its next
+        step, for another worker to take at once (its attempt not counted)."""
+        self._stop = stop
         while not stop.is_set():
             try:
                 worked = self.run_once()
@@ -80,6 +88,13 @@ class Worker:
             self._run(job_id)
         except LeaseLost:
             log.info("generation %s was taken over by another worker", job_id)
+        except Stopping:
+            with contextlib.suppress(LeaseLost), self._uow() as uow:
+                job = self._ours(uow, job_id)
+                job.lease_owner, job.lease_expires_at = None, None
+                job.attempts -= 1
+                uow.commit()
+            log.info("generation %s handed back: this worker is stopping", job_id)
         except (JobFailed, ModelError) as exc:
             self._finish(job_id, state="failed", error=str(exc))
         except Exception:
@@ -96,6 +111,8 @@ class Worker:
 
     def _update(self, job_id: str, **changes: object) -> models.GenerationJob:
         """Writes progress and renews the lease, if the job is still ours."""
+        if self._stop.is_set() and changes.get("state") is None:
+            raise Stopping()
         with self._uow() as uow:
             job = self._ours(uow, job_id)
             for name, value in changes.items():

@@ -185,10 +185,26 @@ class GenerationJobRepository:
     def claim(self, owner: str, now: datetime, until: datetime) -> str | None:
         """Takes the oldest generating job whose lease is free or expired; its id, or None.
 
-        A compare-and-set on the lease, so two workers never hold one job."""
+        On PostgreSQL, `SELECT … FOR UPDATE SKIP LOCKED`: workers racing for jobs each
+        take a different one without waiting on each other. Elsewhere (SQLite has one
+        writer anyway), a compare-and-set on the lease. Either way two workers never
+        hold one job."""
         job = models.GenerationJob
         free = or_(job.lease_expires_at.is_(None), job.lease_expires_at < now)
         session = self._session()
+        if session.get_bind().dialect.name == "postgresql":
+            job_id = session.scalars(
+                select(job.id).where(job.state == "generating", free)
+                .order_by(job.created_at).limit(1).with_for_update(skip_locked=True)
+            ).first()  # fmt: skip
+            if job_id is None:
+                return None
+            session.execute(
+                update(job).where(job.id == job_id)
+                .values(lease_owner=owner, lease_expires_at=until, attempts=job.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )  # fmt: skip
+            return job_id
         candidates = session.scalars(
             select(job.id).where(job.state == "generating", free).order_by(job.created_at)
             .limit(5)
