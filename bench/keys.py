@@ -206,7 +206,7 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
             try:
                 cost[limiter].append(valid_load(f"limiter: {limiter}", server, keys_file, opts))
             finally:
-                server.stop(grace=None)
+                server.stop(grace=0)
         for kind in ("none", *FLOOD_KINDS):
             server = serve(settings)
             try:
@@ -218,7 +218,7 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                     answers["argon2"] = server.container.authenticator.argon2_verifications
                     flood_answers[kind].append(answers)
             finally:
-                server.stop(grace=None)
+                server.stop(grace=0)
     return {"cost": cost, "floods": floods, "answers": flood_answers}
 
 

@@ -175,7 +175,7 @@ def service_token(container: Container) -> str:
 def grpc_server(container: Container) -> Iterator[GrpcServerThread]:
     server = GrpcServerThread(container, port=0).start()
     yield server
-    server.stop(grace=None)
+    server.stop(grace=0)
 
 
 @pytest.fixture

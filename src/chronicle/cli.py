@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -88,7 +89,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     # Generation is CPU work: its own process keeps it off the servers' GIL and loop.
     worker = multiprocessing.get_context("spawn").Process(
-        target=run_worker, args=(settings,), name="chronicle-worker", daemon=True
+        target=run_worker,
+        args=(settings, None, os.getpid()),
+        name="chronicle-worker",
+        daemon=True,
     )
     worker.start()
     try:

@@ -134,18 +134,30 @@ def make_worker(container: Container) -> Worker:
                   job_timeout_seconds=s.job_timeout_seconds)  # fmt: skip
 
 
-def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
+def run_worker(
+    settings: Settings, stop: threading.Event | None = None, parent: int | None = None
+) -> None:
     """A worker loop until `stop` is set (or forever): `chronicle worker`, and the worker
-    process that `chronicle serve` starts beside the servers."""
+    process that `chronicle serve` starts beside the servers (`parent`: its pid; the
+    worker stops when that process is gone, however it ended)."""
     if stop is None:  # a process of its own: stop cleanly on SIGTERM or Ctrl-C
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+    if parent is not None:
+        threading.Thread(target=_stop_without, args=(parent, stop), daemon=True).start()
     logging.basicConfig(level=settings.log_level)
     container = Container(settings)
     worker = make_worker(container)
     log.info("generation worker %s started", worker.owner)
     worker.serve(stop)
+
+
+def _stop_without(parent: int, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        if os.getppid() != parent:  # re-parented: the process that started us is gone
+            log.warning("the serving process is gone; the worker stops")
+            stop.set()
 
 
 @dataclass

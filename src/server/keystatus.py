@@ -104,7 +104,7 @@ class RedisKeyStatus:
             listener.set_pushed(True)
             log.info("key-status changes arrive over Redis pub/sub")
             while not self._stop.is_set():
-                message = pubsub.get_message(timeout=0.5)
+                message = pubsub.get_message(timeout=0.1)  # also how soon `stop` is seen
                 if message is not None and message["type"] == "message":
                     listener.forget(message["data"].decode("ascii", "replace"))
         finally:

@@ -602,4 +602,4 @@ def test_a_revocation_on_one_server_is_honoured_by_another_within_1s(
         assert _wait_until_refused(second, tenant.bearer, 1.0) < 1.0
     finally:
         for server in servers:
-            server.stop(grace=None)
+            server.stop(grace=0)

@@ -96,7 +96,7 @@ def test_with_redis_configured_two_servers_share_the_allowance(
         assert all(reason_of(r) == "API_KEY_RATE_LIMITED" for r in refused)
     finally:
         for server in servers:
-            server.stop(grace=None)
+            server.stop(grace=0)
 
 
 def test_every_key_event_is_in_the_audit_trail(
