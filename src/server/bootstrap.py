@@ -34,10 +34,11 @@ def sync_builtin_templates(uow: UnitOfWork) -> None:
 
 def prepare(engine: Engine, uow: UnitOfWork) -> bool:
     """Migrate and seed; True when the database was empty before."""
-    was_empty = db.is_empty(engine)
-    db.migrate(engine)
-    with uow:
-        sync_builtin_templates(uow)
+    with db.preparation_lock(engine):
+        was_empty = db.is_empty(engine)
+        db.migrate(engine)
+        with uow:
+            sync_builtin_templates(uow)
     return was_empty
 
 

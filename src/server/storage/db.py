@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -59,6 +61,26 @@ def alembic_config(engine: Engine) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     return config
+
+
+@contextmanager
+def preparation_lock(engine: Engine) -> Iterator[None]:
+    """One process at a time migrates and seeds: several servers starting together on
+    one PostgreSQL wait for each other (a session advisory lock). SQLite's own write
+    lock already serialises them."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _PREPARATION_LOCK})
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": _PREPARATION_LOCK})
+            connection.commit()
+
+
+_PREPARATION_LOCK = 0x43_48_52_4E  # "CHRN"
 
 
 def migrate(engine: Engine) -> None:
