@@ -16,23 +16,29 @@ from sqlalchemy import event
 from chronicle.config import RateLimit, Settings
 from server import keys
 from server.app import Container
-from tests.conftest import Tenant, make_tenant
+from tests.conftest import Tenant, make_tenant, on_sqlite
 from tests.e2e.test_auth import caller, reason_of
 
 
 @pytest.fixture
 def statements(container: Container) -> Iterator[list[str]]:
-    """Every SQL statement run on a connection the engine opens from now on (through the
-    ORM or the raw hot path alike): SQLite's own trace callback on each connection."""
+    """Every use of the database from now on, through the ORM or the raw hot path alike:
+    on SQLite, each statement (SQLite's trace callback on every new connection); on
+    PostgreSQL, each connection taken from the pool (no query runs without one)."""
     seen: list[str] = []
 
     def trace(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.set_trace_callback(seen.append)
 
+    def checkout(*_: Any) -> None:
+        seen.append("checkout")
+
     container.engine.dispose()  # connections opened before now are not traced
-    event.listen(container.engine, "connect", trace)
+    kind, listener = ("connect", trace) if on_sqlite(container.settings.database_url) else (
+        "checkout", checkout)  # fmt: skip
+    event.listen(container.engine, kind, listener)
     yield seen
-    event.remove(container.engine, "connect", trace)
+    event.remove(container.engine, kind, listener)
 
 
 def malformed(tenant: Tenant) -> list[str]:
