@@ -41,9 +41,9 @@ class Databases:
     """Fresh PostgreSQL databases, cloned from a migrated template (a clone takes ~0.1 s,
     a migration ~1 s), dropped after each test."""
 
-    TEMPLATE = "chronicle_test_template"
-
     def __init__(self, admin_url: str) -> None:
+        # One template per test session: two sessions on one server keep apart.
+        self.TEMPLATE = f"chronicle_test_template_{uuid.uuid4().hex[:8]}"
         self._admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
         self._base = sqlalchemy.make_url(admin_url)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, Table, bindparam, select
+from sqlalchemy.exc import OperationalError
 
 Processor = Callable[[Any], Any] | None
 
@@ -73,28 +74,36 @@ class RowReader:
                 self._plans[dialect.name] = plan
         return plan
 
-    def get(self, engine: Engine, key: str) -> Any:
-        """The row as a named tuple of converted values, or None."""
-        plan = self._plan(engine)
-        params = (key,) if plan.positional else {"key": key}
+    @staticmethod
+    def _fetch(engine: Engine, plan: _Plan, params: Any) -> Any:
         if engine.dialect.name == "sqlite":
             # A SELECT outside a transaction sees the latest commit, so the
             # thread's own connection can stay open between reads.
             cursor = _thread_connection(engine).cursor()
             try:
                 cursor.execute(plan.sql, params)
-                raw = cursor.fetchone()
+                return cursor.fetchone()
             finally:
                 cursor.close()
-        else:
-            connection = engine.raw_connection()
-            try:
-                cursor = connection.cursor()
-                cursor.execute(plan.sql, params)
-                raw = cursor.fetchone()
-                cursor.close()
-            finally:
-                connection.close()  # back to the pool, which rolls back
+        connection = engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(plan.sql, params)
+            raw = cursor.fetchone()
+            cursor.close()
+            return raw
+        finally:
+            connection.close()  # back to the pool, which rolls back
+
+    def get(self, engine: Engine, key: str) -> Any:
+        """The row as a named tuple of converted values, or None."""
+        plan = self._plan(engine)
+        params = (key,) if plan.positional else {"key": key}
+        try:
+            raw = self._fetch(engine, plan, params)
+        except engine.dialect.loaded_dbapi.OperationalError as exc:
+            # As the ORM would raise it: the interceptor answers 503 for these.
+            raise OperationalError(plan.sql, None, exc) from None
         if raw is None:
             return None
         return self.row_type(
