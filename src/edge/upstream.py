@@ -15,11 +15,19 @@ from edge.transcode import Route
 Metadata = tuple[tuple[str, str | bytes], ...]
 
 
-def _not_served(exc: grpc.aio.AioRpcError) -> bool:
-    """UNAVAILABLE from the transport or a server refusing calls, not our service's own
-    503 (a busy database, say), which carries status details and is not retried."""
+# A read may be tried again whenever the transport, not our service, ended the call: a
+# connection closing under it can end as any of these.
+_LOST = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
+                   grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL})  # fmt: skip
+
+
+def _not_served(exc: grpc.aio.AioRpcError, read: bool) -> bool:
+    """Whether another server may take the call: UNAVAILABLE from the transport or a
+    server refusing calls (for a read, any way a closing connection ends a call), never
+    our service's own answers (a busy database's 503, say), which carry status details."""
     details = any(key == "grpc-status-details-bin" for key, _ in exc.trailing_metadata() or ())
-    return exc.code() == grpc.StatusCode.UNAVAILABLE and not details
+    codes = _LOST if read else {grpc.StatusCode.UNAVAILABLE}
+    return exc.code() in codes and not details
 
 
 class Upstream:
@@ -56,12 +64,13 @@ class Upstream:
         tried on the next target, each at most once: a server shutting down refuses new
         calls before doing anything, so a retry cannot apply a write twice."""
         first = self._pick()
+        read = route.binding.verb == "GET"
         for attempt in range(len(self._channels)):
             index = (first + attempt) % len(self._channels)
             try:
                 return await self._call_one(index, route, request, metadata)
             except grpc.aio.AioRpcError as exc:
-                if not _not_served(exc) or attempt + 1 == len(self._channels):
+                if not _not_served(exc, read) or attempt + 1 == len(self._channels):
                     raise
         raise AssertionError("unreachable")
 

@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from chronicle.config import Settings
 from server import bootstrap, catalog, convert
 from server.app import Container
 from server.storage import models
@@ -132,7 +133,9 @@ def test_last_use_batch_is_one_statement_for_many_keys(container: Container) -> 
         )
 
 
-def test_prepare_reports_an_empty_database_once(settings: object) -> None:
-    container = Container(settings)  # type: ignore[arg-type]
+def test_prepare_reports_an_empty_database_once(
+    settings: Settings, empty_database_url: str
+) -> None:
+    container = Container(settings.with_(database_url=empty_database_url))
     assert bootstrap.prepare(container.engine, container.uow()) is True
     assert bootstrap.prepare(container.engine, container.uow()) is False
