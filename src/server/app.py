@@ -160,6 +160,11 @@ def _stop_without(parent: int, stop: threading.Event) -> None:
             stop.set()
 
 
+# How long a stopping server refuses new calls (UNAVAILABLE, retried elsewhere) before
+# it closes its listener: long enough for clients to notice and move on.
+DRAIN_SECONDS = 1.0
+
+
 @dataclass
 class GrpcServer:
     server: grpc.aio.Server
@@ -168,16 +173,21 @@ class GrpcServer:
     executors: tuple[ThreadPoolExecutor, ...]
 
     health: health.aio.HealthServicer | None = None
+    interceptor: ChronicleInterceptor | None = None
 
     async def stop(self, grace: float | None = None) -> None:
-        """Graceful: health checks answer NOT_SERVING, new calls are refused (clients
-        retry them elsewhere), calls in flight get `grace` seconds (default
-        CHRONICLE_SHUTDOWN_GRACE) to finish."""
+        """Graceful: health checks answer NOT_SERVING and new calls are refused with
+        UNAVAILABLE (clients retry them elsewhere) for DRAIN_SECONDS, while clients move
+        away; then the listener closes and calls in flight get `grace` seconds (default
+        CHRONICLE_SHUTDOWN_GRACE) to finish. With `grace` 0 (tests), at once."""
+        if grace is None:
+            grace = self.container.settings.shutdown_grace_seconds
         if self.health is not None:
             await self.health.enter_graceful_shutdown()
-        await self.server.stop(
-            self.container.settings.shutdown_grace_seconds if grace is None else grace
-        )
+        if self.interceptor is not None and grace > 0:
+            self.interceptor.drain()
+            await asyncio.sleep(min(DRAIN_SECONDS, grace))
+        await self.server.stop(grace)
         for executor in self.executors:
             executor.shutdown(wait=False, cancel_futures=True)
         self.container.usage.stop()
@@ -232,7 +242,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     if isinstance(container.key_status, RedisKeyStatus):
         container.key_status.listen(container.authenticator)
     log.info("gRPC server listening on %s:%d", settings.bind, bound)
-    return GrpcServer(server, bound, container, (executor, verifier), health_servicer)
+    return GrpcServer(server, bound, container, (executor, verifier), health_servicer, interceptor)
 
 
 def settle_heap() -> None:

@@ -132,16 +132,24 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             authenticator, executor, verifier, limiter, default_rate, trusted_proxies
         )
         self._runs_inline = runs_inline
+        self._draining = False
         self._callers = {
             contract.full_method_name(method): contract.allowed_callers(service)
             for service in contract.SERVICES
             for method in service.methods
         }
 
+    def drain(self) -> None:
+        """Shutting down: every new call is refused with UNAVAILABLE, which clients (and
+        edges) retry on another server, while calls already running finish."""
+        self._draining = True
+
     async def intercept_service(self, continuation: Callable[[Any], Any], details: Any) -> Any:
         handler = await continuation(details)
         if handler is None or details.method.startswith(PUBLIC_SERVICES):
             return handler
+        if self._draining:
+            return _refusal(handler)
         guard = _Guard(
             self._shared,
             self._callers.get(details.method, frozenset()),  # unknown: nobody may call
@@ -160,6 +168,16 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
+
+
+def _refusal(handler: Any) -> Any:
+    async def refuse(request: Any, context: grpc.aio.ServicerContext) -> None:
+        await context.abort(grpc.StatusCode.UNAVAILABLE, "This server is shutting down")
+
+    make = (grpc.unary_unary_rpc_method_handler if handler.unary_unary is not None
+            else grpc.unary_stream_rpc_method_handler)  # fmt: skip
+    return make(refuse, request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer)  # fmt: skip
 
 
 async def _refuse_client_streaming(request: Any, context: grpc.aio.ServicerContext) -> None:
