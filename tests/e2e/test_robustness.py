@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
 
 import grpc
 import httpx
@@ -78,21 +78,30 @@ def test_key_names_must_be_one_printable_line(
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def lock_holder(database_url: str, presentation_id: str) -> Any:
-    """Another connection holding what a PATCH of the presentation needs: SQLite's one
-    writer lock, or PostgreSQL's row lock."""
+def hold_lock(database_url: str, presentation_id: str) -> Callable[[], None]:
+    """Another connection holding what a PATCH of the presentation needs (SQLite's one
+    writer lock, or PostgreSQL's row lock); returns how to let go of it."""
     if on_sqlite(database_url):
         holder = sqlite3.connect(database_url.removeprefix("sqlite:///"),
                                  isolation_level=None, check_same_thread=False)  # fmt: skip
         holder.execute("BEGIN IMMEDIATE")
-        holder.rollback = lambda: holder.execute("ROLLBACK")  # type: ignore[method-assign]
-        return holder
+
+        def release_sqlite() -> None:
+            holder.execute("ROLLBACK")
+            holder.close()
+
+        return release_sqlite
     import psycopg
 
     url = sqlalchemy.make_url(database_url).set(drivername="postgresql")
-    holder = psycopg.connect(url.render_as_string(hide_password=False))
-    holder.execute("SELECT 1 FROM presentations WHERE id = %s FOR UPDATE", (presentation_id,))
-    return holder
+    connection = psycopg.connect(url.render_as_string(hide_password=False))
+    connection.execute("SELECT 1 FROM presentations WHERE id = %s FOR UPDATE", (presentation_id,))
+
+    def release_postgres() -> None:
+        connection.rollback()
+        connection.close()
+
+    return release_postgres
 
 
 def test_a_write_waiting_on_a_lock_answers_503_and_reads_keep_flowing(
@@ -105,7 +114,7 @@ def test_a_write_waiting_on_a_lock_answers_503_and_reads_keep_flowing(
             "/api/v1/presentations", json={"template_id": template["id"]}, headers=tenant.headers
         ).json()
         url = f"/api/v1/presentations/{deck['id']}"
-        holder = lock_holder(container.settings.database_url, deck["id"])
+        release = hold_lock(container.settings.database_url, deck["id"])
         try:
             result: dict[str, httpx.Response] = {}
             writer = threading.Thread(
@@ -121,8 +130,7 @@ def test_a_write_waiting_on_a_lock_answers_503_and_reads_keep_flowing(
             assert time.monotonic() - started < 0.4  # the loop is not blocked by the writer
             writer.join(timeout=30)
         finally:
-            holder.rollback()
-            holder.close()
+            release()
         patched = result["patch"]
         assert patched.status_code == 503
         assert patched.json()["error"]["code"] == "UNAVAILABLE"
