@@ -172,6 +172,10 @@ DECOYS = RateLimit(5, 1)
 BURST_GAP_SECONDS = 60.0
 
 
+def _address(client: str | ClientOf) -> str:
+    return client() if callable(client) else client
+
+
 class Authenticator:
     def __init__(
         self,
@@ -207,6 +211,7 @@ class Authenticator:
         self._throttle = InProcessLimiter(clock)
         self._blocked: TTLCache[str, float] = TTLCache(100_000, 3600, timer=clock)
         self._expiry_told: TTLCache[str, bool] = TTLCache(100_000, 86400, timer=clock)
+        self._last_refusal: TTLCache[str, float] = TTLCache(100_000, 3600, timer=clock)
 
     @property
     def argon2_verifications(self) -> int:
@@ -230,7 +235,7 @@ class Authenticator:
             # its client is throttled.
             if self._is_blocked(parsed.key_id):
                 raise KeyInvalid()
-            client = client() if callable(client) else client
+            client = _address(client)
             self.check_client(client)
             if not may_block and not self._inline_lookups:
                 raise NeedsVerification()
@@ -242,7 +247,7 @@ class Authenticator:
                 if status is None and not self._throttle.would_allow("decoy", DECOYS):
                     self._refuse_unknown(client)
                 raise NeedsVerification()
-            self._verify(digest, parsed, status, client() if callable(client) else client)
+            self._verify(digest, parsed, status, _address(client))
         assert status is not None
         now = datetime.now(UTC)
         if status.revoked_at is not None:
@@ -317,15 +322,15 @@ class Authenticator:
 
     def _refuse_unknown(self, client: str | ClientOf) -> NoReturn:
         """An unknown key id once the decoy budget is spent: no argon2 at all."""
-        self._count_client_failure(client() if callable(client) else client)
+        self._count_client_failure(_address(client))
         raise KeyInvalid()
 
     def check_client(self, client: str) -> None:
         """RateLimited while the client has spent its failed-verification budget."""
-        if self._is_blocked(f"client:{client}"):
+        wait = self._blocked_for(f"client:{client}")
+        if wait > 0:
             raise RateLimited(
-                self._blocked_for(f"client:{client}"),
-                "Too many failed API key verifications from this client; retry later",
+                wait, "Too many failed API key verifications from this client; retry later"
             )
 
     def _verify(
@@ -358,23 +363,28 @@ class Authenticator:
             raise KeyInvalid()
 
     def _is_blocked(self, what: str) -> bool:
-        with self._lock:
-            return self._blocked.get(what, 0.0) > self._clock()
+        return self._blocked_for(what) > 0
 
     def _blocked_for(self, what: str) -> float:
+        """Seconds `what` (a key id, or "client:ADDRESS") stays refused; 0 when not."""
         with self._lock:
             return max(0.0, self._blocked.get(what, 0.0) - self._clock())
 
     def _count_client_failure(self, client: str) -> None:
-        decision = self._throttle.hit(f"client:{client}", self._failures_per_client)
-        if decision.allowed:
-            return
-        with self._lock:
-            first = self._blocked.get(f"client:{client}", 0.0) <= self._clock()
-            self._blocked[f"client:{client}"] = self._clock() + decision.retry_after_seconds
-        if first:
+        if self._spend_failure(f"client:{client}", self._failures_per_client):
             log.warning("client %s: more than %s failed key verifications; throttled",
                         client or "(unknown)", self._failures_per_client)  # fmt: skip
+
+    def _spend_failure(self, what: str, budget: RateLimit) -> bool:
+        """One failure from `what`'s budget; once spent, `what` is refused until it has
+        room again. True when this failure started the refusal."""
+        decision = self._throttle.hit(f"failures:{what}", budget)
+        if decision.allowed:
+            return False
+        with self._lock:
+            first = self._blocked.get(what, 0.0) <= self._clock()
+            self._blocked[what] = self._clock() + decision.retry_after_seconds
+        return first
 
     def _tell_expiry(self, key_id: str, status: _Status) -> None:
         """The first time this process sees an expired key presented, audit it."""
@@ -393,21 +403,15 @@ class Authenticator:
         last minute, in this process) is audited."""
         now = self._clock()
         with self._lock:
-            last = self._blocked.get(f"limited:{principal.credential_id}")
-            self._blocked[f"limited:{principal.credential_id}"] = now
+            last = self._last_refusal.get(principal.credential_id)
+            self._last_refusal[principal.credential_id] = now
         if last is not None and now - last < BURST_GAP_SECONDS:
             return
         self._record(principal.credential_id, principal.workspace_id, "rate_limited",
                      f"requests refused over the limit of {rate}")  # fmt: skip
 
     def _count_failure(self, key_id: str, status: _Status) -> None:
-        decision = self._throttle.hit(f"failures:{key_id}", FAILURES_PER_KEY)
-        if decision.allowed:
-            return
-        with self._lock:
-            first = key_id not in self._blocked or self._blocked[key_id] <= self._clock()
-            self._blocked[key_id] = self._clock() + decision.retry_after_seconds
-        if first and key_id.startswith("key_"):
+        if self._spend_failure(key_id, FAILURES_PER_KEY) and key_id.startswith("key_"):
             log.warning("key %s: too many failed verifications; throttled", key_id)
             self._record(key_id, status.workspace_id, "verification_failures",
                          f"more than {FAILURES_PER_KEY} wrong secrets; throttled")  # fmt: skip

@@ -148,8 +148,6 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         handler = await continuation(details)
         if handler is None or details.method.startswith(PUBLIC_SERVICES):
             return handler
-        if self._draining:
-            return _refusal(handler)
         guard = _Guard(
             self._shared,
             self._callers.get(details.method, frozenset()),  # unknown: nobody may call
@@ -163,21 +161,16 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         else:
             # No client-streaming RPC exists; refuse one rather than serve it unguarded.
             return grpc.unary_unary_rpc_method_handler(_refuse_client_streaming)
+        served = handler.unary_unary or handler.unary_stream
         return make(
-            behaviour(handler.unary_unary or handler.unary_stream),
+            _shutting_down if self._draining else behaviour(served),
             request_deserializer=handler.request_deserializer,
             response_serializer=handler.response_serializer,
         )
 
 
-def _refusal(handler: Any) -> Any:
-    async def refuse(request: Any, context: grpc.aio.ServicerContext) -> None:
-        await context.abort(grpc.StatusCode.UNAVAILABLE, "This server is shutting down")
-
-    make = (grpc.unary_unary_rpc_method_handler if handler.unary_unary is not None
-            else grpc.unary_stream_rpc_method_handler)  # fmt: skip
-    return make(refuse, request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer)  # fmt: skip
+async def _shutting_down(request: Any, context: grpc.aio.ServicerContext) -> None:
+    await context.abort(grpc.StatusCode.UNAVAILABLE, "This server is shutting down")
 
 
 async def _refuse_client_streaming(request: Any, context: grpc.aio.ServicerContext) -> None:
@@ -239,9 +232,10 @@ class _Guard:
     async def _admit(self, context: grpc.aio.ServicerContext) -> Principal:
         metadata = context.invocation_metadata() or ()
         authenticate = self._shared.authenticator.authenticate
-        client = functools.cache(
-            lambda: client_address(context.peer(), metadata, self._shared.trusted_proxies)
-        )
+
+        def client() -> str:  # needed only for a key not verified yet; parsing is cached
+            return client_address(context.peer(), metadata, self._shared.trusted_proxies)
+
         try:
             principal = authenticate(metadata, may_block=False, client=client)
         except NeedsVerification:
