@@ -32,6 +32,19 @@ def completion(content: Any, tokens: int = 42) -> dict[str, Any]:
             "usage": {"total_tokens": tokens}}  # fmt: skip
 
 
+def planning(sections: int) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    """A `fallback` that plans `sections` slides, then writes each with one bullet."""
+
+    def answer(request: dict[str, Any]) -> tuple[int, Any]:
+        if "You plan" in request["messages"][0]["content"]:
+            planned = [{"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
+                       for i in range(sections)]  # fmt: skip
+            return 200, completion(json.dumps({"sections": planned}))
+        return 200, completion(json.dumps({"bullets": ["b"], "speaker_notes": "n"}))
+
+    return answer
+
+
 @contextmanager
 def serve_fake_model() -> Iterator[tuple[FakeModel, str]]:
     model = FakeModel()

@@ -11,10 +11,12 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
+import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -139,3 +141,20 @@ def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedPr
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return done
+
+
+def wait_healthz(
+    base_url: str, check_alive: Callable[[], None], output: Callable[[], str], timeout: float = 20
+) -> None:
+    """Until GET {base_url}/healthz answers 200; fails the test with `output()` when the
+    process dies first or it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        check_alive()
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"{base_url}/healthz did not answer 200 within {timeout}s:\n{output()}")

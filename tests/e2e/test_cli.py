@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import Databases, free_port
-from tests.processes import cli_env, command
+from tests.processes import cli_env, command, wait_healthz
 
 WORKSPACE_ID = re.compile(r"^ws_[0-9A-Za-z]{20}$")
 LIVE_KEY = re.compile(r"^chr_live_[0-9A-Za-z]+_[0-9A-Za-z]+$")
@@ -177,16 +177,7 @@ class Served:
         pytest.fail(f"no {pattern.pattern!r} on stdout within {timeout}s:\n{self.stdout()}")
 
     def wait_healthy(self, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self._check_alive()
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"/healthz did not answer 200 within {timeout}s:\n{self.stderr()}")
+        wait_healthz(self.url, self._check_alive, self.stderr, timeout)
 
     def stop(self) -> bool:
         """SIGTERM, then kill after 10 s; True when it stopped without being killed."""

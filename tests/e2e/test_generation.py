@@ -25,7 +25,7 @@ from server.generation.worker import Worker
 from server.generation.writer import Brief, PlannedSection, Written
 from server.services.generation import MIN_WORDS_TO_PLAN, QUESTIONS
 from tests.conftest import Tenant
-from tests.fake_model import completion, serve_fake_model
+from tests.fake_model import planning, serve_fake_model
 
 NOTES = (
     "Quarterly review for the board. Revenue grew 18 percent to 4.2 million euros. "
@@ -280,17 +280,8 @@ def test_a_job_running_too_long_fails_as_timed_out(
 def test_a_killed_worker_s_job_is_taken_over_after_its_lease(
     container: Container, http: httpx.Client, tenant: Tenant, start_worker: Any
 ) -> None:
-    def answer(request: dict[str, Any]) -> tuple[int, Any]:
-        if "You plan" in request["messages"][0]["content"]:
-            sections = [
-                {"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
-                for i in range(4)
-            ]
-            return 200, completion(json.dumps({"sections": sections}))
-        return 200, completion(json.dumps({"bullets": ["b"], "speaker_notes": "n"}))
-
     with serve_fake_model() as (model, url):
-        model.fallback, model.delay = answer, 0.4
+        model.fallback, model.delay = planning(4), 0.4
         env = {
             **os.environ,
             "CHRONICLE_DATABASE_URL": container.settings.database_url,
@@ -330,7 +321,7 @@ def test_a_worker_stopped_with_sigterm_hands_its_job_back_at_once(
     """Graceful shutdown: the job is released at the worker's next step, not after its
     lease (a minute here), and the interrupted attempt is not counted."""
     with serve_fake_model() as (model, url):
-        model.fallback, model.delay = _slow_model_answer, 0.4
+        model.fallback, model.delay = planning(4), 0.4
         env = {**os.environ, "CHRONICLE_DATABASE_URL": container.settings.database_url,
                "CHRONICLE_MODEL_BASE_URL": url, "CHRONICLE_MODEL_NAME": "m",
                "CHRONICLE_WORKER_LEASE": "60", "CHRONICLE_LOG_LEVEL": "INFO"}  # fmt: skip
@@ -358,14 +349,6 @@ def test_a_worker_stopped_with_sigterm_hands_its_job_back_at_once(
     with container.uow() as uow:
         job = uow.generation_jobs.get(gid)
         assert job is not None and job.attempts == 1
-
-
-def _slow_model_answer(request: dict[str, Any]) -> tuple[int, Any]:
-    if "You plan" in request["messages"][0]["content"]:
-        sections = [{"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
-                    for i in range(4)]  # fmt: skip
-        return 200, completion(json.dumps({"sections": sections}))
-    return 200, completion(json.dumps({"bullets": ["b"], "speaker_notes": "n"}))
 
 
 def wait_for_progress(http: httpx.Client, tenant: Tenant, gid: str) -> dict[str, Any]:

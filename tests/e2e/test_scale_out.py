@@ -27,8 +27,8 @@ from server.app import Container
 from server.services import keys as key_service
 from tests.conftest import FAST_ARGON2, TEST_REDIS, Databases, free_port
 from tests.e2e.test_auth import call
-from tests.fake_model import completion, serve_fake_model
-from tests.processes import GrpcServerProcess, Process, grpc_server_process
+from tests.fake_model import planning, serve_fake_model
+from tests.processes import GrpcServerProcess, Process, grpc_server_process, wait_healthz
 
 GET = "/chronicle.v1.PresentationService/GetPresentation"
 LEASE_SECONDS = 2
@@ -73,14 +73,6 @@ class Topology:
                              headers={"authorization": f"Bearer {key}"}, **kwargs)  # fmt: skip
 
 
-def _slow_model(request: dict[str, Any]) -> tuple[int, Any]:
-    if "You plan" in request["messages"][0]["content"]:
-        sections = [{"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
-                    for i in range(6)]  # fmt: skip
-        return 200, completion(json.dumps({"sections": sections}))
-    return 200, completion(json.dumps({"bullets": ["b"], "speaker_notes": "n"}))
-
-
 @pytest.fixture(scope="module")
 def topology(
     postgres: Databases | None, tmp_path_factory: pytest.TempPathFactory
@@ -98,7 +90,7 @@ def topology(
                                          actor="test").raw  # fmt: skip
         _, token = key_service.create_service_token(uow, container.hasher, "ops")
     with serve_fake_model() as (model, model_url):
-        model.fallback, model.delay = _slow_model, 0.3
+        model.fallback, model.delay = planning(6), 0.3
         env = {"CHRONICLE_DATABASE_URL": url, "CHRONICLE_REDIS_URL": TEST_REDIS,
                "CHRONICLE_REDIS_TIMEOUT": "1", "CHRONICLE_LOG_LEVEL": "INFO",
                "CHRONICLE_SHUTDOWN_GRACE": "5"}  # fmt: skip
@@ -117,7 +109,7 @@ def topology(
                    for n in range(2)]  # fmt: skip
         edge_urls = [f"http://127.0.0.1:{port}" for port in ports]
         for edge, edge_url in zip(edges, edge_urls, strict=True):
-            _wait_healthy(edge, edge_url)
+            wait_healthz(edge_url, edge.check_alive, edge.output)
         for worker in workers:
             worker.wait_for_log(r"generation worker wrk_\w+ started")
         yield Topology(url, servers, edges, edge_urls, workers, workspace.id, key, token,
@@ -126,19 +118,6 @@ def topology(
             process.stop()
     container.engine.dispose()
     postgres.drop(name)
-
-
-def _wait_healthy(edge: Process, url: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        edge.check_alive()
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"{edge.name} not healthy:\n{edge.output()}")
 
 
 def test_created_through_one_edge_is_read_through_the_other(topology: Topology) -> None:

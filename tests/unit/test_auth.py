@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -44,11 +45,14 @@ def clock() -> Clock:
 
 
 def authenticator(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock, usage: UsageRecorder | None = None
+    uow: FakeUnitOfWork,
+    hasher: keys.SecretHasher,
+    clock: Clock,
+    usage: UsageRecorder | None = None,
+    **options: Any,
 ) -> Authenticator:
-    return Authenticator(
-        lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5, usage=usage, clock=clock
-    )
+    return Authenticator(lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5,
+                         usage=usage, clock=clock, **options)  # fmt: skip
 
 
 def issue(uow: FakeUnitOfWork, hasher: keys.SecretHasher, **kwargs: object) -> str:
@@ -313,8 +317,7 @@ def test_with_pushed_changes_the_status_is_reread_only_as_a_safety_net(
     uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
-    auth = Authenticator(lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5,
-                         pushed_status_ttl=30, clock=clock)  # fmt: skip
+    auth = authenticator(uow, hasher, clock, pushed_status_ttl=30)
     auth.set_pushed(True)
     auth.authenticate([("x-api-key", issued.raw)])
     opened = uow.opened
@@ -333,8 +336,7 @@ def test_a_status_read_while_a_change_is_told_is_not_kept(
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     key_id = issued.record.id
-    auth = Authenticator(lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5,
-                         pushed_status_ttl=30, clock=clock)  # fmt: skip
+    auth = authenticator(uow, hasher, clock, pushed_status_ttl=30)
     auth.set_pushed(True)
     real_get = uow.api_keys.snapshot
 
