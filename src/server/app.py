@@ -191,8 +191,7 @@ class GrpcServer:
         for executor in self.executors:
             executor.shutdown(wait=False, cancel_futures=True)
         self.container.usage.stop()
-        if isinstance(self.container.key_status, RedisKeyStatus):
-            self.container.key_status.stop()
+        self.container.key_status.stop()
 
 
 async def start_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
@@ -239,8 +238,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         raise OSError(f"cannot listen for gRPC on {address}: in use or not allowed") from None
     await server.start()
     container.usage.start()
-    if isinstance(container.key_status, RedisKeyStatus):
-        container.key_status.listen(container.authenticator)
+    container.key_status.listen(container.authenticator)
     log.info("gRPC server listening on %s:%d", settings.bind, bound)
     return GrpcServer(server, bound, container, (executor, verifier), health_servicer, interceptor)
 

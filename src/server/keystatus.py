@@ -30,12 +30,20 @@ class StatusListener(Protocol):
 
 class KeyStatusChannel(Protocol):
     def publish(self, credential_id: str) -> None: ...
+    def listen(self, listener: StatusListener) -> None: ...
+    def stop(self) -> None: ...
 
 
 class NoChannel:
     """Without Redis: nothing to tell; every process re-reads statuses on its own."""
 
     def publish(self, credential_id: str) -> None:
+        pass
+
+    def listen(self, listener: StatusListener) -> None:
+        pass
+
+    def stop(self) -> None:
         pass
 
 
