@@ -112,10 +112,11 @@ def on_sqlite(url: str) -> bool:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings.load(
         {},
         database_url=database_url,
+        upload_dir=str(tmp_path / "uploads"),
         redis_url=TEST_REDIS or None,
         **FAST_ARGON2,
         last_used_flush_seconds=0.2,
@@ -187,11 +188,11 @@ def channel(grpc_server: GrpcServerThread) -> Iterator[grpc.Channel]:
 class EdgeServer:
     """uvicorn serving the edge on a free port, in a thread with its own event loop."""
 
-    def __init__(self, settings: Settings, targets: list[str]) -> None:
+    def __init__(self, settings: Settings, targets: list[str], port: int = 0) -> None:
         config = uvicorn.Config(
             create_app(settings, targets),
             host="127.0.0.1",
-            port=0,
+            port=port,
             log_level="warning",
             lifespan="on",
         )
@@ -223,7 +224,8 @@ def edge_factory(settings: Settings, grpc_server: GrpcServerThread) -> Iterator[
 
     def start(**changes: object) -> EdgeServer:
         targets = changes.pop("targets", [f"127.0.0.1:{grpc_server.port}"])
-        server = EdgeServer(settings.with_(**changes), list(targets))  # type: ignore[arg-type]
+        port = int(changes.pop("port", 0))  # type: ignore[call-overload]
+        server = EdgeServer(settings.with_(**changes), list(targets), port)  # type: ignore[arg-type]
         started.append(server.__enter__())
         return server
 
@@ -285,3 +287,38 @@ def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     if process.poll() is None:
         process.kill()
     process.wait()
+
+
+@dataclass
+class S3Bucket:
+    """A bucket of its own on the session's S3-compatible server (moto, on loopback)."""
+
+    endpoint_url: str
+    name: str
+    region: str = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
+    """A fresh bucket; boto3 finds the (dummy) credentials in the standard variables."""
+    import boto3
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+        monkeypatch.setenv(name, value)
+    bucket = S3Bucket(moto_server, f"chronicle-{uuid.uuid4().hex[:12]}")
+    boto3.client("s3", endpoint_url=moto_server, region_name=bucket.region).create_bucket(
+        Bucket=bucket.name
+    )
+    return bucket

@@ -51,6 +51,12 @@ class FakeCredentials(_Rows):
             self.rows[key_id].last_used_at = when
 
 
+class FakeUploads(_Rows):
+    def by_download_url(self, url_sha256: str) -> Any:
+        found = [r for r in self.rows.values() if r.download_url_sha256 == url_sha256]
+        return found[0] if found else None
+
+
 class FakeUnitOfWork:
     """Shares its rows across `with` blocks, like a database would; counts commits."""
 
@@ -62,6 +68,7 @@ class FakeUnitOfWork:
         self.service_tokens = FakeCredentials()
         self.key_events = _Rows()
         self.generation_jobs = _Rows()
+        self.uploads = FakeUploads()
         self.commits = 0
         self.opened = 0
 

@@ -116,6 +116,13 @@ def _networks(text: str) -> tuple[IPNetwork, ...]:
         raise ConfigError(f"invalid address or network: {exc}") from None
 
 
+def _upload_backend(text: str) -> str:
+    backend = text.strip().lower()
+    if backend not in {"local", "s3"}:
+        raise ConfigError(f"invalid upload backend {text!r}: local or s3")
+    return backend
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse})
 
@@ -174,6 +181,16 @@ class Settings:
     model_base_url: str | None = _setting("CHRONICLE_MODEL_BASE_URL", str, None)
     model_name: str = _setting("CHRONICLE_MODEL_NAME", str, "")
     model_timeout_seconds: float = _setting("CHRONICLE_MODEL_TIMEOUT", _positive_float, 60.0)
+    # Uploads: `local` (files under UPLOAD_DIR, served by the edge) or `s3` (any
+    # S3-compatible store; credentials from the standard AWS_* variables).
+    upload_backend: str = _setting("CHRONICLE_UPLOAD_BACKEND", _upload_backend, "local")
+    upload_dir: str = _setting("CHRONICLE_UPLOAD_DIR", str, "chronicle-uploads")
+    # The edge's address as clients reach it: the base of local upload and download URLs.
+    # Empty: http://BIND:HTTP_PORT.
+    public_url: str = _setting("CHRONICLE_PUBLIC_URL", str, "")
+    s3_bucket: str = _setting("CHRONICLE_S3_BUCKET", str, "")
+    s3_endpoint_url: str | None = _setting("CHRONICLE_S3_ENDPOINT_URL", str, None)
+    s3_region: str | None = _setting("CHRONICLE_S3_REGION", str, None)
     log_level: str = _setting("CHRONICLE_LOG_LEVEL", _log_level, "INFO")
     # One line per HTTP request from the edge (uvicorn's access log).
     access_log: bool = _setting("CHRONICLE_ACCESS_LOG", _bool, True)
@@ -196,6 +213,11 @@ class Settings:
         settings = cls(**values)
         if not settings.app_url:
             settings = replace(settings, app_url=f"http://{settings.bind}:{settings.http_port}/app")
+        if not settings.public_url:
+            settings = replace(settings, public_url=f"http://{settings.bind}:{settings.http_port}")
+        settings = replace(settings, public_url=settings.public_url.rstrip("/"))
+        if settings.upload_backend == "s3" and not settings.s3_bucket:
+            raise ConfigError("CHRONICLE_UPLOAD_BACKEND=s3 needs CHRONICLE_S3_BUCKET")
         if settings.key_status_ttl_seconds >= 1.0:
             raise ConfigError(
                 "CHRONICLE_KEY_STATUS_TTL must be below 1 second (revocation promise)"
@@ -211,6 +233,17 @@ class Settings:
             with open(path, encoding="utf-8") as f:
                 return f.read().strip()
         return os.environ.get("CHRONICLE_MODEL_API_KEY", "")
+
+    @property
+    def upload_signing_key(self) -> str:
+        """A secret that signs local upload and download URLs: from
+        CHRONICLE_UPLOAD_SIGNING_KEY or the file CHRONICLE_UPLOAD_SIGNING_KEY_FILE names.
+        Empty: one is generated and kept in UPLOAD_DIR (server.uploads.signing)."""
+        path = os.environ.get("CHRONICLE_UPLOAD_SIGNING_KEY_FILE")
+        if path:
+            with open(path, encoding="utf-8") as f:
+                return f.read().strip()
+        return os.environ.get("CHRONICLE_UPLOAD_SIGNING_KEY", "")
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)

@@ -20,6 +20,7 @@ from chronicle.config import Settings
 from edge.errors import HttpError, from_status
 from edge.openapi import build_openapi
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
+from edge.uploads import upload_routes
 from edge.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -199,5 +200,6 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
 
     app.router.add_route("/healthz", healthz, methods=["GET"])
     app.router.add_route("/api/v1/openapi.json", openapi_document, methods=["GET"])
+    app.router.routes.extend(upload_routes(settings))  # the local backend's signed routes
     app.router.add_route("/{path:path}", handle, methods=VERBS)
     return app

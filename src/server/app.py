@@ -38,6 +38,7 @@ from server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from server.storage import db
 from server.storage.uow import SqlUnitOfWork
+from server.uploads.store import FileStore, make_store
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,10 @@ class Container:
         self.key_status.publish(credential_id)
 
     @cached_property
+    def store(self) -> FileStore:
+        return make_store(self.settings)
+
+    @cached_property
     def usage(self) -> UsageRecorder:
         return UsageRecorder(self.uow, self.settings.last_used_flush_seconds)
 
@@ -131,7 +136,7 @@ def make_writer(settings: Settings) -> Writer:
 def make_worker(container: Container) -> Worker:
     s = container.settings
     return Worker(container.uow, make_writer(s), lease_seconds=s.worker_lease_seconds,
-                  job_timeout_seconds=s.job_timeout_seconds)  # fmt: skip
+                  job_timeout_seconds=s.job_timeout_seconds, store=container.store)  # fmt: skip
 
 
 def run_worker(
@@ -215,7 +220,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         options=[("grpc.so_reuseport", 0)],
     )
     presentation_service_pb2_grpc.add_PresentationServiceServicer_to_server(
-        PresentationServicer(container.uow, settings.app_url), server
+        PresentationServicer(container.uow, settings.app_url, store=container.store), server
     )
     api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(
         ApiKeyServicer(container.uow, container.hasher, container.key_changed), server

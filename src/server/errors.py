@@ -88,6 +88,13 @@ class InvalidArgument(ChronicleError):
     default_message = "Bad request"
 
 
+class FileUploadError(InvalidArgument):
+    """An upload target refused, or an uploaded file unusable (empty, too large)."""
+
+    reason = "FILE_UPLOAD_ERROR"
+    default_message = "The file cannot be uploaded"
+
+
 # 409
 class Conflict(ChronicleError):
     reason = "CONFLICT"

@@ -26,10 +26,11 @@ from server import convert, keys
 from server.auth import Principal
 from server.errors import InvalidArgument, NotImplementedYet
 from server.interceptor import current_principal
-from server.services import generation
+from server.services import generation, uploads
 from server.services import keys as key_service
 from server.services import presentations as service
 from server.storage.uow import UnitOfWork
+from server.uploads.store import FileStore
 
 UowFactory = Callable[[], UnitOfWork]
 WATCH_SECONDS = 600.0
@@ -39,11 +40,16 @@ PrincipalOf = Callable[[Any], Principal]
 
 class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServicer):  # type: ignore[misc]
     def __init__(
-        self, uow: UowFactory, app_url: str, principal_of: PrincipalOf = current_principal
+        self,
+        uow: UowFactory,
+        app_url: str,
+        principal_of: PrincipalOf = current_principal,
+        store: FileStore | None = None,
     ) -> None:
         self._uow = uow
         self._app_url = app_url
         self._principal_of = principal_of
+        self._store = store  # where uploads go; None: uploads are not available
 
     def ListTemplates(
         self, request: pres_pb.ListTemplatesRequest, context: Any
@@ -97,7 +103,9 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         self, request: pres_pb.GeneratePresentationRequest, context: Any
     ) -> pres_pb.GeneratePresentationResponse:
         with self._uow() as uow:
-            job = generation.submit(uow, self._principal_of(context), _generation_request(request))
+            job = generation.submit(
+                uow, self._principal_of(context), _generation_request(request), self._store
+            )
             return pres_pb.GeneratePresentationResponse(
                 generation_id=job.id, status=job.state,
                 poll_url=f"/api/v1/presentations/generate/{job.id}/status",
@@ -134,12 +142,26 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         with self._uow() as uow:
             job = generation.send_message(
                 uow, self._principal_of(context), request.generation_id, request.content,
-                [_attachment(a) for a in request.attachments],
+                [_attachment(a) for a in request.attachments], store=self._store,
             )  # fmt: skip
             return pres_pb.SendGenerationMessageResponse(status=job.state)
 
-    def CreateUploadTarget(self, request: Any, context: Any) -> Any:
-        raise NotImplementedYet("Uploads are not available yet")
+    def CreateUploadTarget(
+        self, request: pres_pb.CreateUploadTargetRequest, context: Any
+    ) -> pres_pb.CreateUploadTargetResponse:
+        if self._store is None:
+            raise NotImplementedYet("Uploads are not configured on this server")
+        with self._uow() as uow:
+            row, target = uploads.create_target(
+                uow, self._principal_of(context), self._store, file_name=request.file_name,
+                content_type=request.content_type, declared_size=request.declared_file_size,
+            )  # fmt: skip
+            return pres_pb.CreateUploadTargetResponse(
+                url=target.url,
+                fields=[pres_pb.FormField(name=n, value=v) for n, v in target.fields],
+                path=row.storage_key,
+                download_url=target.download_url,
+            )
 
 
 def _attachment(message: Any) -> dict[str, str]:

@@ -25,6 +25,8 @@ from server.services import generation
 from server.services.presentations import select_sections, validate_sections
 from server.storage import models
 from server.storage.uow import UnitOfWork
+from server.uploads import extract
+from server.uploads.store import FileStore, ObjectMissing
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +54,11 @@ class Worker:
         owner: str | None = None,
         lease_seconds: float = 30.0,
         job_timeout_seconds: float = 300.0,
+        store: FileStore | None = None,
     ) -> None:
         self._uow = uow
         self._writer = writer
+        self._store = store  # where attached files are read from
         self.owner = owner or new_id("wrk")
         self._lease = timedelta(seconds=lease_seconds)
         self._timeout = job_timeout_seconds
@@ -155,7 +159,8 @@ class Worker:
 
     def _brief(self, spec: dict[str, Any], workspace_id: str) -> tuple[Brief, str]:
         answers = [str(a) for a in spec["answers"]]
-        text = "\n\n".join([str(spec["prompt"]), *answers])
+        files = [self._attachment_text(a) for a in spec.get("attachments", [])]
+        text = "\n\n".join([str(spec["prompt"]), *answers, *(f for f in files if f)])
         template_sections: tuple[Section, ...] = ()
         template_name = ""
         if spec["template_id"]:
@@ -176,6 +181,19 @@ class Worker:
             template_sections=template_sections,
         )
         return brief, template_name
+
+    def _attachment_text(self, attachment: dict[str, Any]) -> str | None:
+        """The text of an attached file, read from our own store by its key."""
+        label = f"Attachment {attachment['file_name']!r}"
+        if self._store is None:
+            raise JobFailed(f"{label} cannot be read: uploads are not configured")
+        try:
+            with self._store.open(str(attachment["key"])) as stream:
+                return extract.text_of(stream, str(attachment["type"]))
+        except ObjectMissing:
+            raise JobFailed(f"{label} is no longer stored") from None
+        except extract.ExtractionError as exc:
+            raise JobFailed(f"{label} could not be read: {exc}") from None
 
     def _complete(
         self, job_id: str, spec: dict[str, Any], title: str, sections: list[Section]

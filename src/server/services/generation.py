@@ -16,8 +16,10 @@ from server.generation.labels import LANGUAGES
 from server.generation.writer import REWRITE_STYLES
 from server.ids import new_id
 from server.services.presentations import select_sections, visible_template
+from server.services.uploads import attached_files
 from server.storage import models
 from server.storage.uow import UnitOfWork
+from server.uploads.store import FileStore
 
 MAX_PROMPT = 100_000
 MAX_SECTIONS = 50
@@ -69,18 +71,14 @@ def _section_count(value: tuple[str, Any] | None) -> int | None:
     )
 
 
-def _check_attachments(attachments: list[dict[str, str]]) -> None:
-    for index, attachment in enumerate(attachments):
-        for name in ("id", "url", "file_name", "type"):
-            if not attachment.get(name, "").strip():
-                raise InvalidArgument(f"attachments[{index}].{name}: is required")
-        # Only files this service issued may be attached; uploads are not built yet, so
-        # no URL can be one of them.
-        raise InvalidArgument(f"attachments[{index}].url: is not a file this service issued")
-
-
-def validate(uow: UnitOfWork, principal: Principal, request: GenerationRequest) -> dict[str, Any]:
-    """The job's spec, or InvalidArgument naming the field (and 403/404 for templates)."""
+def validate(
+    uow: UnitOfWork,
+    principal: Principal,
+    request: GenerationRequest,
+    store: FileStore | None = None,
+) -> dict[str, Any]:
+    """The job's spec, or InvalidArgument naming the field (and 403/404 for templates and
+    attachments)."""
     prompt = request.prompt.strip()
     if not prompt:
         raise InvalidArgument("prompt: is required and must not be blank")
@@ -106,7 +104,7 @@ def validate(uow: UnitOfWork, principal: Principal, request: GenerationRequest) 
         spec["selected_section_ids"] = list(request.selected_section_ids)
     elif request.selected_section_ids:
         raise InvalidArgument("selected_section_ids: only with a template_id")
-    _check_attachments(request.attachments)
+    spec["attachments"] = attached_files(uow, principal, store, request.attachments)
     return spec
 
 
@@ -122,9 +120,12 @@ def question_for(spec: dict[str, Any]) -> str | None:
 
 
 def submit(
-    uow: UnitOfWork, principal: Principal, request: GenerationRequest
+    uow: UnitOfWork,
+    principal: Principal,
+    request: GenerationRequest,
+    store: FileStore | None = None,
 ) -> models.GenerationJob:
-    spec = validate(uow, principal, request)
+    spec = validate(uow, principal, request, store)
     now = models.utcnow()
     job = models.GenerationJob(
         id=new_id("gen"), workspace_id=principal.workspace_id, state="generating",
@@ -151,15 +152,22 @@ def send_message(
     job_id: str,
     content: str,
     attachments: list[dict[str, str]],
+    *,
+    store: FileStore | None = None,
 ) -> models.GenerationJob:
-    """Merges an answer into a job that is awaiting input and lets it resume."""
+    """Merges an answer (and its attachments) into a job that is awaiting input and lets
+    it resume."""
     job = owned_job(uow, principal, job_id)
     if not content.strip():
         raise InvalidArgument("content: is required and must not be blank")
-    _check_attachments(attachments)
+    files = attached_files(uow, principal, store, attachments)
     if job.state != "awaiting_input":
         raise Conflict(f"The generation is {job.state.replace('_', ' ')}, not awaiting input")
-    job.spec = {**job.spec, "answers": [*job.spec["answers"], content.strip()]}
+    job.spec = {
+        **job.spec,
+        "answers": [*job.spec["answers"], content.strip()],
+        "attachments": [*job.spec.get("attachments", []), *files],
+    }
     job.state, job.question = "generating", None
     job.lease_owner = job.lease_expires_at = None
     job.updated_at = models.utcnow()

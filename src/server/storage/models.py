@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -189,3 +190,24 @@ class GenerationJob(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Upload(Base):
+    """A file this service issued an upload target for. An attachment's url is honoured
+    only when it is the exact download URL recorded here (looked up by its SHA-256)."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (Index("ix_uploads_workspace_created", "workspace_id", "created_at", "id"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    # local or s3: where the object lives, under `storage_key`.
+    backend: Mapped[str] = mapped_column(String(10))
+    storage_key: Mapped[str] = mapped_column(String(300))
+    file_name: Mapped[str] = mapped_column(String(300))
+    content_type: Mapped[str] = mapped_column(String(100))
+    declared_size: Mapped[int] = mapped_column(BigInteger)
+    download_url_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When the download URL stops working, and with it the right to attach the file.
+    expires_at: Mapped[datetime]

@@ -18,6 +18,7 @@ from server.storage.repository import (
     TemplateRepository,
     WorkspaceRepository,
 )
+from server.storage.uploads import UploadRepository
 
 
 class UnitOfWork(Protocol):
@@ -35,6 +36,8 @@ class UnitOfWork(Protocol):
     def key_events(self) -> KeyEventRepository: ...
     @property
     def generation_jobs(self) -> GenerationJobRepository: ...
+    @property
+    def uploads(self) -> UploadRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -89,6 +92,10 @@ class SqlUnitOfWork:
     @cached_property
     def generation_jobs(self) -> GenerationJobRepository:
         return GenerationJobRepository(self.session)
+
+    @cached_property
+    def uploads(self) -> UploadRepository:
+        return UploadRepository(self.session)
 
     def __enter__(self) -> Self:
         return self

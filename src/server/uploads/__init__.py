@@ -1,0 +1,1 @@
+"""Uploaded reference files: where they are stored and how their text is read."""
