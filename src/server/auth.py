@@ -48,6 +48,16 @@ class NeedsVerification(Exception):
     """The key is not in the verification cache: argon2 must run (off the event loop)."""
 
 
+class UnknownKeyId(KeyInvalid):
+    """API_KEY_INVALID for a key id that does not exist, to be answered no sooner than
+    `answer_after` seconds (what an argon2 run takes), so that the answer's timing does
+    not tell an unknown key id from a wrong secret; a timer, not argon2, costs no CPU."""
+
+    def __init__(self, answer_after: float) -> None:
+        super().__init__()
+        self.answer_after = answer_after
+
+
 @dataclass(frozen=True)
 class _Status:
     secret_hash: str
@@ -164,10 +174,8 @@ def _key_event(key_id: str, workspace_id: str, event: str, detail: str) -> model
 #   window, and the burst is audited once;
 # - a client (the peer address, or the address the edge forwards) with too many failed
 #   verifications gets 429 until its window has room again;
-# - unknown key ids share a small budget of decoy runs (5 a second, ~0.1 s of CPU), so a
-#   flood of well-formed garbage from many addresses costs at most that much.
+# And an unknown key id never reaches argon2: it is answered after the time a run takes.
 FAILURES_PER_KEY = RateLimit(10, 60)
-DECOYS = RateLimit(5, 1)
 # A key refused again within this long after its last refusal is in the same burst.
 BURST_GAP_SECONDS = 60.0
 
@@ -242,13 +250,12 @@ class Authenticator:
         status = self._status(parsed)
         if status is not None and status.environment != parsed.environment:
             status = None  # a live key's id presented as test (or the reverse)
-        if status is None or known != status.secret_hash:
+        if status is None:
+            self._refuse_unknown(client)
+        if known != status.secret_hash:
             if not may_block:
-                if status is None and not self._throttle.would_allow("decoy", DECOYS):
-                    self._refuse_unknown(client)
                 raise NeedsVerification()
             self._verify(digest, parsed, status, _address(client))
-        assert status is not None
         now = datetime.now(UTC)
         if status.revoked_at is not None:
             raise KeyRevoked()
@@ -321,9 +328,9 @@ class Authenticator:
             )
 
     def _refuse_unknown(self, client: str | ClientOf) -> NoReturn:
-        """An unknown key id once the decoy budget is spent: no argon2 at all."""
+        """An unknown key id: no argon2, answered after the time a run takes."""
         self._count_client_failure(_address(client))
-        raise KeyInvalid()
+        raise UnknownKeyId(self._hasher.typical_seconds)
 
     def check_client(self, client: str) -> None:
         """RateLimited while the client has spent its failed-verification budget."""
@@ -333,32 +340,26 @@ class Authenticator:
                 wait, "Too many failed API key verifications from this client; retry later"
             )
 
-    def _verify(
-        self, digest: bytes, parsed: keys.ParsedKey, status: _Status | None, client: str
-    ) -> None:
+    def _verify(self, digest: bytes, parsed: keys.ParsedKey, status: _Status, client: str) -> None:
         """argon2, at most once per key however many requests bring it at once."""
-        if status is not None and self._is_blocked(parsed.key_id):
+        if self._is_blocked(parsed.key_id):
             raise KeyInvalid()
-        if status is None and not self._throttle.hit("decoy", DECOYS).allowed:
-            self._refuse_unknown(client)
         # One argon2 run at a time per key id: requests bringing the same key wait for
         # its result, and a flood of guesses at one key cannot run past its failure
         # budget while earlier guesses are still being checked.
         with self._lock:
             gate = self._gates.setdefault(parsed.key_id, threading.Lock())
         with gate:
-            if status is not None:
-                if self._verified_hash(digest) == status.secret_hash:
-                    return  # verified by the request this one waited for
-                if self._is_blocked(parsed.key_id):
-                    raise KeyInvalid()  # throttled by the guesses this one waited for
-            ok = self._hasher.verify(status.secret_hash if status else None, parsed.secret)
-            if ok and status is not None:
+            if self._verified_hash(digest) == status.secret_hash:
+                return  # verified by the request this one waited for
+            if self._is_blocked(parsed.key_id):
+                raise KeyInvalid()  # throttled by the guesses this one waited for
+            ok = self._hasher.verify(status.secret_hash, parsed.secret)
+            if ok:
                 with self._lock:
                     self._verified[digest] = status.secret_hash
         if not ok:
-            if status is not None:
-                self._count_failure(parsed.key_id, status)
+            self._count_failure(parsed.key_id, status)
             self._count_client_failure(client)
             raise KeyInvalid()
 

@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from chronicle import contract
 from chronicle.config import IPNetwork, RateLimit
 from server import errors
-from server.auth import Authenticator, NeedsVerification, Principal
+from server.auth import Authenticator, NeedsVerification, Principal, UnknownKeyId
 from server.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
@@ -259,6 +259,8 @@ class _Guard:
             raise errors.RateLimited(decision.retry_after_seconds)
 
     async def _abort(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:
+        if isinstance(exc, UnknownKeyId):  # as late as a wrong secret's answer
+            await asyncio.sleep(exc.answer_after)
         if isinstance(exc, OperationalError):  # locked SQLite, unreachable PostgreSQL…
             log.warning("database unavailable in %s: %s", self._method, type(exc.orig).__name__)
             exc = errors.Unavailable()

@@ -55,13 +55,6 @@ class InProcessLimiter:
         self._tat: TTLCache[str, float] = TTLCache(max_keys, 3600, timer=clock)
         self._lock = threading.Lock()
 
-    def would_allow(self, key: str, rate: RateLimit) -> bool:
-        """Whether `hit` would allow now, without spending anything."""
-        with self._lock:
-            now = self._clock()
-            tat = max(self._tat.get(key, now), now)
-        return tat + rate.per_seconds / rate.count - rate.per_seconds - now <= 1e-9
-
     def hit(self, key: str, rate: RateLimit) -> Decision:
         interval = rate.per_seconds / rate.count
         with self._lock:

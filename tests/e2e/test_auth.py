@@ -140,6 +140,19 @@ def test_unknown_key_and_wrong_secret_look_the_same(http: httpx.Client, tenant: 
     assert unknown.json() == wrong.json()
 
 
+def test_an_unknown_key_id_is_answered_no_sooner_than_a_wrong_secret_without_argon2(
+    container: Container, channel: grpc.Channel
+) -> None:
+    container.hasher.typical_seconds = 0.3  # as if argon2 took that long here
+    before = container.hasher.verifications
+    started = time.perf_counter()
+    refused = call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(),
+                   [("x-api-key", keys.generate("live").raw)])  # fmt: skip
+    assert time.perf_counter() - started >= 0.3
+    assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert container.hasher.verifications == before  # a timer, not argon2
+
+
 def test_expired_key_is_api_key_expired(
     container: Container, channel: grpc.Channel, http: httpx.Client, tenant: Tenant
 ) -> None:
