@@ -312,7 +312,7 @@ def moto_server() -> Iterator[str]:
 @pytest.fixture
 def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
     """A fresh bucket; boto3 finds the (dummy) credentials in the standard variables."""
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
 
@@ -184,10 +185,11 @@ def upload_routes(settings: Settings) -> list[Route]:
         return secret_holder[0]
 
     async def receive(request: Request) -> Response:
+        body = _Body(request)
         try:
-            return await _receive(request, root, secret())
+            return await _receive(request, body, root, secret())
         except Refused as refused:
-            await _drain(request)
+            await body.drain()
             return _envelope(refused.error)
 
     async def download(request: Request) -> Response:
@@ -216,20 +218,35 @@ def upload_routes(settings: Settings) -> list[Route]:
     ]
 
 
-async def _drain(request: Request) -> None:
-    """Reads (and drops) what the client is still sending, within the upload limit, so
-    that it reads our answer instead of a reset connection."""
-    left = uploads.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
-    while left > 0:
-        message = await request.receive()
-        if message["type"] != "http.request":
-            return
-        left -= len(message.get("body", b""))
-        if not message.get("more_body", False):
-            return
+class _Body:
+    """The request body as it arrives, remembering whether all of it has."""
+
+    def __init__(self, request: Request) -> None:
+        self._receive = request.receive
+        self.complete = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        while not self.complete:
+            message = await self._receive()
+            if message["type"] == "http.disconnect":
+                raise ClientDisconnect()
+            self.complete = not message.get("more_body", False)
+            body: bytes = message.get("body", b"")
+            if body:
+                yield body
+
+    async def drain(self) -> None:
+        """Reads (and drops) what the client is still sending, within the upload limit,
+        so that it reads our answer instead of a reset connection."""
+        left = uploads.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
+        with contextlib.suppress(ClientDisconnect):
+            async for chunk in self.chunks():
+                left -= len(chunk)
+                if left <= 0:
+                    return
 
 
-async def _receive(request: Request, root: Path, secret: bytes) -> Response:
+async def _receive(request: Request, body: _Body, root: Path, secret: bytes) -> Response:
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
@@ -243,7 +260,7 @@ async def _receive(request: Request, root: Path, secret: bytes) -> Response:
     callbacks = {name: getattr(form, name) for name in dir(form) if name.startswith("on_")}
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
     try:
-        async for chunk in request.stream():
+        async for chunk in body.chunks():
             parser.write(chunk)
             if form.done:
                 break

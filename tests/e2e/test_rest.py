@@ -196,22 +196,14 @@ def test_caller_endpoint_names_the_workspace(http: httpx.Client, tenant: Tenant)
     }
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        (
-            "POST",
-            "/api/v1/uploads/create-target",
-            {"file_name": "a.pdf", "content_type": "application/pdf", "declared_file_size": 10},
-        ),
-    ],
-)
-def test_uploads_answer_501_until_built(
-    http: httpx.Client, tenant: Tenant, method: str, path: str, body: object
-) -> None:
-    response = http.request(method, path, json=body, headers=tenant.headers)
-    assert response.status_code == 501
-    assert error_of(response)["code"] == "NOT_IMPLEMENTED"
+def test_create_upload_target_answers_a_presigned_form(http: httpx.Client, tenant: Tenant) -> None:
+    """The shape only; tests/e2e/test_uploads.py follows the file through."""
+    body = {"file_name": "a.pdf", "content_type": "application/pdf", "declared_file_size": 10}
+    response = http.post("/api/v1/uploads/create-target", json=body, headers=tenant.headers)
+    assert response.status_code == 200, response.text
+    target = response.json()
+    assert set(target) == {"url", "fields", "path", "download_url"}
+    assert [f["name"] for f in target["fields"]][:2] == ["key", "Content-Type"]
 
 
 # Both header styles
