@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -32,6 +33,28 @@ MAX_FIELDS = 8
 # Multipart framing around the file (boundaries, part headers, the fields).
 FORM_OVERHEAD_BYTES = 64 * 1024
 INCOMING = ".incoming"
+
+
+_SIGNATURE_PARAM = re.compile(r"((?:^|[?&])(?:signature|X-Amz-Signature)=)[^&\s]*", re.I)
+
+
+class RedactSignatures(logging.Filter):
+    """A signed download URL is a credential for 7 days: the access log keeps the path
+    but not the signature."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _SIGNATURE_PARAM.sub(r"\1(redacted)", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True
+
+
+def redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactSignatures) for f in access.filters):
+        access.addFilter(RedactSignatures())
 
 
 class Refused(Exception):
@@ -176,6 +199,7 @@ def upload_routes(settings: Settings) -> list[Route]:
     """The POST target and the signed GET, for the local backend (none for S3)."""
     if settings.upload_backend != "local":
         return []
+    redact_access_log()
     root = Path(settings.upload_dir).resolve()
     secret_holder: list[bytes] = []
 

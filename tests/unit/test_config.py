@@ -56,3 +56,25 @@ def test_rate_limits_parse_and_print() -> None:
     assert str(RateLimit.parse("5/second")) == "5/second"
     with pytest.raises(ConfigError):
         RateLimit.parse("0/hour")
+
+
+def test_upload_settings_default_to_a_local_directory_behind_the_edge() -> None:
+    settings = Settings.load({}, http_port="9090")
+    assert (settings.upload_backend, settings.upload_dir) == ("local", "chronicle-uploads")
+    assert settings.public_url == "http://127.0.0.1:9090"
+    env = {"CHRONICLE_PUBLIC_URL": "https://api.example.com/", "CHRONICLE_UPLOAD_BACKEND": "S3",
+           "CHRONICLE_S3_BUCKET": "decks"}  # fmt: skip
+    settings = Settings.load(env)
+    assert (settings.public_url, settings.upload_backend) == ("https://api.example.com", "s3")
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"CHRONICLE_UPLOAD_BACKEND": "ftp"}, "CHRONICLE_UPLOAD_BACKEND"),
+        ({"CHRONICLE_UPLOAD_BACKEND": "s3"}, "CHRONICLE_S3_BUCKET"),
+    ],
+)
+def test_bad_upload_settings_fail_fast(env: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        Settings.load(env)

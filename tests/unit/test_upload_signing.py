@@ -111,3 +111,16 @@ def test_the_embedded_signing_key_is_made_once_and_private(tmp_path: Path) -> No
     assert first == uploads.load_signing_key("", tmp_path / "uploads") and len(first) == 64
     assert os.stat(tmp_path / "uploads" / uploads.SIGNING_KEY_FILE).st_mode & 0o077 == 0
     assert uploads.load_signing_key("configured", tmp_path / "uploads") == b"configured"
+
+
+def test_the_access_log_keeps_no_signature() -> None:
+    import logging
+
+    from edge.uploads import RedactSignatures
+
+    path = "/api/v1/uploads/local/ws_a/att_b/n.txt?expires=1&signature=abcdef0123&x=1"
+    record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, "%s %s", ("GET", path), None)
+    assert RedactSignatures().filter(record)
+    assert record.getMessage() == (
+        "GET /api/v1/uploads/local/ws_a/att_b/n.txt?expires=1&signature=(redacted)&x=1"
+    )
