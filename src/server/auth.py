@@ -22,7 +22,14 @@ from cachetools import TTLCache
 from chronicle import contract
 from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
 from server import keys
-from server.errors import KeyExpired, KeyInvalid, KeyRevoked, RateLimited, Unauthorized
+from server.errors import (
+    KeyExpired,
+    KeyInvalid,
+    KeyRevoked,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+)
 from server.ids import new_id
 from server.ratelimit import InProcessLimiter
 from server.storage import models
@@ -45,7 +52,12 @@ class Principal:
 
 
 class NeedsVerification(Exception):
-    """The key is not in the verification cache: argon2 must run (off the event loop)."""
+    """The key is not in the verification cache: argon2 must run (off the event loop).
+    `digest` names the presented key, so that requests bringing it at once share one run."""
+
+    def __init__(self, digest: bytes) -> None:
+        super().__init__()
+        self.digest = digest
 
 
 class UnknownKeyId(KeyInvalid):
@@ -174,8 +186,14 @@ def _key_event(key_id: str, workspace_id: str, event: str, detail: str) -> model
 #   window, and the burst is audited once;
 # - a client (the peer address, or the address the edge forwards) with too many failed
 #   verifications gets 429 until its window has room again;
+# - a key id that failed in the last minute is a suspect: suspects share one budget of
+#   argon2 runs per process (1 a second, a few % of a core), beyond which they are told
+#   to retry (UNAVAILABLE; counted as failures), so wrong secrets for many real key ids
+#   at once cannot take the CPU that verified keys' traffic needs.
 # And an unknown key id never reaches argon2: it is answered after the time a run takes.
 FAILURES_PER_KEY = RateLimit(10, 60)
+SUSPECT_VERIFICATIONS = RateLimit(1, 1)
+SUSPECT_SECONDS = 60.0
 # A key refused again within this long after its last refusal is in the same burst.
 BURST_GAP_SECONDS = 60.0
 
@@ -220,6 +238,7 @@ class Authenticator:
         self._blocked: TTLCache[str, float] = TTLCache(100_000, 3600, timer=clock)
         self._expiry_told: TTLCache[str, bool] = TTLCache(100_000, 86400, timer=clock)
         self._last_refusal: TTLCache[str, float] = TTLCache(100_000, 3600, timer=clock)
+        self._suspects: TTLCache[str, bool] = TTLCache(100_000, SUSPECT_SECONDS, timer=clock)
 
     @property
     def argon2_verifications(self) -> int:
@@ -246,7 +265,7 @@ class Authenticator:
             client = _address(client)
             self.check_client(client)
             if not may_block and not self._inline_lookups:
-                raise NeedsVerification()
+                raise NeedsVerification(digest)
         status = self._status(parsed)
         if status is not None and status.environment != parsed.environment:
             status = None  # a live key's id presented as test (or the reverse)
@@ -254,7 +273,7 @@ class Authenticator:
             self._refuse_unknown(client)
         if known != status.secret_hash:
             if not may_block:
-                raise NeedsVerification()
+                raise NeedsVerification(digest)
             self._verify(digest, parsed, status, _address(client))
         now = datetime.now(UTC)
         if status.revoked_at is not None:
@@ -354,14 +373,26 @@ class Authenticator:
                 return  # verified by the request this one waited for
             if self._is_blocked(parsed.key_id):
                 raise KeyInvalid()  # throttled by the guesses this one waited for
+            if not self._may_verify(parsed.key_id):  # counted as a failure: most likely one
+                self._count_failure(parsed.key_id, status)
+                self._count_client_failure(client)
+                raise Unavailable("Too many failed API key verifications at once; retry shortly")
             ok = self._hasher.verify(status.secret_hash, parsed.secret)
             if ok:
                 with self._lock:
                     self._verified[digest] = status.secret_hash
         if not ok:
+            with self._lock:
+                self._suspects[parsed.key_id] = True
             self._count_failure(parsed.key_id, status)
             self._count_client_failure(client)
             raise KeyInvalid()
+
+    def _may_verify(self, key_id: str) -> bool:
+        """False for a suspect once suspects have spent their shared budget."""
+        with self._lock:
+            suspect = self._suspects.get(key_id, False)
+        return not suspect or self._throttle.hit("suspects", SUSPECT_VERIFICATIONS).allowed
 
     def _is_blocked(self, what: str) -> bool:
         return self._blocked_for(what) > 0

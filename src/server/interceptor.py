@@ -35,6 +35,9 @@ from server.ratelimit import Limiter
 log = logging.getLogger(__name__)
 
 DOMAIN = "chronicle"
+# Distinct strangers' keys being verified at once, per process: a legitimate burst of
+# new keys (every client after a restart) fits; a flood beyond it is told to retry.
+MAX_PENDING_VERIFICATIONS = 64
 
 _current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
 
@@ -129,7 +132,12 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         """`verifier` runs argon2 on cache misses, apart from `executor`, so a burst of
         unknown keys queues there and cannot take every thread the RPCs need."""
         self._shared = _Shared(
-            authenticator, executor, verifier, limiter, default_rate, trusted_proxies
+            authenticator,
+            executor,
+            _Verifications(verifier, MAX_PENDING_VERIFICATIONS),
+            limiter,
+            default_rate,
+            trusted_proxies,
         )
         self._runs_inline = runs_inline
         self._draining = False
@@ -184,11 +192,39 @@ class _Status(grpc.Status):  # type: ignore[misc]
     trailing_metadata: tuple[tuple[str, str | bytes], ...]
 
 
+class _Verifications:
+    """Strangers' verifications (a status read, argon2) in the verifier pool: one at a
+    time per presented key, however many requests bring it, and at most `limit` keys at
+    once. Beyond that a stranger is told to retry (UNAVAILABLE), so a flood of keys
+    cannot queue work without bound, nor keep the pool's threads contending with the
+    event loop for the GIL. Keys already verified never come here."""
+
+    def __init__(self, executor: Executor, limit: int) -> None:
+        self._executor = executor
+        self._limit = limit
+        self._pending: dict[bytes, asyncio.Future[Principal]] = {}
+
+    async def run(self, digest: bytes, verify: Callable[[], Principal]) -> Principal:
+        pending = self._pending.get(digest)
+        if pending is None:
+            if len(self._pending) >= self._limit:
+                raise errors.Unavailable("Too many API key verifications in progress; retry")
+            pending = asyncio.get_running_loop().run_in_executor(self._executor, verify)
+            self._pending[digest] = pending
+            pending.add_done_callback(functools.partial(self._settled, digest))
+        return await asyncio.shield(pending)  # a caller that goes away leaves it running
+
+    def _settled(self, digest: bytes, future: asyncio.Future[Principal]) -> None:
+        del self._pending[digest]
+        if not future.cancelled():
+            future.exception()  # read here too, in case every caller went away
+
+
 @dataclass(frozen=True)
 class _Shared:
     authenticator: Authenticator
     executor: Executor
-    verifier: Executor
+    verifications: _Verifications
     limiter: Limiter
     default_rate: RateLimit
     trusted_proxies: tuple[IPNetwork, ...]
@@ -238,10 +274,9 @@ class _Guard:
 
         try:
             principal = authenticate(metadata, may_block=False, client=client)
-        except NeedsVerification:
-            principal = await asyncio.get_running_loop().run_in_executor(
-                self._shared.verifier, functools.partial(authenticate, metadata, client=client())
-            )
+        except NeedsVerification as needed:
+            verify = functools.partial(authenticate, metadata, client=client())
+            principal = await self._shared.verifications.run(needed.digest, verify)
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()
         if principal.kind == contract.API_KEY:

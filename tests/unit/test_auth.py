@@ -13,7 +13,7 @@ from chronicle import contract
 from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
 from server import keys
 from server.auth import Authenticator, UsageRecorder, credential_from_metadata
-from server.errors import KeyExpired, KeyInvalid, KeyRevoked, RateLimited, Unauthorized
+from server.errors import KeyExpired, KeyInvalid, KeyRevoked, RateLimited, Unauthorized, Unavailable
 from server.services import keys as key_service
 from server.storage import models
 from tests.fakes import FakeUnitOfWork
@@ -206,23 +206,48 @@ def _wrong_secret(key_id: str) -> str:
 def test_repeated_wrong_secrets_for_one_key_id_stop_reaching_argon2(
     uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
 ) -> None:
-    from server.auth import FAILURES_PER_KEY
+    from server.auth import FAILURES_PER_KEY, SUSPECT_SECONDS
 
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     auth = authenticator(uow, hasher, clock)
     auth.authenticate([("x-api-key", issued.raw)])  # the holder's key is cached
     before = hasher.verifications
+    answers = []
     for _ in range(FAILURES_PER_KEY.count + 20):
-        with pytest.raises(KeyInvalid):
+        with pytest.raises((KeyInvalid, Unavailable)) as refused:
             auth.authenticate([("x-api-key", _wrong_secret(issued.record.id))])
-    assert hasher.verifications - before == FAILURES_PER_KEY.count + 1
+        answers.append(type(refused.value).__name__)
+    # The first wrong secret costs argon2 and makes the key id a suspect; the suspects'
+    # shared budget (1 a second, the clock stands still) is then spent, so the next ones
+    # are told to retry, each a failure of the key id, until its budget is spent too.
+    assert hasher.verifications - before == 1
+    assert answers[0] == "KeyInvalid" and set(answers[1 : FAILURES_PER_KEY.count]) == {
+        "Unavailable"
+    }
+    assert set(answers[FAILURES_PER_KEY.count + 1 :]) == {"KeyInvalid"}  # blocked: no argon2
     assert auth.authenticate([("x-api-key", issued.raw)]).credential_id == issued.record.id
     events = [e for e in uow.key_events.rows.values() if e.event == "verification_failures"]
     assert len(events) == 1 and issued.raw not in events[0].detail
-    clock.now += FAILURES_PER_KEY.per_seconds
+    clock.now += max(FAILURES_PER_KEY.per_seconds, SUSPECT_SECONDS)
     with pytest.raises(KeyInvalid):
         auth.authenticate([("x-api-key", _wrong_secret(issued.record.id))])
-    assert hasher.verifications - before == FAILURES_PER_KEY.count + 2  # argon2 again
+    assert hasher.verifications - before == 3  # argon2 again
+
+
+def test_a_suspect_key_is_verified_again_once_the_suspects_budget_has_room(
+    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+) -> None:
+    from server.auth import SUSPECT_VERIFICATIONS
+
+    issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
+    auth = authenticator(uow, hasher, clock)
+    for _ in range(2):  # someone guessed (the key id is now a suspect), and again
+        with pytest.raises(KeyInvalid):
+            auth.authenticate([("x-api-key", _wrong_secret(issued.record.id))])
+    with pytest.raises(Unavailable):  # the holder, in the same second: retry
+        auth.authenticate([("x-api-key", issued.raw)])
+    clock.now += SUSPECT_VERIFICATIONS.per_seconds
+    assert auth.authenticate([("x-api-key", issued.raw)]).credential_id == issued.record.id
 
 
 def test_unknown_key_ids_never_reach_argon2_but_answer_as_late_as_a_wrong_secret(
