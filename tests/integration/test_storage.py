@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import event, inspect
 
 from chronicle.config import Settings
 from server import bootstrap, catalog, convert
@@ -139,3 +139,98 @@ def test_prepare_reports_an_empty_database_once(
     container = Container(settings.with_(database_url=empty_database_url))
     assert bootstrap.prepare(container.engine, container.uow()) is True
     assert bootstrap.prepare(container.engine, container.uow()) is False
+
+
+def _seed_decks(container: Container, workspace_id: str, count: int) -> None:
+    now = models.utcnow()
+    with container.uow() as uow:
+        uow.workspaces.add(models.Workspace(id=workspace_id, name="many"))
+        uow.commit()
+    rows = [
+        {"id": f"pres_{workspace_id}_{i:06d}", "workspace_id": workspace_id, "title": str(i),
+         "sections": [], "is_public": False, "revision": 1,
+         "created_at": now - timedelta(seconds=i), "updated_at": now}
+        for i in range(count)
+    ]  # fmt: skip
+    with container.engine.begin() as connection:
+        connection.execute(models.Presentation.__table__.insert(), rows)
+        if container.engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("ANALYZE presentations")
+
+
+def test_a_deep_page_is_an_index_range_scan_like_page_one(container: Container) -> None:
+    """Page 100 of a 3,000-deck workspace: the database walks the (workspace_id,
+    created_at, id) index from the cursor and stops after one page; no offset, no sort."""
+    _seed_decks(container, "ws_deep", 3000)
+    _seed_decks(container, "ws_other", 500)  # another workspace's decks are never read
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+        if "FROM presentations" in statement:
+            statements.append((statement, params))
+
+    with container.uow() as uow:
+        cursor = None
+        for _ in range(99):  # to page 100, as a client following next_page_token would
+            page = uow.presentations.list_page("ws_deep", 20, cursor)
+            cursor = (page[-1].created_at, page[-1].id)
+        event.listen(container.engine, "before_cursor_execute", capture)
+        try:
+            deep = uow.presentations.list_page("ws_deep", 20, cursor)
+        finally:
+            event.remove(container.engine, "before_cursor_execute", capture)
+    assert [p.title for p in deep] == [str(i) for i in range(1980, 2000)]
+    ((statement, params),) = statements
+    # No rows skipped by offset (SQLite's dialect writes LIMIT ? OFFSET 0).
+    assert "OFFSET" not in statement or list(params)[-1] == 0  # type: ignore[call-overload]
+    with container.engine.connect() as connection:
+        if container.engine.dialect.name == "sqlite":
+            plan = " | ".join(
+                row[3]
+                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            )  # type: ignore[arg-type]
+            assert "USING INDEX ix_presentations_workspace_created" in plan, plan
+            assert "TEMP B-TREE" not in plan, plan  # no sort of the workspace's rows
+        else:
+            plan = " | ".join(
+                row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", params)
+            )  # type: ignore[arg-type]
+            assert "Index Scan Backward using ix_presentations_workspace_created" in plan, plan
+            assert "Sort" not in plan and "Seq Scan" not in plan, plan
+
+
+def test_concurrent_updates_of_one_deck_lose_no_write(container: Container) -> None:
+    """Two writers PATCH different fields of one deck at once, 25 times each: every
+    update is applied under the row lock (revision counts all 50) and each field ends
+    with its writer's last value."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from server.services import presentations as service
+    from tests.conftest import make_tenant
+    from tests.integration.test_servicers import principal_of
+
+    tenant = make_tenant(container)
+    principal = principal_of(tenant)
+    with container.uow() as uow:
+        uow.presentations.add(
+            models.Presentation(
+                id="pres_race", workspace_id=tenant.workspace_id, title="start", sections=[]
+            )
+        )
+        uow.commit()  # fmt: skip
+
+    def write(changes: list[service.PresentationChanges]) -> None:
+        for change in changes:
+            with container.uow() as uow:
+                service.update_presentation(uow, principal, "pres_race", change)
+
+    titles = [service.PresentationChanges(title=f"title {i}") for i in range(25)]
+    flags = [service.PresentationChanges(is_public=i % 2 == 0) for i in range(25)]
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(write, titles), pool.submit(write, flags)]:
+            done.result()
+    with container.uow() as uow:
+        deck = uow.presentations.get("pres_race")
+    assert deck is not None
+    assert deck.revision == 1 + 50
+    assert deck.title == "title 24" and deck.is_public is True

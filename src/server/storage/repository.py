@@ -95,8 +95,20 @@ class PresentationRepository:
         return _PRESENTATION_READER.get(self._engine, presentation_id)
 
     def get_for_update(self, presentation_id: str) -> models.Presentation | None:
-        """The row, locked where the database can, to change it in this unit of work."""
-        return self._session().get(models.Presentation, presentation_id, with_for_update=True)
+        """The row, locked until this unit of work ends, to change it."""
+        session = self._session()
+        if self._engine.dialect.name == "sqlite":
+            # No row locks in SQLite: take its one write lock before reading (a write
+            # that changes nothing), or two updates could read the same row and the
+            # second overwrite the first's revision.
+            deck = models.Presentation
+            session.execute(
+                update(deck).where(deck.id == presentation_id).values(revision=deck.revision),
+                execution_options={"synchronize_session": False},
+            )
+        return session.get(
+            models.Presentation, presentation_id, with_for_update=True, populate_existing=True
+        )
 
     def delete(self, presentation: models.Presentation) -> None:
         self._session().delete(presentation)
