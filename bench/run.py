@@ -153,7 +153,9 @@ async def grpc_load(opts: argparse.Namespace) -> dict[str, Any]:
     keys: list[str] = json.loads(Path(opts.keys_file).read_text())
     metadata = itertools.cycle([(("authorization", f"Bearer {key}"),) for key in keys])
     payload = bytes.fromhex(opts.request_hex)
-    options = [("grpc.use_local_subchannel_pool", 1)]  # one TCP connection per channel
+    options: list[tuple[str, Any]] = [("grpc.use_local_subchannel_pool", 1)]  # own TCP each
+    if "," in opts.target:  # "ipv4:host:port,host:port": spread calls over every server
+        options.append(("grpc.lb_policy_name", "round_robin"))
     channels = [
         grpc.aio.insecure_channel(opts.target, options=options)
         for _ in range(min(CHANNELS, opts.connections))

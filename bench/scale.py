@@ -1,0 +1,323 @@
+"""Chronicle API benchmark: reads on SQLite vs PostgreSQL, one vs two server processes.
+
+Run from the repository root (PostgreSQL on 127.0.0.1:5432 for its rows; skipped without):
+
+    .venv/bin/python bench/scale.py [--duration 5] [--rounds 2] [--decks 100000]
+
+For each database (a fresh SQLite file; a fresh PostgreSQL database, dropped afterwards):
+`chronicle migrate`, a workspace, --keys API keys, one deck created over gRPC from the
+first template, then --decks copies of it inserted directly (the workspace's list). Then,
+with 1 and with 2 `chronicle serve-grpc` processes (two ports; the load generator of
+bench/run.py balances its channels round-robin across them), three gRPC loads:
+GetPresentation, ListPresentations page 1 and ListPresentations page --deep-page (20
+decks a page, its token made from the row where that page starts). Rows are interleaved
+over --rounds rounds; each shows its median round. Ratios, all within this run:
+- deep page / page 1 (keyset pagination: target about 1.0),
+- PostgreSQL / SQLite, same load and server count,
+- 2 servers / 1 server.
+Then a py-spy profile of one server process (PostgreSQL, one server) under GetPresentation
+load: where its samples fall, by package, and its own hottest functions.
+
+Nothing is pinned: two servers need both cores, and the load generator shares them, so
+"2 / 1" shows what a second process buys on this 2-core machine, not on a bigger one.
+Exit status 0 when the run worked; 1 on a failure or > 1 % errors in any row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import run as base
+
+from chronicle.v1 import presentation_service_pb2 as pb
+from server.paging import encode_token
+from server.storage import models
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LIST = "/chronicle.v1.PresentationService/ListPresentations"
+PAGE_SIZE = 20
+LOADS = ("GetPresentation", "List page 1", "List deep page")
+
+
+@contextmanager
+def database(kind: str, work: Path, postgres: str) -> Iterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite:///{work / 'scale.db'}"
+        return
+    admin = postgres.replace("postgresql+psycopg://", "postgresql://")
+    name = f"chronicle_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield postgres.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def postgres_reachable(url: str) -> bool:
+    try:
+        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
+                             connect_timeout=2):  # fmt: skip
+            return True
+    except psycopg.Error:
+        return False
+
+
+def seed(url: str, deck_id: str, count: int) -> str:
+    """`count` copies of the deck in its workspace, a millisecond apart, newest first;
+    returns the workspace id."""
+    engine = sa.create_engine(url)
+    with Session(engine) as session:
+        deck = session.get(models.Presentation, deck_id)
+        assert deck is not None
+        workspace, sections, start = deck.workspace_id, list(deck.sections), deck.created_at
+    table = models.Presentation.__table__
+    with engine.begin() as connection:
+        for first in range(0, count, 5000):
+            connection.execute(table.insert(), [
+                {"id": f"pres_bench{n:07d}", "workspace_id": workspace, "title": f"Deck {n}",
+                 "sections": sections, "is_public": False, "revision": 1,
+                 "created_at": start - timedelta(milliseconds=n + 1), "updated_at": start}
+                for n in range(first, min(first + 5000, count))
+            ])  # fmt: skip
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("ANALYZE presentations")
+    engine.dispose()
+    return workspace
+
+
+def page_token(url: str, workspace: str, page: int) -> str:
+    """The next_page_token a client holds after reading pages 1 … page-1."""
+    engine = sa.create_engine(url)
+    deck = models.Presentation
+    with engine.connect() as connection:
+        row = connection.execute(
+            sa.select(deck.created_at, deck.id).where(deck.workspace_id == workspace)
+            .order_by(deck.created_at.desc(), deck.id.desc())
+            .offset((page - 1) * PAGE_SIZE - 1).limit(1)
+        ).one()  # fmt: skip
+    engine.dispose()
+    return encode_token((row.created_at, row.id))
+
+
+def start_servers(
+    group: base.Processes, env: dict[str, str], work: Path, n: int
+) -> list[tuple[str, subprocess.Popen[bytes]]]:
+    """`n` serve-grpc processes on ports of their own: (target, process) each."""
+    servers = []
+    for i in range(n):
+        port = base.free_port()
+        target = f"127.0.0.1:{port}"
+        log = work / f"serve-grpc-{n}-{i}.log"
+        proc = group.start([*base.chronicle_command(), "serve-grpc"],
+                           {**env, "CHRONICLE_GRPC_PORT": str(port)}, log)  # fmt: skip
+        base.wait_until(lambda t=target: base.grpc_serving(t), proc, "serve-grpc", log)
+        servers.append((target, proc))
+    return servers
+
+
+def load(
+    name: str, targets: list[str], method: str, payload: bytes, *, keys: Path, opts: Any
+) -> base.Row:
+    target = targets[0] if len(targets) == 1 else "ipv4:" + ",".join(targets)
+    return base.run_grpc_load(name, target, method, payload, keys,
+                              connections=opts.connections, duration=opts.duration)  # fmt: skip
+
+
+def payloads(deck_id: str, deep_token: str) -> dict[str, tuple[str, bytes]]:
+    return {
+        "GetPresentation": (base.GET_PRESENTATION, base.get_presentation_payload(deck_id)),
+        "List page 1": (LIST, pb.ListPresentationsRequest(page_size=PAGE_SIZE).SerializeToString()),
+        "List deep page": (LIST, pb.ListPresentationsRequest(
+            page_size=PAGE_SIZE, page_token=deep_token).SerializeToString()),
+    }  # fmt: skip
+
+
+def profile(
+    group: base.Processes, env: dict[str, str], work: Path, *, keys: Path, deck_id: str, opts: Any
+) -> Path | None:
+    """A py-spy record of one server under GetPresentation load."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("(py-spy not installed: no profile)")
+        return None
+    ((target, server),) = start_servers(group, env, work, 1)
+    out = work / "profile.txt"
+    seconds = max(3, int(opts.profile))
+    recorder = subprocess.Popen(
+        [spy, "record", "--pid", str(server.pid), "--duration", str(seconds), "--rate", "250",
+         "--format", "raw", "--output", str(out), "--nonblocking"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    time.sleep(0.5)
+    window = argparse.Namespace(connections=opts.connections, duration=seconds)
+    payload = base.get_presentation_payload(deck_id)
+    load("profile", [target], base.GET_PRESENTATION, payload, keys=keys, opts=window)
+    _, err = recorder.communicate(timeout=seconds + 30)
+    if recorder.returncode != 0 or not out.exists():
+        print(f"(py-spy failed: {err.strip()[-300:]})")
+        return None
+    return out
+
+
+PACKAGES = (
+    ("/src/server/", "Chronicle server code"),
+    ("/src/chronicle/", "Chronicle server code"),
+    ("sqlalchemy", "SQLAlchemy"),
+    ("psycopg", "psycopg"),
+    ("grpc", "gRPC (Python and Cython)"),
+    ("asyncio", "asyncio event loop"),
+    ("google/protobuf", "protobuf"),
+    ("concurrent/futures", "thread pool"),
+    ("threading.py", "thread pool"),
+)
+
+
+def where_time_goes(raw: Path, top: int = 12) -> list[str]:
+    """Samples by the package of the innermost frame, and the server's own functions by
+    inclusive share."""
+    by_package: Counter[str] = Counter()
+    ours: Counter[str] = Counter()
+    total = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        frames = stack.split(";")
+        leaf = frames[-1]
+        by_package[next((name for key, name in PACKAGES if key in leaf), "other")] += n
+        for frame in {f.split(" (")[0] for f in frames if "/src/server/" in f}:
+            ours[frame] += n
+    if not total:
+        return ["(no samples)"]
+    lines = ["samples by the innermost frame's package:"]
+    lines += [f"  {n / total:6.1%}  {name}" for name, n in by_package.most_common()]
+    lines.append("Chronicle functions on the stack (inclusive):")
+    lines += [f"  {n / total:6.1%}  {name}" for name, n in ours.most_common(top)]
+    return lines
+
+
+def measure(opts: argparse.Namespace, work: Path) -> tuple[dict[str, list[base.Row]], Path | None]:
+    kinds = ["sqlite"] + (["postgresql"] if postgres_reachable(opts.postgres) else [])
+    if "postgresql" not in kinds:
+        print(f"(no PostgreSQL at {opts.postgres}: its rows are skipped)\n")
+    rows: dict[str, list[base.Row]] = {}
+    raw_profile = None
+    for kind in kinds:
+        with database(kind, work, opts.postgres) as url:
+            env = base.bench_env(url)
+            keys = base.provision(env, opts.keys)
+            keys_file = base.write_keys(work, keys)
+            with base.processes() as group:
+                ((target, _),) = start_servers(group, env, work, 1)
+                deck_id = base.create_presentation(target, keys[0])
+            workspace = seed(url, deck_id, opts.decks)
+            requests = payloads(deck_id, page_token(url, workspace, opts.deep_page))
+            for n in range(opts.rounds):
+                print(f"{kind}: round {n + 1}/{opts.rounds}…", file=sys.stderr, flush=True)
+                for servers in (1, 2):
+                    with base.processes() as group:
+                        targets = [t for t, _ in start_servers(group, env, work, servers)]
+                        for name, (method, payload) in requests.items():
+                            label = f"{kind}, {servers} server{'s' * (servers > 1)}: {name}"
+                            row = load(label, targets, method, payload, keys=keys_file, opts=opts)
+                            rows.setdefault(label, []).append(row)
+            if kind == "postgresql" and opts.profile > 0:
+                with base.processes() as group:
+                    raw_profile = profile(
+                        group, env, work, keys=keys_file, deck_id=deck_id, opts=opts
+                    )
+    return rows, raw_profile
+
+
+def ratio(rows: dict[str, list[base.Row]], top: str, bottom: str) -> str:
+    if top not in rows or bottom not in rows:
+        return "-"
+    per_round = [a.rps / b.rps for a, b in zip(rows[top], rows[bottom], strict=True)]
+    return f"{statistics.median(per_round):.2f}"
+
+
+def report(rows: dict[str, list[base.Row]], opts: argparse.Namespace) -> None:
+    header = (f"{'':40}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'deep/p1':>8}"
+              f"{'PG/SQLite':>10}{'2/1 srv':>9}{'errors':>13}")  # fmt: skip
+    print(header)
+    print("-" * len(header))
+    for label, runs in rows.items():
+        row = base.median_row(runs)
+        assert row is not None
+        kind, rest = label.split(", ", 1)
+        servers, load_name = rest.split(": ")
+        one = f"{kind}, 1 server: {load_name}"
+        deep = (ratio(rows, label, f"{kind}, {servers}: List page 1")
+                if load_name == "List deep page" else "")  # fmt: skip
+        pg = ratio(rows, label, label.replace("postgresql", "sqlite")) if kind != "sqlite" else ""
+        two = ratio(rows, label, one) if servers != "1 server" else ""
+        print(f"{label:40}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {deep:>8}"
+              f"{pg:>10}{two:>9}{f'{row.errors}/{row.calls}':>13}")  # fmt: skip
+    print(
+        f"(median of {opts.rounds} rounds; deep page = page {opts.deep_page:,} of a "
+        f"{opts.decks:,}-deck workspace, {PAGE_SIZE} a page)\n"
+    )
+
+
+def run(opts: argparse.Namespace) -> int:
+    base.print_header(opts)
+    with tempfile.TemporaryDirectory(prefix="chronicle-bench-scale-") as tmp:
+        rows, raw_profile = measure(opts, Path(tmp))
+        report(rows, opts)
+        if raw_profile is not None:
+            print(f"profile: py-spy, one server on PostgreSQL under GetPresentation load, "
+                  f"{max(3, int(opts.profile))} s")  # fmt: skip
+            print("\n".join(where_time_goes(raw_profile)))
+    all_rows = [r for runs in rows.values() for r in runs]
+    for line in base.failure_lines(all_rows):
+        print(line)
+    return 1 if any(r.error_rate > base.MAX_ERROR_RATE for r in all_rows) else 0
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per row")
+    parser.add_argument("--rounds", type=int, default=2, help="interleaved rounds (median)")
+    parser.add_argument("--connections", type=int, default=50, help="concurrent callers")
+    parser.add_argument("--keys", type=int, default=4, help="distinct API keys")
+    parser.add_argument("--decks", type=int, default=100_000, help="decks in the workspace")
+    parser.add_argument("--deep-page", type=int, default=1000, help="the deep page's number")
+    parser.add_argument("--postgres", default=POSTGRES, help="PostgreSQL to create a db in")
+    parser.add_argument("--profile", type=float, default=5.0, help="profile seconds (0: none)")
+    opts = parser.parse_args(argv)
+    if opts.deep_page * PAGE_SIZE > opts.decks:
+        parser.error("--deep-page must fall inside --decks")
+    return opts
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts = parse_args(argv)
+    try:
+        return run(opts)
+    except base.BenchError as exc:
+        print(f"bench: FAILED: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
