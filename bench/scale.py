@@ -15,8 +15,9 @@ over --rounds rounds; each shows its median round. Ratios, all within this run:
 - deep page / page 1 (keyset pagination: target about 1.0),
 - PostgreSQL / SQLite, same load and server count,
 - 2 servers / 1 server.
-Then a py-spy profile of one server process (PostgreSQL, one server) under GetPresentation
-load: where its samples fall, by package, and its own hottest functions.
+Then py-spy profiles of one server process (on PostgreSQL when it is there) under
+GetPresentation and under ListPresentations page 1: where its samples fall, by package,
+and its own hottest functions.
 
 Nothing is pinned: two servers need both cores, and the load generator shares them, so
 "2 / 1" shows what a second process buys on this 2-core machine, not on a bigger one.
@@ -153,15 +154,16 @@ def payloads(deck_id: str, deep_token: str) -> dict[str, tuple[str, bytes]]:
 
 
 def profile(
-    group: base.Processes, env: dict[str, str], work: Path, *, keys: Path, deck_id: str, opts: Any
+    group: base.Processes, env: dict[str, str], work: Path, *, keys: Path, request: Any, opts: Any
 ) -> Path | None:
-    """A py-spy record of one server under GetPresentation load."""
+    """A py-spy record of one server under one load: `request` is (name, method, payload)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     if not Path(spy).exists():
         print("(py-spy not installed: no profile)")
         return None
     ((target, server),) = start_servers(group, env, work, 1)
-    out = work / "profile.txt"
+    name, method, payload = request
+    out = work / f"profile-{name.replace(' ', '-')}.txt"
     seconds = max(3, int(opts.profile))
     recorder = subprocess.Popen(
         [spy, "record", "--pid", str(server.pid), "--duration", str(seconds), "--rate", "250",
@@ -170,8 +172,7 @@ def profile(
     )  # fmt: skip
     time.sleep(0.5)
     window = argparse.Namespace(connections=opts.connections, duration=seconds)
-    payload = base.get_presentation_payload(deck_id)
-    load("profile", [target], base.GET_PRESENTATION, payload, keys=keys, opts=window)
+    load(f"profile: {name}", [target], method, payload, keys=keys, opts=window)
     _, err = recorder.communicate(timeout=seconds + 30)
     if recorder.returncode != 0 or not out.exists():
         print(f"(py-spy failed: {err.strip()[-300:]})")
@@ -179,16 +180,20 @@ def profile(
     return out
 
 
+# py-spy names files by module path: "(server/auth.py:12)". gRPC's Cython code is not
+# visible to it: its time shows as the asyncio frame that called it, or a bare thread.
 PACKAGES = (
-    ("/src/server/", "Chronicle server code"),
-    ("/src/chronicle/", "Chronicle server code"),
-    ("sqlalchemy", "SQLAlchemy"),
-    ("psycopg", "psycopg"),
-    ("grpc", "gRPC (Python and Cython)"),
-    ("asyncio", "asyncio event loop"),
-    ("google/protobuf", "protobuf"),
-    ("concurrent/futures", "thread pool"),
-    ("threading.py", "thread pool"),
+    ("(server/", "Chronicle server code"),
+    ("(chronicle/", "Chronicle server code"),
+    ("(sqlalchemy/", "SQLAlchemy"),
+    ("(psycopg", "psycopg (with its waits on PostgreSQL)"),
+    ("(sqlite3/", "sqlite3"),
+    ("(google/protobuf", "protobuf"),
+    ("(grpc", "gRPC (Python)"),
+    ("(asyncio/events.py", "gRPC's Cython code, called from the event loop"),
+    ("(asyncio/", "asyncio event loop"),
+    ("(threading.py", "threads in C code (gRPC's poller; waits)"),
+    ("(concurrent/futures", "thread pool"),
 )
 
 
@@ -205,7 +210,7 @@ def where_time_goes(raw: Path, top: int = 12) -> list[str]:
         frames = stack.split(";")
         leaf = frames[-1]
         by_package[next((name for key, name in PACKAGES if key in leaf), "other")] += n
-        for frame in {f.split(" (")[0] for f in frames if "/src/server/" in f}:
+        for frame in {f.split(" (")[0] for f in frames if "(server/" in f}:
             ours[frame] += n
     if not total:
         return ["(no samples)"]
@@ -216,12 +221,14 @@ def where_time_goes(raw: Path, top: int = 12) -> list[str]:
     return lines
 
 
-def measure(opts: argparse.Namespace, work: Path) -> tuple[dict[str, list[base.Row]], Path | None]:
+def measure(
+    opts: argparse.Namespace, work: Path
+) -> tuple[dict[str, list[base.Row]], dict[str, Path]]:
     kinds = ["sqlite"] + (["postgresql"] if postgres_reachable(opts.postgres) else [])
     if "postgresql" not in kinds:
         print(f"(no PostgreSQL at {opts.postgres}: its rows are skipped)\n")
     rows: dict[str, list[base.Row]] = {}
-    raw_profile = None
+    profiles: dict[str, Path] = {}
     for kind in kinds:
         with database(kind, work, opts.postgres) as url:
             env = base.bench_env(url)
@@ -241,12 +248,15 @@ def measure(opts: argparse.Namespace, work: Path) -> tuple[dict[str, list[base.R
                             label = f"{kind}, {servers} server{'s' * (servers > 1)}: {name}"
                             row = load(label, targets, method, payload, keys=keys_file, opts=opts)
                             rows.setdefault(label, []).append(row)
-            if kind == "postgresql" and opts.profile > 0:
+            if kind != kinds[-1] or opts.profile <= 0:
+                continue
+            for name in ("GetPresentation", "List page 1"):
                 with base.processes() as group:
-                    raw_profile = profile(
-                        group, env, work, keys=keys_file, deck_id=deck_id, opts=opts
-                    )
-    return rows, raw_profile
+                    request = (name, *requests[name])
+                    raw = profile(group, env, work, keys=keys_file, request=request, opts=opts)
+                    if raw is not None:
+                        profiles[f"{name}, one server on {kind}"] = raw
+    return rows, profiles
 
 
 def ratio(rows: dict[str, list[base.Row]], top: str, bottom: str) -> str:
@@ -282,12 +292,12 @@ def report(rows: dict[str, list[base.Row]], opts: argparse.Namespace) -> None:
 def run(opts: argparse.Namespace) -> int:
     base.print_header(opts)
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-scale-") as tmp:
-        rows, raw_profile = measure(opts, Path(tmp))
+        rows, profiles = measure(opts, Path(tmp))
         report(rows, opts)
-        if raw_profile is not None:
-            print(f"profile: py-spy, one server on PostgreSQL under GetPresentation load, "
-                  f"{max(3, int(opts.profile))} s")  # fmt: skip
-            print("\n".join(where_time_goes(raw_profile)))
+        for name, raw in profiles.items():
+            print(f"profile (py-spy, {max(3, int(opts.profile))} s): {name}")
+            print("\n".join(where_time_goes(raw)))
+            print()
     all_rows = [r for runs in rows.values() for r in runs]
     for line in base.failure_lines(all_rows):
         print(line)
