@@ -10,8 +10,8 @@ mistyped or truncated key is refused offline, before any database read.
 from __future__ import annotations
 
 import hashlib
-import time
 import re
+import time
 import zlib
 from dataclasses import dataclass
 

@@ -10,6 +10,7 @@ Performance).
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import weakref
 from collections import namedtuple
@@ -26,15 +27,33 @@ Processor = Callable[[Any], Any] | None
 _local = threading.local()
 
 
-def _thread_connection(engine: Engine) -> Any:
-    """This thread's own connection to the engine's database, kept between reads."""
-    connections: weakref.WeakKeyDictionary[Engine, Any] = _local.__dict__.setdefault(
+def _connections() -> weakref.WeakKeyDictionary[Engine, Any]:
+    found: weakref.WeakKeyDictionary[Engine, Any] = _local.__dict__.setdefault(
         "connections", weakref.WeakKeyDictionary()
     )
-    connection = connections.get(engine)
+    return found
+
+
+def _thread_connection(engine: Engine) -> Any:
+    """This thread's own DBAPI connection to the engine's database, kept between reads,
+    outside the pool (which the units of work keep to themselves)."""
+    connection: Any = _connections().get(engine)
     if connection is None:
-        connection = connections[engine] = engine.raw_connection()
+        pooled = engine.raw_connection()  # made as the pool makes them (PRAGMAs…)
+        connection = pooled.dbapi_connection
+        pooled.detach()  # … then this thread's alone: closed, never returned
+        if engine.dialect.name != "sqlite":
+            connection.rollback()  # the pool's pre-ping may have begun a transaction
+            connection.autocommit = True
+        _connections()[engine] = connection
     return connection
+
+
+def _drop_thread_connection(engine: Engine) -> None:
+    connection = _connections().pop(engine, None)
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            connection.close()
 
 
 @dataclass(frozen=True)
@@ -76,24 +95,21 @@ class RowReader:
 
     @staticmethod
     def _fetch(engine: Engine, plan: _Plan, params: Any) -> Any:
-        if engine.dialect.name == "sqlite":
-            # A SELECT outside a transaction sees the latest commit, so the
-            # thread's own connection can stay open between reads.
-            cursor = _thread_connection(engine).cursor()
+        # This thread's own connection, kept between reads: on SQLite a SELECT outside a
+        # transaction sees the latest commit; on PostgreSQL the connection is in
+        # autocommit, so a read is one round trip (no pool checkout and pre-ping, no
+        # BEGIN, no ROLLBACK), each round trip also a wait to take the GIL back.
+        connection = _thread_connection(engine)
+        try:
+            cursor = connection.cursor()
             try:
                 cursor.execute(plan.sql, params)
                 return cursor.fetchone()
             finally:
                 cursor.close()
-        connection = engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            cursor.execute(plan.sql, params)
-            raw = cursor.fetchone()
-            cursor.close()
-            return raw
-        finally:
-            connection.close()  # back to the pool, which rolls back
+        except engine.dialect.loaded_dbapi.OperationalError:
+            _drop_thread_connection(engine)  # the next read opens a new one
+            raise
 
     def get(self, engine: Engine, key: str) -> Any:
         """The row as a named tuple of converted values, or None."""
