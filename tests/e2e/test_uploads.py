@@ -91,6 +91,15 @@ def attachment(target: dict[str, Any], name: str, kind: str) -> dict[str, str]:
     return {"id": "ref-1", "url": target["download_url"], "file_name": name, "type": kind}
 
 
+def generate_with(
+    http: httpx.Client, tenant: Tenant, *attachments: dict[str, str], prompt: str = "x"
+) -> httpx.Response:
+    """A non-interactive generation that brings `attachments`."""
+    return generate(
+        http, tenant, prompt=prompt, non_interactive=True, attachments=list(attachments)
+    )
+
+
 def error_of(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error"} and body["error"]["status"] == response.status_code, body
@@ -113,12 +122,11 @@ def test_an_uploaded_file_grounds_the_generated_deck(
         assert target["url"] == f"{http.base_url}{uploads.LOCAL_UPLOAD_PATH}"
         assert [f["name"] for f in target["fields"]] == list(uploads.FORM_FIELDS)
     assert httpx.get(target["download_url"]).content == content  # no API key: the signature
-    response = generate(
+    response = generate_with(
         http,
         tenant,
+        attachment(target, name, content_type),
         prompt="Make a short deck from the attached file.",
-        non_interactive=True,
-        attachments=[attachment(target, name, content_type)],
     )
     assert response.status_code == 202, response.text
     done = wait_for(http, tenant, response.json()["generation_id"], "completed", "failed")
@@ -219,12 +227,11 @@ def test_images_are_taken_and_recorded_but_not_read(
     }
     name = "picture" + uploads.CONTENT_TYPES[kind][0]
     target = upload(http, tenant, name, kind, heads[kind] + b"\x00" * 64)
-    gid = generate(
+    gid = generate_with(
         http,
         tenant,
+        attachment(target, name, kind),
         prompt="A deck about the harbour festival and its lanterns.",
-        non_interactive=True,
-        attachments=[attachment(target, name, kind)],
     ).json()["generation_id"]
     assert wait_for(http, tenant, gid, "completed", "failed")["status"] == "completed"
 
@@ -374,12 +381,8 @@ def test_a_download_link_before_the_upload_is_404(http: httpx.Client, tenant: Te
 def test_a_foreign_url_is_a_400_and_never_fetched(
     http: httpx.Client, tenant: Tenant, url: str
 ) -> None:
-    response = generate(
-        http,
-        tenant,
-        prompt="x",
-        non_interactive=True,
-        attachments=[{"id": "a", "url": url, "file_name": "f.pdf", "type": "application/pdf"}],
+    response = generate_with(
+        http, tenant, {"id": "a", "url": url, "file_name": "f.pdf", "type": "application/pdf"}
     )
     assert response.status_code == 400
     assert error_of(response)["message"] == "attachments[0].url: is not a file this service issued"
@@ -391,12 +394,8 @@ def test_a_lookalike_of_an_issued_url_is_a_400(http: httpx.Client, tenant: Tenan
         target["download_url"] + "&x=1",
         target["download_url"].replace("127.0.0.1", "localhost"),
     ]:
-        response = generate(
-            http,
-            tenant,
-            prompt="x",
-            non_interactive=True,
-            attachments=[{**attachment(target, "n.txt", "text/plain"), "url": url}],
+        response = generate_with(
+            http, tenant, {**attachment(target, "n.txt", "text/plain"), "url": url}
         )
         assert response.status_code == 400, url
 
@@ -407,13 +406,7 @@ def test_another_workspaces_file_is_403(
 ) -> None:
     other = make_tenant(container, "globex")
     target = upload(http, other, "notes.txt", "text/plain", text_document())
-    response = generate(
-        http,
-        tenant,
-        prompt="x",
-        non_interactive=True,
-        attachments=[attachment(target, "notes.txt", "text/plain")],
-    )
+    response = generate_with(http, tenant, attachment(target, "notes.txt", "text/plain"))
     assert response.status_code == 403
     assert error_of(response)["code"] == "INSUFFICIENT_PRIVILEGES"
 
@@ -422,22 +415,10 @@ def test_a_file_not_yet_uploaded_or_of_another_type_is_a_400(
     http: httpx.Client, tenant: Tenant
 ) -> None:
     target = local_target(http, tenant)
-    missing = generate(
-        http,
-        tenant,
-        prompt="x",
-        non_interactive=True,
-        attachments=[attachment(target, "notes.txt", "text/plain")],
-    )
+    missing = generate_with(http, tenant, attachment(target, "notes.txt", "text/plain"))
     assert missing.status_code == 400 and "not been uploaded" in error_of(missing)["message"]
     done = upload(http, tenant, "notes.txt", "text/plain", text_document())
-    wrong = generate(
-        http,
-        tenant,
-        prompt="x",
-        non_interactive=True,
-        attachments=[attachment(done, "notes.txt", "application/pdf")],
-    )
+    wrong = generate_with(http, tenant, attachment(done, "notes.txt", "application/pdf"))
     assert wrong.status_code == 400 and "attachments[0].type" in error_of(wrong)["message"]
 
 
@@ -449,25 +430,13 @@ def test_s3_objects_that_break_the_policy_are_refused_when_attached(
     caught when the file is attached."""
     target = create_target(http, tenant, "notes.txt", "text/plain", 10).json()
     assert post_form(target, b"far more than ten bytes").status_code == 204
-    response = generate(
-        http,
-        tenant,
-        prompt="x",
-        non_interactive=True,
-        attachments=[attachment(target, "notes.txt", "text/plain")],
-    )
+    response = generate_with(http, tenant, attachment(target, "notes.txt", "text/plain"))
     assert response.status_code == 400 and error_of(response)["code"] == "FILE_UPLOAD_ERROR"
     retyped = create_target(http, tenant, "notes.txt", "text/plain", 100).json()
     assert (
         post_form(with_field(retyped, "Content-Type", "application/pdf"), b"hi").status_code == 204
     )
-    response = generate(
-        http,
-        tenant,
-        prompt="x",
-        non_interactive=True,
-        attachments=[attachment(retyped, "notes.txt", "text/plain")],
-    )
+    response = generate_with(http, tenant, attachment(retyped, "notes.txt", "text/plain"))
     assert response.status_code == 400 and "stored as application/pdf" in response.text
 
 
@@ -480,12 +449,11 @@ def test_a_corrupt_pdf_fails_the_generation_with_a_readable_error(
 ) -> None:
     corrupt = b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nthis is not a pdf body"
     target = upload(http, tenant, "broken.pdf", "application/pdf", corrupt)
-    gid = generate(
+    gid = generate_with(
         http,
         tenant,
+        attachment(target, "broken.pdf", "application/pdf"),
         prompt="Summarise the attached report for the board.",
-        non_interactive=True,
-        attachments=[attachment(target, "broken.pdf", "application/pdf")],
     ).json()["generation_id"]
     failed = wait_for(http, tenant, gid, "completed", "failed")
     assert failed["status"] == "failed", failed
