@@ -279,12 +279,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = parse_args(argv)
-    try:
-        return run(opts)
-    except base.BenchError as exc:
-        print(f"bench: FAILED: {exc}", file=sys.stderr)
-        return 1
+    return base.run_reporting_failure(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -345,15 +345,26 @@ class Endpoints:
     http_base: str
 
 
-def start_servers(group: Processes, env: dict[str, str], work: Path) -> Endpoints:
-    grpc_port, http_port = free_port(), free_port()
-    target = f"127.0.0.1:{grpc_port}"
-    log = work / "serve-grpc.log"
+def start_grpc_server(
+    group: Processes, env: dict[str, str], log: Path
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """`chronicle serve-grpc` on a free port, once it answers health checks: its target
+    and process."""
+    port = free_port()
+    target = f"127.0.0.1:{port}"
     proc = group.start(
-        [*chronicle_command(), "serve-grpc"], {**env, "CHRONICLE_GRPC_PORT": str(grpc_port)}, log
+        [*chronicle_command(), "serve-grpc"], {**env, "CHRONICLE_GRPC_PORT": str(port)}, log
     )
     wait_until(lambda: grpc_serving(target), proc, "chronicle serve-grpc", log)
+    return target, proc
+
+
+def start_servers(group: Processes, env: dict[str, str], work: Path) -> Endpoints:
+    """serve-grpc and serve-edge; the edge's base URL is also the decks' public URL."""
+    http_port = free_port()
     base = f"http://127.0.0.1:{http_port}"
+    env = {**env, "CHRONICLE_PUBLIC_URL": base}
+    target, _ = start_grpc_server(group, env, work / "serve-grpc.log")
     log = work / "serve-edge.log"
     cmd = [
         *chronicle_command(),
@@ -688,6 +699,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         pin(opts.cpus)
         print(json.dumps(asyncio.run(grpc_load(opts))))
         return 0
+    return run_reporting_failure(run, opts)
+
+
+def run_reporting_failure(run: Callable[[argparse.Namespace], int], opts: Any) -> int:
+    """A benchmark's exit status: its own, or 1 with the reason when it could not run."""
     try:
         return run(opts)
     except BenchError as exc:

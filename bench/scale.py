@@ -124,16 +124,8 @@ def start_servers(
     group: base.Processes, env: dict[str, str], work: Path, n: int
 ) -> list[tuple[str, subprocess.Popen[bytes]]]:
     """`n` serve-grpc processes on ports of their own: (target, process) each."""
-    servers = []
-    for i in range(n):
-        port = base.free_port()
-        target = f"127.0.0.1:{port}"
-        log = work / f"serve-grpc-{n}-{i}.log"
-        proc = group.start([*base.chronicle_command(), "serve-grpc"],
-                           {**env, "CHRONICLE_GRPC_PORT": str(port)}, log)  # fmt: skip
-        base.wait_until(lambda t=target: base.grpc_serving(t), proc, "serve-grpc", log)
-        servers.append((target, proc))
-    return servers
+    return [base.start_grpc_server(group, env, work / f"serve-grpc-{n}-{i}.log")
+            for i in range(n)]  # fmt: skip
 
 
 def load(
@@ -321,12 +313,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    opts = parse_args(argv)
-    try:
-        return run(opts)
-    except base.BenchError as exc:
-        print(f"bench: FAILED: {exc}", file=sys.stderr)
-        return 1
+    return base.run_reporting_failure(run, parse_args(argv))
 
 
 if __name__ == "__main__":

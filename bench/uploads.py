@@ -41,26 +41,7 @@ LINE = b"Uploads stream through the edge to disk, chunk by chunk, never whole in
 
 def start(group: base.Processes, env: dict[str, str], work: Path) -> str:
     """serve-grpc and serve-edge; the edge's base URL (also the server's public URL)."""
-    grpc_port, http_port = base.free_port(), base.free_port()
-    target, public = f"127.0.0.1:{grpc_port}", f"http://127.0.0.1:{http_port}"
-    env = {**env, "CHRONICLE_PUBLIC_URL": public, "CHRONICLE_ACCESS_LOG": "false"}
-    log = work / "serve-grpc.log"
-    proc = group.start(
-        [*base.chronicle_command(), "serve-grpc", "--grpc-port", str(grpc_port)], env, log
-    )
-    base.wait_until(lambda: base.grpc_serving(target), proc, "chronicle serve-grpc", log)
-    log = work / "serve-edge.log"
-    cmd = [
-        *base.chronicle_command(),
-        "serve-edge",
-        "--grpc-target",
-        target,
-        "--http-port",
-        str(http_port),
-    ]
-    proc = group.start(cmd, env, log)
-    base.wait_until(lambda: base.http_ok(f"{public}/healthz"), proc, "chronicle serve-edge", log)
-    return public
+    return base.start_servers(group, {**env, "CHRONICLE_ACCESS_LOG": "false"}, work).http_base
 
 
 def upload_once(client: httpx.Client, key: str, source: Path) -> float:
