@@ -112,8 +112,13 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             )  # fmt: skip
 
     def GetGenerationStatus(self, request: pres_pb.GetGenerationStatusRequest, context: Any) -> Any:
+        return self._generation_status(self._principal_of(context), request.generation_id)
+
+    def _generation_status(
+        self, principal: Principal, generation_id: str
+    ) -> generation_pb2.GenerationStatus:
         with self._uow() as uow:
-            job = generation.owned_job(uow, self._principal_of(context), request.generation_id)
+            job = generation.owned_job(uow, principal, generation_id)
             deck = uow.presentations.get(job.presentation_id) if job.presentation_id else None
             return convert.generation_status(job, deck, self._app_url)
 
@@ -125,10 +130,7 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         last = None
         deadline = time.monotonic() + WATCH_SECONDS
         while time.monotonic() < deadline:
-            with self._uow() as uow:
-                job = generation.owned_job(uow, principal, request.generation_id)
-                deck = uow.presentations.get(job.presentation_id) if job.presentation_id else None
-                status = convert.generation_status(job, deck, self._app_url)
+            status = self._generation_status(principal, request.generation_id)
             if status != last:
                 yield status
                 last = status
