@@ -374,8 +374,7 @@ class Authenticator:
             if self._is_blocked(parsed.key_id):
                 raise KeyInvalid()  # throttled by the guesses this one waited for
             if not self._may_verify(parsed.key_id):  # counted as a failure: most likely one
-                self._count_failure(parsed.key_id, status)
-                self._count_client_failure(client)
+                self._count_failure(parsed.key_id, status, client)
                 raise Unavailable("Too many failed API key verifications at once; retry shortly")
             ok = self._hasher.verify(status.secret_hash, parsed.secret)
             if ok:
@@ -384,8 +383,7 @@ class Authenticator:
         if not ok:
             with self._lock:
                 self._suspects[parsed.key_id] = True
-            self._count_failure(parsed.key_id, status)
-            self._count_client_failure(client)
+            self._count_failure(parsed.key_id, status, client)
             raise KeyInvalid()
 
     def _may_verify(self, key_id: str) -> bool:
@@ -442,11 +440,13 @@ class Authenticator:
         self._record(principal.credential_id, principal.workspace_id, "rate_limited",
                      f"requests refused over the limit of {rate}")  # fmt: skip
 
-    def _count_failure(self, key_id: str, status: _Status) -> None:
+    def _count_failure(self, key_id: str, status: _Status, client: str) -> None:
+        """A failed verification, from the key id's budget and from the client's."""
         if self._spend_failure(key_id, FAILURES_PER_KEY) and key_id.startswith("key_"):
             log.warning("key %s: too many failed verifications; throttled", key_id)
             self._record(key_id, status.workspace_id, "verification_failures",
                          f"more than {FAILURES_PER_KEY} wrong secrets; throttled")  # fmt: skip
+        self._count_client_failure(client)
 
     def _record(self, key_id: str, workspace_id: str, event: str, detail: str) -> None:
         """An audit event: batched with last-use times, or at once without a recorder."""

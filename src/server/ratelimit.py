@@ -1,8 +1,8 @@
 """Per-key rate limits: GCRA (a token bucket kept as one timestamp per key).
 
 A key with COUNT per PERIOD may spend COUNT requests at once, then one every
-PERIOD/COUNT. The in-process limiter serves one process; a shared backend (Redis)
-arrives with scale-out and implements the same `Limiter` interface.
+PERIOD/COUNT. Two backends behind the one `Limiter` interface: in-process (one
+process's own allowance) and Redis (one allowance shared by every process).
 """
 
 from __future__ import annotations
