@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from chronicle import contract
 from chronicle.config import Settings
-from edge.errors import HttpError, from_status
+from edge.errors import HttpError, Refused, error_response, from_status
 from edge.openapi import build_openapi
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
 from edge.uploads import upload_routes
@@ -39,11 +39,6 @@ VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 # The HTTP client's address, for servers that trust this edge (CHRONICLE_TRUSTED_PROXIES).
 # Never taken from the request's own headers: it is not in the allow-list.
 CLIENT_ADDRESS = contract.CLIENT_ADDRESS_METADATA
-
-
-class _Refused(Exception):
-    def __init__(self, error: HttpError) -> None:
-        self.error = error
 
 
 def served_bindings(settings: Settings) -> list[contract.HttpBinding]:
@@ -70,7 +65,7 @@ def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, st
             )
             if problem:
                 status = 401 if name in _CREDENTIAL_HEADERS else 400
-                raise _Refused(HttpError.of(status, f"The {name.decode()} header {problem}"))
+                raise Refused(HttpError.of(status, f"The {name.decode()} header {problem}"))
             metadata.append((name.decode(), value.decode()))
     return metadata
 
@@ -92,25 +87,20 @@ def passed_back(metadata: Any) -> dict[str, str]:
     }
 
 
-def error_response(error: HttpError, request_id: str) -> Response:
-    headers = {"x-request-id": request_id, **error.headers}
-    return Response(error.body(), status_code=error.status, media_type=JSON, headers=headers)
-
-
 async def _read_body(request: Request, limit: int) -> bytes:
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > limit):
-        raise _Refused(HttpError.of(413, f"The request body exceeds {limit} bytes"))
+        raise Refused(HttpError.of(413, f"The request body exceeds {limit} bytes"))
     content_type = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise _Refused(HttpError.of(413, f"The request body exceeds {limit} bytes"))
+            raise Refused(HttpError.of(413, f"The request body exceeds {limit} bytes"))
         chunks.append(chunk)
     body = b"".join(chunks)
     if body.strip() and content_type != JSON and not content_type.endswith("+json"):
-        raise _Refused(HttpError.of(415, "Send the body as application/json"))
+        raise Refused(HttpError.of(415, "Send the body as application/json"))
     return body
 
 
@@ -169,8 +159,8 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
                 if found:
                     error = HttpError.of(405, f"{request.method} is not allowed here")
                     error.headers["allow"] = ", ".join(sorted(set(found)))
-                    raise _Refused(error)
-                raise _Refused(HttpError.of(404, f"No route for {request.method} {path}"))
+                    raise Refused(error)
+                raise Refused(HttpError.of(404, f"No route for {request.method} {path}"))
             route, params = found
             body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
             message = build_request(route, params, request.query_params.multi_items(), body)
@@ -179,14 +169,14 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
                 metadata.append((CLIENT_ADDRESS, request.client.host))
             if "x-request-id" not in request.headers:
                 metadata.append(("x-request-id", request_id))
-            reply, initial = await upstream.call(route, message, metadata)
+            reply, trailing = await upstream.call(route, message, metadata)
             return Response(
                 to_json(reply, route.binding.response_body),
                 status_code=route.binding.success_code,
                 media_type=JSON,
-                headers={"x-request-id": request_id, **passed_back(initial)},
+                headers={"x-request-id": request_id, **passed_back(trailing)},
             )
-        except _Refused as refused:
+        except Refused as refused:
             return error_response(refused.error, request_id)
         except TranscodeError as exc:
             return error_response(HttpError.of(400, str(exc)), request_id)

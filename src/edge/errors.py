@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
+from starlette.responses import Response
 
 # API.md's status mapping.
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
@@ -60,6 +61,25 @@ class HttpError:
     def body(self) -> bytes:
         envelope = {"error": {"code": self.code, "message": self.message, "status": self.status}}
         return json.dumps(envelope, ensure_ascii=False).encode()
+
+
+class Refused(Exception):
+    """An error the edge answers itself: raised where it is found, sent as the envelope."""
+
+    def __init__(self, error: HttpError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def error_response(error: HttpError, request_id: str | None = None) -> Response:
+    """The envelope as a response; with `request_id`, echoed in `x-request-id`."""
+    ids = {} if request_id is None else {"x-request-id": request_id}
+    return Response(
+        error.body(),
+        status_code=error.status,
+        media_type="application/json",
+        headers={**ids, **error.headers},
+    )
 
 
 def from_status(

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from chronicle import uploads
 from chronicle.config import Settings
-from edge.errors import HttpError
+from edge.errors import HttpError, Refused, error_response
 
 log = logging.getLogger(__name__)
 
@@ -57,22 +57,12 @@ def redact_access_log() -> None:
         access.addFilter(RedactSignatures())
 
 
-class Refused(Exception):
-    def __init__(self, error: HttpError) -> None:
-        super().__init__(error.message)
-        self.error = error
-
-
 def _bad_file(message: str) -> Refused:
     return Refused(HttpError.of(400, message, "FILE_UPLOAD_ERROR"))
 
 
 def _forbidden(message: str) -> Refused:
     return Refused(HttpError.of(403, message))
-
-
-def _envelope(error: HttpError) -> Response:
-    return Response(error.body(), status_code=error.status, media_type="application/json")
 
 
 class _FormReceiver:
@@ -214,7 +204,7 @@ def upload_routes(settings: Settings) -> list[Route]:
             return await _receive(request, body, root, secret())
         except Refused as refused:
             await body.drain()
-            return _envelope(refused.error)
+            return error_response(refused.error)
 
     async def download(request: Request) -> Response:
         key = request.path_params["key"]
@@ -224,10 +214,10 @@ def upload_routes(settings: Settings) -> list[Route]:
                 secret(), key, query.get("expires", ""), query.get("signature", "")
             )
         except uploads.SignatureError as exc:
-            return _envelope(HttpError.of(403, str(exc)))
+            return error_response(HttpError.of(403, str(exc)))
         path = uploads.local_path(root, key)
         if not path.is_file():
-            return _envelope(HttpError.of(404, "No file was uploaded to this link"))
+            return error_response(HttpError.of(404, "No file was uploaded to this link"))
         return FileResponse(
             path,
             media_type=uploads.type_for_name(path.name),

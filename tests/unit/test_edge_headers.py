@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from edge.app import MAX_HEADER_BYTES, _Refused, forwarded_metadata
+from edge.app import MAX_HEADER_BYTES, forwarded_metadata
+from edge.errors import Refused
 
 
 def test_only_allow_listed_headers_cross_and_repeats_are_kept() -> None:
@@ -41,7 +42,7 @@ def test_only_allow_listed_headers_cross_and_repeats_are_kept() -> None:
 def test_unusable_values_are_refused_with_the_right_status(
     header: bytes, value: bytes, status: int
 ) -> None:
-    with pytest.raises(_Refused) as refused:
+    with pytest.raises(Refused) as refused:
         forwarded_metadata([(header, value)])
     assert refused.value.error.status == status
     assert value.decode("latin-1") not in refused.value.error.message
