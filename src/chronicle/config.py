@@ -123,6 +123,16 @@ def _upload_backend(text: str) -> str:
     return backend
 
 
+def _secret(env: str) -> str:
+    """A secret from `env`, or from the file `env`_FILE names: read when needed, never
+    kept in settings (nor printed with them)."""
+    path = os.environ.get(f"{env}_FILE")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return f.read().strip()
+    return os.environ.get(env, "")
+
+
 def _setting(env: str, parse: Callable[[str], Any], default: Any) -> Any:
     return field(default=default, metadata={"env": env, "parse": parse})
 
@@ -226,24 +236,15 @@ class Settings:
 
     @property
     def model_api_key(self) -> str:
-        """A secret: from CHRONICLE_MODEL_API_KEY or the file CHRONICLE_MODEL_API_KEY_FILE
-        names, read when needed and never kept in settings (nor printed with them)."""
-        path = os.environ.get("CHRONICLE_MODEL_API_KEY_FILE")
-        if path:
-            with open(path, encoding="utf-8") as f:
-                return f.read().strip()
-        return os.environ.get("CHRONICLE_MODEL_API_KEY", "")
+        """From CHRONICLE_MODEL_API_KEY or the file CHRONICLE_MODEL_API_KEY_FILE names."""
+        return _secret("CHRONICLE_MODEL_API_KEY")
 
     @property
     def upload_signing_key(self) -> str:
-        """A secret that signs local upload and download URLs: from
-        CHRONICLE_UPLOAD_SIGNING_KEY or the file CHRONICLE_UPLOAD_SIGNING_KEY_FILE names.
-        Empty: one is generated and kept in UPLOAD_DIR (server.uploads.signing)."""
-        path = os.environ.get("CHRONICLE_UPLOAD_SIGNING_KEY_FILE")
-        if path:
-            with open(path, encoding="utf-8") as f:
-                return f.read().strip()
-        return os.environ.get("CHRONICLE_UPLOAD_SIGNING_KEY", "")
+        """What signs local upload and download URLs: from CHRONICLE_UPLOAD_SIGNING_KEY
+        or the file CHRONICLE_UPLOAD_SIGNING_KEY_FILE names. Empty: one is generated and
+        kept in UPLOAD_DIR (chronicle.uploads.load_signing_key)."""
+        return _secret("CHRONICLE_UPLOAD_SIGNING_KEY")
 
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
