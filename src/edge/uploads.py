@@ -8,6 +8,7 @@ maximum size and an expiry; the GET's URL names one key and an expiry.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 import re
@@ -191,12 +192,10 @@ def upload_routes(settings: Settings) -> list[Route]:
         return []
     redact_access_log()
     root = Path(settings.upload_dir).resolve()
-    secret_holder: list[bytes] = []
 
+    @functools.cache
     def secret() -> bytes:  # read (or made) on first use, like the server's store
-        if not secret_holder:
-            secret_holder.append(uploads.load_signing_key(settings.upload_signing_key, root))
-        return secret_holder[0]
+        return uploads.load_signing_key(settings.upload_signing_key, root)
 
     async def receive(request: Request) -> Response:
         body = _Body(request)

@@ -150,7 +150,7 @@ class S3Store:
         try:
             head = self.client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+            if _is_missing(exc):
                 return None
             raise
         return StoredObject(int(head["ContentLength"]), head.get("ContentType"))
@@ -161,11 +161,16 @@ class S3Store:
             try:
                 self.client.download_fileobj(self.bucket, key, spool)
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                if _is_missing(exc):
                     raise ObjectMissing(key) from None
                 raise
             spool.seek(0)
             yield spool
+
+
+def _is_missing(exc: ClientError) -> bool:
+    """S3's "no such object", as HEAD (404) and GET (NoSuchKey) report it."""
+    return exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}
 
 
 def make_store(settings: Settings) -> FileStore:
