@@ -50,9 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as base
 
 from chronicle.config import Settings
+from chronicle.gcra import Decision, InProcessLimiter
 from server import keys as key_format
 from server.app import Container, GrpcServerThread, settle_heap
-from server.ratelimit import Decision, InProcessLimiter, RedisLimiter
+from server.ratelimit import RedisLimiter
 
 FLOOD_TARGET = 0.70
 REDIS_URL = "redis://127.0.0.1:6379/0"

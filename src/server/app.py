@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from chronicle import contract
 from chronicle.config import Settings
+from chronicle.gcra import InProcessLimiter
 from chronicle.v1 import (
     api_key_service_pb2_grpc,
     identity_service_pb2_grpc,
@@ -34,7 +35,7 @@ from server.generation.worker import Worker
 from server.generation.writer import Writer
 from server.interceptor import ChronicleInterceptor
 from server.keystatus import KeyStatusChannel, NoChannel, RedisKeyStatus
-from server.ratelimit import InProcessLimiter, Limiter, RedisLimiter
+from server.ratelimit import Limiter, RedisLimiter
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from server.storage import db
 from server.storage.uow import SqlUnitOfWork

@@ -19,8 +19,9 @@ from typing import NoReturn
 
 from cachetools import TTLCache
 
-from chronicle import contract
+from chronicle import contract, credentials
 from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
+from chronicle.gcra import InProcessLimiter
 from server import keys
 from server.errors import (
     KeyExpired,
@@ -31,7 +32,6 @@ from server.errors import (
     Unavailable,
 )
 from server.ids import new_id
-from server.ratelimit import InProcessLimiter
 from server.storage import models
 from server.storage.uow import UnitOfWork
 
@@ -84,31 +84,10 @@ class _Status:
 
 def credential_from_metadata(metadata: Metadata) -> str:
     """The raw key from `authorization: Bearer …` and/or `x-api-key: …`."""
-    bearer: list[str] = []
-    api_key: list[str] = []
-    for name, value in metadata:
-        if name == "authorization":
-            bearer.append(str(value))
-        elif name == "x-api-key":
-            api_key.append(str(value))
-    candidates = set()
-    for value in bearer:
-        scheme, _, token = value.strip().partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Malformed Authorization header: expected 'Bearer <API_KEY>'")
-        candidates.add(token.strip())
-    for value in api_key:
-        if not value.strip():
-            raise Unauthorized("Empty x-api-key header")
-        candidates.add(value.strip())
-    if not candidates:
-        raise Unauthorized(
-            "Missing API key: send 'Authorization: Bearer <API_KEY>' or 'x-api-key: <API_KEY>'"
-        )
-    if len(candidates) > 1:
-        raise Unauthorized("Two different API keys were sent")
-    (only,) = candidates
-    return only
+    try:
+        return credentials.presented_key(metadata)
+    except credentials.CredentialError as exc:
+        raise Unauthorized(str(exc)) from None
 
 
 class UsageRecorder:

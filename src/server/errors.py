@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from chronicle.credentials import INVALID_KEY_MESSAGE
+
 # What an id of ours looks like; anything else is not repeated back to the caller.
 _ID = re.compile(r"^[a-z]{2,5}_[0-9A-Za-z]{1,40}$")
 
@@ -42,7 +44,7 @@ class Unauthorized(ChronicleError):
 
 class KeyInvalid(ChronicleError):
     reason = "API_KEY_INVALID"
-    default_message = "The API key is invalid"
+    default_message = INVALID_KEY_MESSAGE  # the edge refuses malformed keys with it too
 
 
 class KeyExpired(ChronicleError):

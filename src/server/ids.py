@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-import string
 
-BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+from chronicle.credentials import BASE62
+
 ID_LENGTH = 20  # 20 base62 characters: 119 bits of randomness.
 
 

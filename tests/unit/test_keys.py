@@ -7,8 +7,9 @@ import re
 
 import pytest
 
+from chronicle.credentials import BASE62
 from server import keys
-from server.ids import BASE62, new_id
+from server.ids import new_id
 
 
 def test_generated_key_has_prefix_environment_id_secret_and_checksum() -> None:

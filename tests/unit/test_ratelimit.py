@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chronicle.config import RateLimit
-from server.ratelimit import InProcessLimiter
+from chronicle.gcra import InProcessLimiter
 
 
 class Clock:
