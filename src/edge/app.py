@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from chronicle import contract
 from chronicle.config import Settings
+from edge.admission import Admission
 from edge.errors import HttpError, Refused, error_response, from_status
 from edge.openapi import build_openapi
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
@@ -68,6 +69,18 @@ def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, st
                 raise Refused(HttpError.of(status, f"The {name.decode()} header {problem}"))
             metadata.append((name.decode(), value.decode()))
     return metadata
+
+
+def call_metadata(request: Request, request_id: str) -> tuple[list[tuple[str, str]], str]:
+    """The call's metadata, and the client's address (sent along for the server's
+    failed-verification budget)."""
+    metadata = forwarded_metadata(request.scope["headers"])
+    client = request.client.host if request.client is not None else ""
+    if client:
+        metadata.append((CLIENT_ADDRESS, client))
+    if "x-request-id" not in request.headers:
+        metadata.append(("x-request-id", request_id))
+    return metadata, client
 
 
 # Server metadata that becomes response headers: the rate-limit fields, named as in
@@ -130,6 +143,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
     table = RouteTable(bindings)
     upstream = Upstream(targets, settings.grpc_timeout_seconds)
     openapi = build_openapi(bindings)
+    admission = Admission(settings.new_key_rate)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -162,14 +176,18 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
                     raise Refused(error)
                 raise Refused(HttpError.of(404, f"No route for {request.method} {path}"))
             route, params = found
+            metadata, client = call_metadata(request, request_id)
+            digest = admission.admit(metadata, client)  # before any work on the body
             body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
             message = build_request(route, params, request.query_params.multi_items(), body)
-            metadata = forwarded_metadata(request.scope["headers"])
-            if request.client is not None:  # whom the server's failed-verification budget counts
-                metadata.append((CLIENT_ADDRESS, request.client.host))
-            if "x-request-id" not in request.headers:
-                metadata.append(("x-request-id", request_id))
-            reply, trailing = await upstream.call(route, message, metadata)
+            try:
+                reply, trailing = await upstream.call(route, message, metadata)
+            except grpc.aio.AioRpcError as exc:
+                error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
+                error.headers.update(passed_back(exc.trailing_metadata()))
+                admission.settle(digest, client, error)
+                raise Refused(error) from None
+            admission.settle(digest, client, None)
             return Response(
                 to_json(reply, route.binding.response_body),
                 status_code=route.binding.success_code,
@@ -180,10 +198,6 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
             return error_response(refused.error, request_id)
         except TranscodeError as exc:
             return error_response(HttpError.of(400, str(exc)), request_id)
-        except grpc.aio.AioRpcError as exc:
-            error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
-            error.headers.update(passed_back(exc.trailing_metadata()))
-            return error_response(error, request_id)
         except Exception:
             log.exception("unhandled error serving %s %s", request.method, path)
             return error_response(HttpError.of(500), request_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
@@ -52,11 +52,19 @@ class HttpError:
     code: str
     message: str
     headers: dict[str, str] = field(default_factory=dict)
+    # Seconds the refusal holds for the client whatever it sends (ErrorInfo scope
+    # "client": throttled for failed key verifications); 0 when it is this request's.
+    client_refused_for: float = 0.0
 
     @classmethod
     def of(cls, status: int, message: str | None = None, code: str | None = None) -> HttpError:
         default_code, default_message = DEFAULTS.get(status, DEFAULTS[500])
         return cls(status, code or default_code, message or default_message)
+
+    def retry_after(self, seconds: float, client_refused_for: float = 0.0) -> HttpError:
+        """This error with `Retry-After` (whole seconds, at least 1)."""
+        headers = {**self.headers, "retry-after": str(max(1, math.ceil(seconds)))}
+        return replace(self, headers=headers, client_refused_for=client_refused_for)
 
     def body(self) -> bytes:
         envelope = {"error": {"code": self.code, "message": self.message, "status": self.status}}
@@ -90,22 +98,21 @@ def from_status(
     rich = _rich_status(trailing)
     if rich is not None and rich.code != code.value[0]:
         rich = None  # details of some other status (e.g. grpc's own refusal): not ours
-    reason, retry_after = None, None
+    reason, scope, delay = None, "", None
     for detail in rich.details if rich else ():
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             if info.domain == DOMAIN:
-                reason = info.reason
+                reason, scope = info.reason, info.metadata.get("scope", "")
         elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
             retry = error_details_pb2.RetryInfo()
             detail.Unpack(retry)
             delay = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
-            retry_after = max(1, math.ceil(delay))
     # grpc's own messages (connection errors and the like) may name internal hosts.
     error = HttpError.of(status, (details or None) if reason else None, reason)
-    if retry_after is not None:
-        error.headers["retry-after"] = str(retry_after)
+    if delay is not None:
+        error = error.retry_after(delay, delay if scope == "client" else 0.0)
     return error
 
 

@@ -24,10 +24,10 @@ from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
 from chronicle.gcra import InProcessLimiter
 from server import keys
 from server.errors import (
+    ClientThrottled,
     KeyExpired,
     KeyInvalid,
     KeyRevoked,
-    RateLimited,
     Unauthorized,
     Unavailable,
 )
@@ -331,12 +331,10 @@ class Authenticator:
         raise UnknownKeyId(self._hasher.typical_seconds)
 
     def check_client(self, client: str) -> None:
-        """RateLimited while the client has spent its failed-verification budget."""
+        """ClientThrottled while the client has spent its failed-verification budget."""
         wait = self._blocked_for(f"client:{client}")
         if wait > 0:
-            raise RateLimited(
-                wait, "Too many failed API key verifications from this client; retry later"
-            )
+            raise ClientThrottled(wait)
 
     def _verify(self, digest: bytes, parsed: keys.ParsedKey, status: _Status, client: str) -> None:
         """argon2, at most once per key however many requests bring it at once."""

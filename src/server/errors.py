@@ -27,6 +27,9 @@ def shown(value: str) -> str:
 class ChronicleError(Exception):
     reason = "INTERNAL_ERROR"
     default_message = "Internal error"
+    # What the refusal is about beyond this request: "client" when it holds for the
+    # caller's address whatever it sends (told in ErrorInfo.metadata["scope"]).
+    scope = ""
 
     def __init__(self, message: str | None = None) -> None:
         super().__init__(message or self.default_message)
@@ -111,6 +114,14 @@ class RateLimited(ChronicleError):
     def __init__(self, retry_after_seconds: float, message: str | None = None) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class ClientThrottled(RateLimited):
+    """A client refused for its failed key verifications, whatever key it brings: an
+    edge may refuse that address itself until the retry delay has passed."""
+
+    default_message = "Too many failed API key verifications from this client; retry later"
+    scope = "client"
 
 
 # 503

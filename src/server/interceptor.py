@@ -76,21 +76,26 @@ def to_rpc_status(exc: errors.ChronicleError) -> grpc.Status:
     retry = None
     if isinstance(exc, errors.RateLimited):  # whole milliseconds: plenty for a client
         retry = math.ceil(exc.retry_after_seconds * 1000) / 1000
-    return _status_for(status_code_for(exc), exc.reason, exc.message, retry)
+    return _status_for(status_code_for(exc), exc.reason, exc.message, retry, exc.scope)
 
 
 @functools.lru_cache(maxsize=4096)
 def _status_for(
-    code: grpc.StatusCode, reason: str, message: str, retry_after: float | None
+    code: grpc.StatusCode, reason: str, message: str, retry_after: float | None, scope: str
 ) -> grpc.Status:
-    return _build_status(code, reason, message, retry_after)
+    return _build_status(code, reason, message, retry_after, scope)
 
 
 def _build_status(
-    code: grpc.StatusCode, reason: str, message: str, retry_after: float | None = None
+    code: grpc.StatusCode,
+    reason: str,
+    message: str,
+    retry_after: float | None = None,
+    scope: str = "",
 ) -> grpc.Status:
     info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
+    metadata = {"scope": scope} if scope else {}
+    info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata))
     details = [info]
     if retry_after is not None:
         retry = any_pb2.Any()
