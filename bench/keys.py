@@ -30,6 +30,7 @@ median of its per-round ratios. Exit status 0 when the run worked, targets met o
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -39,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,6 +58,7 @@ from server.app import Container, GrpcServerThread, settle_heap
 from server.ratelimit import RedisLimiter
 
 FLOOD_TARGET = 0.70
+REST_PATH = "/api/v1/caller"  # GetCaller: a no-op behind the key check
 REDIS_URL = "redis://127.0.0.1:6379/0"
 FLOOD_KINDS = ("malformed", "unknown ids, one client", "unknown ids, many clients",
                "wrong secrets, many clients")  # fmt: skip
@@ -133,26 +136,25 @@ def flood_keys(kind: str, real_keys: list[str]) -> list[str]:
 
 
 def start_flood(
-    kind: str, server: GrpcServerThread, real_keys: list[str], opts: Any, work: Path
+    kind: str, endpoint: dict[str, str], real_keys: list[str], opts: Any, work: Path
 ) -> subprocess.Popen[str]:
+    """`endpoint`: {"target", "method"} for gRPC, {"url"} for REST (see bench/flood.mjs)."""
     node = shutil.which("node")
     if node is None or not (Path("node_modules") / "@grpc" / "grpc-js").is_dir():
         raise base.BenchError("the flood needs node and @grpc/grpc-js: run `make setup`")
     config = {
-        "target": f"127.0.0.1:{server.port}",
-        "method": base.GET_CALLER,
+        **endpoint,
         "rate": opts.flood,
         "duration": opts.duration + base.WARMUP_SECONDS + 2,  # covers the valid load
         "keys": flood_keys(kind, real_keys),
         "many_clients": "many clients" in kind,
     }
-    cpus = {int(c) for c in opts.client_cpus.split(",")} if opts.client_cpus else None
     settings = work / "flood.json"
     settings.write_text(json.dumps(config))
     return subprocess.Popen(
         [node, str(FLOOD_SCRIPT), str(settings)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,  # noqa: PLW1509
+        preexec_fn=(lambda: base.pin(opts.client_cpus)) if opts.client_cpus else None,  # noqa: PLW1509
     )  # fmt: skip
 
 
@@ -163,6 +165,38 @@ def finish_flood(process: subprocess.Popen[str]) -> dict[str, Any]:
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+# Through the edge: `chronicle serve-edge` in front of the same server
+
+
+def start_edge(group: base.Processes, env: dict[str, str], server: GrpcServerThread,
+               work: Path) -> str:  # fmt: skip
+    """The edge's base URL. A child of this process, so on the server's CPU too."""
+    port = base.free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = work / "serve-edge.log"
+    cmd = [*base.chronicle_command(), "serve-edge", "--grpc-target", f"127.0.0.1:{server.port}",
+           "--http-port", str(port)]  # fmt: skip
+    proc = group.start(cmd, env, log)
+    base.wait_until(lambda: base.http_ok(f"{url}/healthz"), proc, "chronicle serve-edge", log)
+    return url
+
+
+def warm_edge(url: str, real_keys: list[str]) -> None:
+    """One request per valid key, so the edge and the server know them before a flood."""
+    for key in real_keys:
+        request = urllib.request.Request(url + REST_PATH, headers={"x-api-key": key})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 - loopback
+            answer.read()
+
+
+def valid_rest_load(name: str, url: str, script: Path, opts: Any) -> base.Row:
+    target = url + REST_PATH
+    base.run_wrk(target, script, opts.connections, base.WARMUP_SECONDS, opts.client_cpus)
+    return base.parse_wrk(
+        name, base.run_wrk(target, script, opts.connections, opts.duration, opts.client_cpus)
+    )
+
+
 # The run
 
 
@@ -170,34 +204,52 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     env = base.bench_env(f"sqlite:///{work / 'bench.db'}")
     real_keys = base.provision(env, opts.keys)
     keys_file = base.write_keys(work, real_keys)
+    wrk_script = base.write_wrk_script(work, real_keys)
     settings = Settings.load(env)
     limiters = ["none", "in-process"] + (["redis"] if redis_available() else [])
-    cost: dict[str, list[base.Row]] = {k: [] for k in limiters}
-    floods: dict[str, list[base.Row]] = {k: [] for k in ("none", *FLOOD_KINDS)}
-    flood_answers: dict[str, list[dict[str, Any]]] = {k: [] for k in FLOOD_KINDS}
+    results: dict[str, Any] = {
+        "cost": {k: [] for k in limiters},
+        "rest": {k: [] for k in ("none", *FLOOD_KINDS)},
+        "grpc": {k: [] for k in ("none", *FLOOD_KINDS)},
+        "answers": {(way, k): [] for way in ("rest", "grpc") for k in FLOOD_KINDS},
+    }
     for n in range(opts.rounds):
         print(f"round {n + 1}/{opts.rounds}…", file=sys.stderr, flush=True)
         for limiter in limiters:
             server = serve(settings, limiter)
             try:
-                cost[limiter].append(valid_load(f"limiter: {limiter}", server, keys_file, opts))
+                results["cost"][limiter].append(
+                    valid_load(f"limiter: {limiter}", server, keys_file, opts)
+                )
             finally:
                 server.stop(grace=0)
-        for kind in ("none", *FLOOD_KINDS):
+        for way, kind in itertools.product(("rest", "grpc"), ("none", *FLOOD_KINDS)):
             server = serve(settings)
             try:
-                warm(server, real_keys)
-                sender = (
-                    None if kind == "none" else start_flood(kind, server, real_keys, opts, work)
-                )
-                floods[kind].append(valid_load(f"flood: {kind}", server, keys_file, opts))
-                if sender is not None:
-                    answers = finish_flood(sender)
-                    answers["argon2"] = server.container.authenticator.argon2_verifications
-                    flood_answers[kind].append(answers)
+                with base.processes() as group:
+                    if way == "rest":
+                        url = start_edge(group, env, server, work)
+                        warm_edge(url, real_keys)
+                        endpoint = {"url": url + REST_PATH}
+                    else:
+                        warm(server, real_keys)
+                        endpoint = {"target": f"127.0.0.1:{server.port}", "method": base.GET_CALLER}
+                    sender = (
+                        None if kind == "none"
+                        else start_flood(kind, endpoint, real_keys, opts, work)
+                    )  # fmt: skip
+                    name = f"{way}: {kind}"
+                    results[way][kind].append(
+                        valid_rest_load(name, url, wrk_script, opts) if way == "rest"
+                        else valid_load(name, server, keys_file, opts)
+                    )  # fmt: skip
+                    if sender is not None:
+                        answers = finish_flood(sender)
+                        answers["argon2"] = server.container.authenticator.argon2_verifications
+                        results["answers"][(way, kind)].append(answers)
             finally:
                 server.stop(grace=0)
-    return {"cost": cost, "floods": floods, "answers": flood_answers}
+    return results
 
 
 def ratios(rows: Sequence[base.Row], baseline: Sequence[base.Row]) -> list[float]:
@@ -229,8 +281,8 @@ def run(opts: argparse.Namespace) -> int:
     base.print_header(opts)
     if opts.server_cpus:
         print(
-            f"pinned: this process and its gRPC server on CPU {opts.server_cpus}, the "
-            f"valid load and the flood on CPU {opts.client_cpus} (--no-pin: share both)\n"
+            f"pinned: this process, its gRPC server and the edge on CPU {opts.server_cpus}; "
+            f"the valid load and the flood on CPU {opts.client_cpus} (--no-pin: share both)\n"
         )
     base.pin(opts.server_cpus)
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-keys-") as tmp:
@@ -238,19 +290,23 @@ def run(opts: argparse.Namespace) -> int:
     print_table("limiter cost (GetCaller)", results["cost"], None)
     if "redis" not in results["cost"]:
         print("(no Redis on 127.0.0.1:6379: the Redis row was skipped)\n")
-    print_table(f"valid GetCaller while {opts.flood:g} invalid req/s", results["floods"],
-                FLOOD_TARGET)  # fmt: skip
-    for kind, runs in results["answers"].items():
-        answers: Counter[str] = Counter()
-        for r in runs:
-            answers.update(r["answers"])
-        rate = statistics.median(r["rate"] for r in runs)
-        cpu = statistics.median(r["cpu"] for r in runs)
-        argon2 = statistics.median(r["argon2"] for r in runs)
-        print(f"  flood '{kind}': {rate:,.0f} req/s sent (median), using {cpu:.0%} of a core "
-              f"itself; {argon2:g} argon2 runs in the server; answers: "
-              + ", ".join(f"{k} {v}" for k, v in answers.most_common()))  # fmt: skip
-    valid_rows = [row for group in ("cost", "floods") for rows in results[group].values()
+    for way, title in (("rest", "REST GET /api/v1/caller, through the edge"),
+                       ("grpc", "gRPC GetCaller, straight to the server")):  # fmt: skip
+        print(f"{title}, while {opts.flood:g} invalid requests/s arrive the same way:")
+        print_table("valid load", results[way], FLOOD_TARGET)
+        for kind in FLOOD_KINDS:
+            runs = results["answers"][(way, kind)]
+            answers: Counter[str] = Counter()
+            for r in runs:
+                answers.update(r["answers"])
+            rate = statistics.median(r["rate"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
+            argon2 = statistics.median(r["argon2"] for r in runs)
+            print(f"  flood '{kind}': {rate:,.0f} req/s sent (median), using {cpu:.0%} of a core "
+                  f"itself; {argon2:g} argon2 runs in the server; answers: "
+                  + ", ".join(f"{k} {v}" for k, v in answers.most_common()))  # fmt: skip
+        print()
+    valid_rows = [row for group in ("cost", "rest", "grpc") for rows in results[group].values()
                   for row in rows]  # fmt: skip
     problems = base.failure_lines(valid_rows)
     for line in problems:

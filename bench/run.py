@@ -449,13 +449,15 @@ def write_wrk_script(directory: Path, keys: list[str]) -> Path:
     return path
 
 
-def run_wrk(url: str, script: Path, connections: int, duration: float) -> str:
+def run_wrk(url: str, script: Path, connections: int, duration: float, cpus: str = "") -> str:
+    """wrk's report; on `cpus` (e.g. "1") when given."""
     seconds = max(1, round(duration))
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
     try:
         done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=seconds + 30, check=False
-        )
+            cmd, capture_output=True, text=True, timeout=seconds + 30, check=False,
+            preexec_fn=(lambda: pin(cpus)) if cpus else None,
+        )  # fmt: skip
     except subprocess.TimeoutExpired:
         raise BenchError(f"wrk did not finish within {seconds + 30} s") from None
     if done.returncode != 0:

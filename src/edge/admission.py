@@ -6,15 +6,19 @@ exactly what the server would:
 - a client the server throttled for its failed verifications (ErrorInfo scope
   "client"): 429 until its retry delay is over, unless its key was accepted before;
 - keys this edge has not seen accepted yet are sent on at most CHRONICLE_NEW_KEY_RATE
-  a second; beyond that 503 with Retry-After. Keys seen accepted are never held back.
+  a second, one call per key at a time (requests bringing a key whose first call is in
+  flight share its answer); beyond that 503 with Retry-After. Keys seen accepted are
+  never held back.
 The server still authenticates every request it gets; only keys' SHA-256 digests are
 kept here, never a key.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 
 from cachetools import TTLCache
 
@@ -30,6 +34,24 @@ LONGEST_REFUSAL_SECONDS = 3600.0
 REMEMBERED = 100_000  # keys and clients, each
 
 
+# What a request sharing a new key's first call learns when it ends without a server's
+# answer (refused by the edge itself, say): to ask again.
+_UNSETTLED = HttpError.of(500)
+
+
+class Ticket:
+    """A request let through; `settle` with what the server answered."""
+
+    def __init__(self, admission: Admission, digest: bytes, client: str) -> None:
+        self._admission = admission
+        self.digest = digest
+        self.client = client
+        self.first: asyncio.Future[HttpError | None] | None = None  # when the key is new
+
+    def settle(self, error: HttpError | None) -> None:
+        self._admission._settle(self, error)
+
+
 class Admission:
     def __init__(self, new_keys: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self._new_keys = new_keys
@@ -39,10 +61,26 @@ class Admission:
         self._refused: TTLCache[str, tuple[float, HttpError]] = TTLCache(
             REMEMBERED, LONGEST_REFUSAL_SECONDS, timer=clock
         )
+        # A new key's first call in flight: requests bringing the same key meanwhile wait
+        # for its answer instead of each spending the budget (a client's first burst) or
+        # each reaching a server (one made-up key sent over and over).
+        self._first_calls: dict[bytes, asyncio.Future[HttpError | None]] = {}
 
-    def admit(self, metadata: Iterable[tuple[str, str]], client: str) -> bytes:
-        """The digest of the request's key, when the request may go on to a server;
-        otherwise raises Refused with the answer."""
+    @contextlib.asynccontextmanager
+    async def admitted(
+        self, metadata: Iterable[tuple[str, str]], client: str
+    ) -> AsyncIterator[Ticket]:
+        """A ticket when the request may go on to a server; otherwise raises Refused."""
+        ticket = Ticket(self, await self._admit(metadata, client), client)
+        if ticket.digest not in self._accepted:
+            ticket.first = asyncio.get_running_loop().create_future()
+            self._first_calls[ticket.digest] = ticket.first
+        try:
+            yield ticket
+        finally:
+            self._release(ticket, _UNSETTLED)
+
+    async def _admit(self, metadata: Iterable[tuple[str, str]], client: str) -> bytes:
         try:
             raw = credentials.presented_key(metadata)
         except credentials.CredentialError as exc:
@@ -50,8 +88,18 @@ class Admission:
         if credentials.parse(raw) is None:
             raise Refused(HttpError.of(401, credentials.INVALID_KEY_MESSAGE, "API_KEY_INVALID"))
         digest = credentials.digest(raw)
-        if digest in self._accepted:
-            return digest
+        while digest not in self._accepted:
+            first = self._first_calls.get(digest)
+            if first is None:
+                self._check_new(client)
+                break
+            answer = await asyncio.shield(first)
+            if answer is not None and answer is not _UNSETTLED and not answer.client_refused_for:
+                raise Refused(answer)  # the same key, the same answer
+        return digest
+
+    def _check_new(self, client: str) -> None:
+        """A new key: refused while its client is, or once the budget is spent."""
         until, error = self._refused.get(client, (0.0, None))
         if error is not None and until > self._clock():
             raise Refused(error.retry_after(until - self._clock()))
@@ -59,13 +107,18 @@ class Admission:
         if not decision.allowed:
             busy = HttpError.of(503, "Too many new API keys at once; retry shortly")
             raise Refused(busy.retry_after(decision.retry_after_seconds))
-        return digest
 
-    def settle(self, digest: bytes, client: str, error: HttpError | None) -> None:
-        """What a server answered the request `admit` let through."""
+    def _settle(self, ticket: Ticket, error: HttpError | None) -> None:
+        digest = ticket.digest
         if error is not None and error.client_refused_for > 0:
-            self._refused[client] = (self._clock() + error.client_refused_for, error)
+            self._refused[ticket.client] = (self._clock() + error.client_refused_for, error)
         elif error is None or error.status not in (401, 503):  # the key was accepted
             self._accepted[digest] = True
         elif error.status == 401:  # revoked or expired since, or never valid
             self._accepted.pop(digest, None)
+        self._release(ticket, error)
+
+    def _release(self, ticket: Ticket, answer: HttpError | None) -> None:
+        if ticket.first is not None and not ticket.first.done():
+            ticket.first.set_result(answer)
+            del self._first_calls[ticket.digest]

@@ -177,17 +177,19 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FastAPI:
                 raise Refused(HttpError.of(404, f"No route for {request.method} {path}"))
             route, params = found
             metadata, client = call_metadata(request, request_id)
-            digest = admission.admit(metadata, client)  # before any work on the body
-            body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
-            message = build_request(route, params, request.query_params.multi_items(), body)
-            try:
-                reply, trailing = await upstream.call(route, message, metadata)
-            except grpc.aio.AioRpcError as exc:
-                error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
-                error.headers.update(passed_back(exc.trailing_metadata()))
-                admission.settle(digest, client, error)
-                raise Refused(error) from None
-            admission.settle(digest, client, None)
+            async with admission.admitted(metadata, client) as ticket:  # before the body
+                body = b""
+                if route.binding.body:
+                    body = await _read_body(request, settings.max_body_bytes)
+                message = build_request(route, params, request.query_params.multi_items(), body)
+                try:
+                    reply, trailing = await upstream.call(route, message, metadata)
+                except grpc.aio.AioRpcError as exc:
+                    error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
+                    error.headers.update(passed_back(exc.trailing_metadata()))
+                    ticket.settle(error)
+                    raise Refused(error) from None
+                ticket.settle(None)
             return Response(
                 to_json(reply, route.binding.response_body),
                 status_code=route.binding.success_code,

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from chronicle.config import RateLimit
 from edge.admission import Admission
 from edge.errors import HttpError, Refused
 from server import keys
+
+Metadata = list[tuple[str, str]]
+SERVED = None  # a server's answer that is not an error
 
 
 class Clock:
@@ -18,59 +23,71 @@ class Clock:
         return self.now
 
 
-def key() -> list[tuple[str, str]]:
+def key() -> Metadata:
     return [("x-api-key", keys.generate("live").raw)]
 
 
-def refusal(admission: Admission, metadata: list[tuple[str, str]], client: str) -> HttpError:
-    with pytest.raises(Refused) as refused:
-        admission.admit(metadata, client)
-    return refused.value.error
+def call(
+    admission: Admission, metadata: Metadata, client: str, answer: HttpError | None = SERVED
+) -> HttpError | None:
+    """One request through admission; the server answers `answer`. The edge's own
+    refusal, or None once the request reached the server."""
+
+    async def request() -> HttpError | None:
+        try:
+            async with admission.admitted(metadata, client) as ticket:
+                ticket.settle(answer)
+        except Refused as refused:
+            return refused.error
+        return None
+
+    return asyncio.run(request())
 
 
 def test_new_keys_pass_at_the_rate_and_recover_when_the_budget_refills() -> None:
     clock = Clock()
     admission = Admission(RateLimit(3, 1), clock)
-    for _ in range(3):
-        admission.admit(key(), "10.0.0.1")
-    busy = refusal(admission, key(), "10.0.0.2")
+    for n in range(3):
+        assert call(admission, key(), f"10.0.0.{n}", HttpError.of(401)) is None
+    busy = call(admission, key(), "10.0.0.9")
+    assert busy is not None
     assert (busy.status, busy.code, busy.headers["retry-after"]) == (503, "UNAVAILABLE", "1")
     clock.now += 1 / 3
-    admission.admit(key(), "10.0.0.3")
-    assert refusal(admission, key(), "10.0.0.3").status == 503
+    assert call(admission, key(), "10.0.0.9") is None
+    assert call(admission, key(), "10.0.0.9") is not None
 
 
 def test_an_accepted_key_skips_the_budget_until_a_server_refuses_it() -> None:
     admission = Admission(RateLimit(1, 60), Clock())
     accepted = key()
-    digest = admission.admit(accepted, "10.0.0.1")
-    admission.settle(digest, "10.0.0.1", None)
-    assert refusal(admission, key(), "10.0.0.1").status == 503
+    assert call(admission, accepted, "10.0.0.1") is None
+    assert call(admission, key(), "10.0.0.1") is not None  # the budget is spent
     for _ in range(5):
-        assert admission.admit(accepted, "10.0.0.1") == digest
+        assert call(admission, accepted, "10.0.0.1") is None
     # Rate limited is still accepted; revoked (401) is not.
-    admission.settle(digest, "10.0.0.1", HttpError.of(429, code="API_KEY_RATE_LIMITED"))
-    assert admission.admit(accepted, "10.0.0.1") == digest
-    admission.settle(digest, "10.0.0.1", HttpError.of(401, code="API_KEY_REVOKED"))
-    assert refusal(admission, accepted, "10.0.0.1").status == 503
+    limited = HttpError.of(429, code="API_KEY_RATE_LIMITED")
+    assert call(admission, accepted, "10.0.0.1", limited) is None
+    assert call(admission, accepted, "10.0.0.1", HttpError.of(401, code="API_KEY_REVOKED")) is None
+    refused = call(admission, accepted, "10.0.0.1")
+    assert refused is not None and refused.status == 503
 
 
 def test_a_client_refused_by_a_server_is_refused_here_until_its_delay_is_over() -> None:
     clock = Clock()
     admission = Admission(RateLimit(100, 1), clock)
     accepted = key()
-    admission.settle(admission.admit(accepted, "10.0.0.1"), "10.0.0.1", None)
+    assert call(admission, accepted, "10.0.0.1") is None
     throttled = HttpError.of(429, "Too many failures from this client", "API_KEY_RATE_LIMITED")
-    admission.settle(admission.admit(key(), "10.0.0.1"), "10.0.0.1",
-                     throttled.retry_after(2.5, client_refused_for=2.5))  # fmt: skip
+    call(admission, key(), "10.0.0.1", throttled.retry_after(2.5, client_refused_for=2.5))
     clock.now += 1.0
-    error = refusal(admission, key(), "10.0.0.1")
+    error = call(admission, key(), "10.0.0.1")
+    assert error is not None
     assert (error.status, error.code, error.message) == (429, throttled.code, throttled.message)
     assert error.headers["retry-after"] == "2"  # 1.5 s left, in whole seconds rounded up
-    admission.admit(accepted, "10.0.0.1")  # accepted before: the server would serve it
-    admission.admit(key(), "10.0.0.2")  # another client
+    assert call(admission, accepted, "10.0.0.1") is None  # the server would serve it
+    assert call(admission, key(), "10.0.0.2") is None  # another client
     clock.now += 1.5
-    admission.admit(key(), "10.0.0.1")
+    assert call(admission, key(), "10.0.0.1") is None
 
 
 def test_a_request_without_one_well_formed_key_is_refused_before_any_budget() -> None:
@@ -78,16 +95,65 @@ def test_a_request_without_one_well_formed_key_is_refused_before_any_budget() ->
     raw = keys.generate("live").raw
     cases = {
         "no key": ([], "UNAUTHORIZED"),
-        "two keys": (
-            [("x-api-key", raw), ("authorization", "Bearer " + raw[:-1] + "x")],
-            "UNAUTHORIZED",
-        ),
-        "bad checksum": (
-            [("x-api-key", raw[:-1] + ("A" if raw[-1] != "A" else "B"))],
-            "API_KEY_INVALID",
-        ),
-    }
+        "two keys": ([("x-api-key", raw), ("authorization", "Bearer x" + raw[1:])], "UNAUTHORIZED"),
+        "bad checksum": ([("x-api-key", raw[:-1] + ("A" if raw[-1] != "A" else "B"))],
+                         "API_KEY_INVALID"),
+    }  # fmt: skip
     for name, (metadata, code) in cases.items():
-        error = refusal(admission, metadata, "10.0.0.1")
+        error = call(admission, metadata, "10.0.0.1")
+        assert error is not None
         assert (error.status, error.code) == (401, code), name
-    admission.admit([("authorization", "Bearer " + raw)], "10.0.0.1")  # budget untouched
+    assert call(admission, [("authorization", "Bearer " + raw)], "10.0.0.1") is None
+
+
+def first_call_and_followers(
+    admission: Admission, metadata: Metadata, answer: HttpError | None, followers: int
+) -> list[HttpError | None]:
+    """A new key's first call, answered only once `followers` more requests bringing the
+    same key have arrived; what each follower got."""
+
+    async def scenario() -> list[HttpError | None]:
+        async def follower() -> HttpError | None:
+            try:
+                async with admission.admitted(metadata, "10.0.0.2") as ticket:
+                    ticket.settle(answer)
+            except Refused as refused:
+                return refused.error
+            return None
+
+        async with admission.admitted(metadata, "10.0.0.1") as first:
+            waiting = [asyncio.create_task(follower()) for _ in range(followers)]
+            await asyncio.sleep(0.01)
+            assert not any(task.done() for task in waiting)  # they wait for the first
+            first.settle(answer)
+        return list(await asyncio.gather(*waiting))
+
+    return asyncio.run(scenario())
+
+
+def test_requests_with_a_new_key_in_flight_share_its_first_answer_and_spend_no_budget() -> None:
+    admission = Admission(RateLimit(2, 60), Clock())
+    assert first_call_and_followers(admission, key(), SERVED, 20) == [None] * 20
+    invalid = HttpError.of(401, "The API key is invalid", "API_KEY_INVALID")
+    assert first_call_and_followers(admission, key(), invalid, 20) == [invalid] * 20
+    assert call(admission, key(), "10.0.0.3") is not None  # two first calls: budget spent
+
+
+def test_followers_ask_again_when_the_first_call_ends_without_an_answer() -> None:
+    admission = Admission(RateLimit(100, 1), Clock())
+    metadata = key()
+
+    async def scenario() -> HttpError | None:
+        async def follower() -> HttpError | None:
+            async with admission.admitted(metadata, "10.0.0.2") as ticket:
+                ticket.settle(SERVED)
+            return None
+
+        with pytest.raises(Refused):
+            async with admission.admitted(metadata, "10.0.0.1"):
+                waiting = asyncio.create_task(follower())
+                await asyncio.sleep(0.01)
+                raise Refused(HttpError.of(400))  # e.g. a bad body, before any call
+        return await waiting
+
+    assert asyncio.run(scenario()) is None
