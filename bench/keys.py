@@ -207,6 +207,8 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     wrk_script = base.write_wrk_script(work, real_keys)
     settings = Settings.load(env)
     limiters = ["none", "in-process"] + (["redis"] if redis_available() else [])
+    limiters = limiters if "cost" in opts.parts else []
+    ways = [way for way in ("rest", "grpc") if way in opts.parts]
     results: dict[str, Any] = {
         "cost": {k: [] for k in limiters},
         "rest": {k: [] for k in ("none", *FLOOD_KINDS)},
@@ -223,7 +225,7 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                 )
             finally:
                 server.stop(grace=0)
-        for way, kind in itertools.product(("rest", "grpc"), ("none", *FLOOD_KINDS)):
+        for way, kind in itertools.product(ways, ("none", *FLOOD_KINDS)):
             server = serve(settings)
             try:
                 with base.processes() as group:
@@ -287,11 +289,14 @@ def run(opts: argparse.Namespace) -> int:
     base.pin(opts.server_cpus)
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-keys-") as tmp:
         results = measure(opts, Path(tmp))
-    print_table("limiter cost (GetCaller)", results["cost"], None)
-    if "redis" not in results["cost"]:
-        print("(no Redis on 127.0.0.1:6379: the Redis row was skipped)\n")
+    if "cost" in opts.parts:
+        print_table("limiter cost (GetCaller)", results["cost"], None)
+        if "redis" not in results["cost"]:
+            print("(no Redis on 127.0.0.1:6379: the Redis row was skipped)\n")
     for way, title in (("rest", "REST GET /api/v1/caller, through the edge"),
                        ("grpc", "gRPC GetCaller, straight to the server")):  # fmt: skip
+        if way not in opts.parts:
+            continue
         print(f"{title}, while {opts.flood:g} invalid requests/s arrive the same way:")
         print_table("valid load", results[way], FLOOD_TARGET)
         for kind in FLOOD_KINDS:
@@ -325,7 +330,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (median)")
     parser.add_argument("--flood", type=float, default=1000, help="invalid requests a second")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server and clients")
+    parser.add_argument(
+        "--parts",
+        default="cost,rest,grpc",
+        help="cost (the limiter), rest and grpc (the flood): what to measure",
+    )
     opts = parser.parse_args(argv)
+    opts.parts = set(opts.parts.split(","))
+    if not opts.parts or not opts.parts <= {"cost", "rest", "grpc"}:
+        parser.error("--parts takes cost, rest and grpc, separated by commas")
     # On two or more CPUs the server gets CPU 0 and both load generators CPU 1, so the
     # rows measure what the server does rather than how the clients share the machine.
     pinned = len(os.sched_getaffinity(0)) >= 2 and not opts.no_pin
