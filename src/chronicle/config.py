@@ -60,9 +60,9 @@ class RateLimit:
 DEFAULT_RATE_LIMIT = RateLimit(600, 60)
 # Failed key verifications one client may cause per minute before it is throttled.
 DEFAULT_FAILED_VERIFICATIONS = RateLimit(30, 60)
-# Requests with not-yet-accepted keys one edge sends on a second: far more new keys than
-# argon2 can verify (a few dozen a second per core), far fewer than a flood brings.
-DEFAULT_NEW_KEYS = RateLimit(50, 1)
+# Failing new keys one edge sends on a second (a key the server accepts gives its place
+# back): what a flood of made-up keys may cost the servers, a few % of a core.
+DEFAULT_NEW_KEYS = RateLimit(20, 1)
 
 
 def _bool(text: str) -> bool:
@@ -158,8 +158,8 @@ class Settings:
     admin_routes: bool = _setting("CHRONICLE_ADMIN_ROUTES", _bool, False)
     max_body_bytes: int = _setting("CHRONICLE_MAX_BODY_BYTES", _positive_int, 1024 * 1024)
     grpc_timeout_seconds: float = _setting("CHRONICLE_GRPC_TIMEOUT", _positive_float, 30.0)
-    # Requests with keys this edge has not seen accepted yet, sent on per second; more
-    # are told to retry (503), so a flood of made-up keys costs the servers little.
+    # Requests with keys this edge has not seen accepted yet, sent on per second (those
+    # the server accepts give their place back); more are told to retry (503).
     new_key_rate: RateLimit = _setting("CHRONICLE_NEW_KEY_RATE", RateLimit.parse, DEFAULT_NEW_KEYS)
     # Seconds calls (and HTTP requests) in flight get to finish after SIGTERM.
     shutdown_grace_seconds: float = _setting("CHRONICLE_SHUTDOWN_GRACE", _positive_float, 10.0)

@@ -57,3 +57,10 @@ class InProcessLimiter:
             self._tat[key] = new_tat
         remaining = int((rate.per_seconds - (new_tat - now)) / interval + 1e-9)
         return Decision(True, rate.count, max(0, remaining), new_tat - now, 0.0)
+
+    def refund(self, key: str, rate: RateLimit) -> None:
+        """Gives back one request `hit` allowed (the allowance never exceeds COUNT)."""
+        with self._lock:
+            tat = self._tat.get(key)
+            if tat is not None:
+                self._tat[key] = max(self._clock(), tat - rate.per_seconds / rate.count)

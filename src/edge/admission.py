@@ -7,8 +7,10 @@ exactly what the server would:
   "client"): 429 until its retry delay is over, unless its key was accepted before;
 - keys this edge has not seen accepted yet are sent on at most CHRONICLE_NEW_KEY_RATE
   a second, one call per key at a time (requests bringing a key whose first call is in
-  flight share its answer); beyond that 503 with Retry-After. Keys seen accepted are
-  never held back.
+  flight share its answer); beyond that 503 with Retry-After. A key the server accepts
+  gives its place back, so the budget meters the keys that fail: new valid keys (every
+  client after an edge restart) are held back only while a flood is spending it. Keys
+  seen accepted are never held back.
 The server still authenticates every request it gets; only keys' SHA-256 digests are
 kept here, never a key.
 """
@@ -32,6 +34,7 @@ from edge.errors import HttpError, Refused
 ACCEPTED_SECONDS = 3600.0
 LONGEST_REFUSAL_SECONDS = 3600.0
 REMEMBERED = 100_000  # keys and clients, each
+NEW_KEYS = "new keys"  # the one budget's name
 
 
 # What a request sharing a new key's first call learns when it ends without a server's
@@ -103,7 +106,7 @@ class Admission:
         until, error = self._refused.get(client, (0.0, None))
         if error is not None and until > self._clock():
             raise Refused(error.retry_after(until - self._clock()))
-        decision = self._budget.hit("new keys", self._new_keys)
+        decision = self._budget.hit(NEW_KEYS, self._new_keys)
         if not decision.allowed:
             busy = HttpError.of(503, "Too many new API keys at once; retry shortly")
             raise Refused(busy.retry_after(decision.retry_after_seconds))
@@ -114,6 +117,8 @@ class Admission:
             self._refused[ticket.client] = (self._clock() + error.client_refused_for, error)
         elif error is None or error.status not in (401, 503):  # the key was accepted
             self._accepted[digest] = True
+            if ticket.first is not None:  # it came through the new-key budget
+                self._budget.refund(NEW_KEYS, self._new_keys)
         elif error.status == 401:  # revoked or expired since, or never valid
             self._accepted.pop(digest, None)
         self._release(ticket, error)

@@ -53,14 +53,24 @@ def test_new_keys_pass_at_the_rate_and_recover_when_the_budget_refills() -> None
     assert busy is not None
     assert (busy.status, busy.code, busy.headers["retry-after"]) == (503, "UNAVAILABLE", "1")
     clock.now += 1 / 3
-    assert call(admission, key(), "10.0.0.9") is None
+    assert call(admission, key(), "10.0.0.9", HttpError.of(401)) is None
     assert call(admission, key(), "10.0.0.9") is not None
+
+
+def test_new_keys_a_server_accepts_give_their_place_back() -> None:
+    admission = Admission(RateLimit(2, 60), Clock())
+    for _ in range(10):
+        assert call(admission, key(), "10.0.0.1", SERVED) is None
+    for _ in range(2):
+        assert call(admission, key(), "10.0.0.1", HttpError.of(401)) is None
+    assert call(admission, key(), "10.0.0.1") is not None  # spent by the keys that failed
 
 
 def test_an_accepted_key_skips_the_budget_until_a_server_refuses_it() -> None:
     admission = Admission(RateLimit(1, 60), Clock())
     accepted = key()
     assert call(admission, accepted, "10.0.0.1") is None
+    assert call(admission, key(), "10.0.0.1", HttpError.of(401)) is None
     assert call(admission, key(), "10.0.0.1") is not None  # the budget is spent
     for _ in range(5):
         assert call(admission, accepted, "10.0.0.1") is None
@@ -133,10 +143,11 @@ def first_call_and_followers(
 
 def test_requests_with_a_new_key_in_flight_share_its_first_answer_and_spend_no_budget() -> None:
     admission = Admission(RateLimit(2, 60), Clock())
-    assert first_call_and_followers(admission, key(), SERVED, 20) == [None] * 20
     invalid = HttpError.of(401, "The API key is invalid", "API_KEY_INVALID")
     assert first_call_and_followers(admission, key(), invalid, 20) == [invalid] * 20
-    assert call(admission, key(), "10.0.0.3") is not None  # two first calls: budget spent
+    assert first_call_and_followers(admission, key(), SERVED, 20) == [None] * 20
+    assert call(admission, key(), "10.0.0.3", invalid) is None  # one left: 1 failed, 1 given back
+    assert call(admission, key(), "10.0.0.3") is not None
 
 
 def test_followers_ask_again_when_the_first_call_ends_without_an_answer() -> None:

@@ -79,3 +79,15 @@ def test_the_first_request_is_always_allowed_whatever_the_float_rounding(
     for start in (0.1, 1234.567, 98765.4321):
         clock.now = start
         assert InProcessLimiter(clock).hit("k", rate).allowed
+
+
+def test_a_refund_gives_back_one_request_and_never_more_than_the_allowance(clock: Clock) -> None:
+    limiter = InProcessLimiter(clock)
+    rate = RateLimit(2, 60)
+    assert limiter.hit("k", rate).allowed and limiter.hit("k", rate).allowed
+    assert not limiter.hit("k", rate).allowed
+    limiter.refund("k", rate)
+    assert limiter.hit("k", rate).allowed
+    for _ in range(5):
+        limiter.refund("k", rate)
+    assert [limiter.hit("k", rate).allowed for _ in range(3)] == [True, True, False]
