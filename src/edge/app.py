@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import socket
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -167,7 +167,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
         return JSONResponse(openapi)
 
     async def handle(request: Request) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request_id = request.headers.get("x-request-id") or secrets.token_hex(16)
         path = request.scope["path"]
         try:
             found = table.match(request.method, path)

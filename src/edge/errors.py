@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field, replace
@@ -67,8 +68,13 @@ class HttpError:
         return replace(self, headers=headers, client_refused_for=client_refused_for)
 
     def body(self) -> bytes:
-        envelope = {"error": {"code": self.code, "message": self.message, "status": self.status}}
-        return json.dumps(envelope, ensure_ascii=False).encode()
+        return _envelope(self.status, self.code, self.message)
+
+
+@functools.lru_cache(maxsize=256)  # a flood of refusals repeats a few envelopes
+def _envelope(status: int, code: str, message: str) -> bytes:
+    envelope = {"error": {"code": code, "message": message, "status": status}}
+    return json.dumps(envelope, ensure_ascii=False).encode()
 
 
 class Refused(Exception):
