@@ -1,27 +1,32 @@
 """Chronicle API benchmark: what the rate limiter costs, and valid traffic under a key flood.
 
-Run from the repository root (Redis on 127.0.0.1:6379 for the Redis row; it is skipped
-without one):
+Run from the repository root (Redis on 127.0.0.1:6379 for the Redis row, skipped without
+one; `wrk` for the REST rows; Node with @grpc/grpc-js, from `make setup`, for the flood):
 
-    .venv/bin/python bench/keys.py [--duration 5] [--rounds 3] [--connections 50] [--flood 1000]
+    .venv/bin/python bench/keys.py [--duration 5] [--rounds 3] [--connections 50]
+        [--flood 1000] [--parts cost,rest,grpc]
 
-Everything runs on loopback against a fresh SQLite database with production argon2:
+Everything runs on loopback against a fresh SQLite database with production argon2. On two
+or more CPUs, this process and the servers get CPU 0, every load generator CPU 1.
 
-1. Limiter cost. A gRPC server in this process (GrpcServerThread), GetCaller (a no-op behind
-   the interceptor) driven by the load generator of bench/run.py in a separate process, with
-   three limiters in turn: none (every request allowed without bookkeeping), the in-process
-   GCRA, and the Redis GCRA (one Lua call per request). Ratio: limited / none.
-2. Flood. The same server with its default (in-process) limiter, GetCaller from valid keys
-   alone (the baseline), then the same load while another process (bench/flood.mjs, a Node
-   gRPC client: a Python one would spend most of the load's CPU on the flood itself) sends
-   --flood invalid-key requests per second, paced, of one kind per row:
-   - malformed: keys with a bad checksum (refused before any lookup);
-   - unknown ids, one client: well-formed keys whose ids do not exist, all from one address;
-   - unknown ids, many clients: the same, each request claiming another client address (as
-     an edge forwards it), so only the shared decoy budget limits argon2;
+1. Limiter cost (cost). A gRPC server in this process (GrpcServerThread), GetCaller (a no-op
+   behind the interceptor) driven by the load generator of bench/run.py in a separate
+   process, with three limiters in turn: none (every request allowed without bookkeeping),
+   the in-process GCRA, and the Redis GCRA (one Lua call per request). Ratio: limited / none.
+2. Flood, the way public traffic comes (rest): `chronicle serve-edge` in front of the same
+   server; valid GET /api/v1/caller from wrk alone (the baseline), then the same load while
+   another process (bench/flood.mjs, Node: a Python sender would spend the load's CPU)
+   sends --flood invalid-key requests per second to the edge, paced, one kind per row:
+   - malformed: keys with a bad checksum;
+   - unknown ids, one client: well-formed keys whose ids do not exist, from one address;
+   - unknown ids, many clients: the same, each request from another address
+     (X-Forwarded-For, which the edge's uvicorn believes from loopback);
    - wrong secrets, many clients: the real key ids with wrong secrets, many addresses.
-   Ratio: valid throughput with the flood / without (target >= 0.70). The flood's achieved
-   rate and its answers (UNAUTHENTICATED, RESOURCE_EXHAUSTED) are printed beneath.
+3. Flood straight to the gRPC server (grpc): the same, valid GetCaller from the Python
+   load generator, the flood over gRPC (many clients claim addresses in
+   chronicle-client-address, which the server believes from loopback).
+Ratio: valid throughput with the flood / without (target >= 0.70). The flood's achieved rate,
+its own CPU, the server's argon2 runs and the answers are printed beneath each table.
 
 Rows are interleaved over --rounds rounds; each row reports its median round, each ratio the
 median of its per-round ratios. Exit status 0 when the run worked, targets met or not.

@@ -115,7 +115,9 @@ class Admission:
         digest = ticket.digest
         if error is not None and error.client_refused_for > 0:
             self._refused[ticket.client] = (self._clock() + error.client_refused_for, error)
-        elif error is None or error.status not in (401, 503):  # the key was accepted
+        elif error is None or (400 <= error.status < 500 and error.status != 401):
+            # The key was accepted (answered by what follows authentication: a bad request,
+            # not found, its own rate limit…); a 5xx proves nothing.
             self._accepted[digest] = True
             if ticket.first is not None:  # it came through the new-key budget
                 self._budget.refund(NEW_KEYS, self._new_keys)

@@ -168,3 +168,11 @@ def test_followers_ask_again_when_the_first_call_ends_without_an_answer() -> Non
         return await waiting
 
     assert asyncio.run(scenario()) is None
+
+
+def test_a_server_error_proves_nothing_about_a_new_key() -> None:
+    admission = Admission(RateLimit(1, 60), Clock())
+    slow = key()
+    assert call(admission, slow, "10.0.0.1", HttpError.of(504)) is None
+    refused = call(admission, slow, "10.0.0.1")  # still new, and its place is not back
+    assert refused is not None and refused.status == 503
