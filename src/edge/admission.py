@@ -18,9 +18,10 @@ kept here, never a key.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
+import math
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from cachetools import TTLCache
 
@@ -42,8 +43,14 @@ NEW_KEYS = "new keys"  # the one budget's name
 _UNSETTLED = HttpError.of(500)
 
 
+@functools.lru_cache(maxsize=64)  # one per whole second of wait: a flood repeats them
+def _busy(retry_after: int) -> HttpError:
+    busy = HttpError.of(503, "Too many new API keys at once; retry shortly")
+    return busy.retry_after(retry_after)
+
+
 class Ticket:
-    """A request let through; `settle` with what the server answered."""
+    """A request let through: used as `async with`, and settled with the server's answer."""
 
     def __init__(self, admission: Admission, digest: bytes, client: str) -> None:
         self._admission = admission
@@ -53,6 +60,12 @@ class Ticket:
 
     def settle(self, error: HttpError | None) -> None:
         self._admission._settle(self, error)
+
+    async def __aenter__(self) -> Ticket:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._admission._release(self, _UNSETTLED)
 
 
 class Admission:
@@ -69,19 +82,13 @@ class Admission:
         # each reaching a server (one made-up key sent over and over).
         self._first_calls: dict[bytes, asyncio.Future[HttpError | None]] = {}
 
-    @contextlib.asynccontextmanager
-    async def admitted(
-        self, metadata: Iterable[tuple[str, str]], client: str
-    ) -> AsyncIterator[Ticket]:
+    async def admit(self, metadata: Iterable[tuple[str, str]], client: str) -> Ticket:
         """A ticket when the request may go on to a server; otherwise raises Refused."""
         ticket = Ticket(self, await self._admit(metadata, client), client)
         if ticket.digest not in self._accepted:
             ticket.first = asyncio.get_running_loop().create_future()
             self._first_calls[ticket.digest] = ticket.first
-        try:
-            yield ticket
-        finally:
-            self._release(ticket, _UNSETTLED)
+        return ticket
 
     async def _admit(self, metadata: Iterable[tuple[str, str]], client: str) -> bytes:
         try:
@@ -108,8 +115,7 @@ class Admission:
             raise Refused(error.retry_after(until - self._clock()))
         decision = self._budget.hit(NEW_KEYS, self._new_keys)
         if not decision.allowed:
-            busy = HttpError.of(503, "Too many new API keys at once; retry shortly")
-            raise Refused(busy.retry_after(decision.retry_after_seconds))
+            raise Refused(_busy(math.ceil(decision.retry_after_seconds)))
 
     def _settle(self, ticket: Ticket, error: HttpError | None) -> None:
         digest = ticket.digest

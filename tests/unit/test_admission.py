@@ -35,7 +35,7 @@ def call(
 
     async def request() -> HttpError | None:
         try:
-            async with admission.admitted(metadata, client) as ticket:
+            async with await admission.admit(metadata, client) as ticket:
                 ticket.settle(answer)
         except Refused as refused:
             return refused.error
@@ -125,13 +125,13 @@ def first_call_and_followers(
     async def scenario() -> list[HttpError | None]:
         async def follower() -> HttpError | None:
             try:
-                async with admission.admitted(metadata, "10.0.0.2") as ticket:
+                async with await admission.admit(metadata, "10.0.0.2") as ticket:
                     ticket.settle(answer)
             except Refused as refused:
                 return refused.error
             return None
 
-        async with admission.admitted(metadata, "10.0.0.1") as first:
+        async with await admission.admit(metadata, "10.0.0.1") as first:
             waiting = [asyncio.create_task(follower()) for _ in range(followers)]
             await asyncio.sleep(0.01)
             assert not any(task.done() for task in waiting)  # they wait for the first
@@ -156,12 +156,12 @@ def test_followers_ask_again_when_the_first_call_ends_without_an_answer() -> Non
 
     async def scenario() -> HttpError | None:
         async def follower() -> HttpError | None:
-            async with admission.admitted(metadata, "10.0.0.2") as ticket:
+            async with await admission.admit(metadata, "10.0.0.2") as ticket:
                 ticket.settle(SERVED)
             return None
 
         with pytest.raises(Refused):
-            async with admission.admitted(metadata, "10.0.0.1"):
+            async with await admission.admit(metadata, "10.0.0.1"):
                 waiting = asyncio.create_task(follower())
                 await asyncio.sleep(0.01)
                 raise Refused(HttpError.of(400))  # e.g. a bad body, before any call
