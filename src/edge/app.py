@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from chronicle import contract, uploads
+from chronicle import contract
 from chronicle.config import Settings
 from edge.admission import Admission
 from edge.errors import HttpError, Refused, error_response, from_status
@@ -207,12 +207,14 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
             log.exception("unhandled error serving %s %s", request.method, path)
             return error_response(HttpError.of(500), request_id)
 
-    app.router.add_route("/healthz", healthz, methods=["GET"])
-    app.router.add_route("/api/v1/openapi.json", openapi_document, methods=["GET"])
-    app.router.routes.extend(upload_routes(settings))  # the local backend's signed routes
+    own = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi_document, methods=["GET"]),
+        *upload_routes(settings),  # the local backend's signed routes
+    ]
     api = AsgiEndpoint(handle)
-    app.router.routes.append(Route("/{path:path}", api, methods=VERBS))
-    return FrontDoor(app, api, ("/healthz", "/api/v1/openapi.json", uploads.LOCAL_UPLOAD_PATH))
+    app.router.routes.extend([*own, Route("/{path:path}", api, methods=VERBS)])
+    return FrontDoor(app, api, tuple(route.path.split("{", 1)[0] for route in own))
 
 
 class FrontDoor:
@@ -222,6 +224,7 @@ class FrontDoor:
     local upload routes), start-up and shutdown."""
 
     def __init__(self, app: FastAPI, api: ASGIApp, own_paths: tuple[str, ...]) -> None:
+        """`own_paths`: the prefixes of FastAPI's own routes."""
         self.app = app
         self._api = api
         self._own_paths = own_paths
