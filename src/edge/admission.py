@@ -36,6 +36,9 @@ ACCEPTED_SECONDS = 3600.0
 LONGEST_REFUSAL_SECONDS = 3600.0
 REMEMBERED = 100_000  # keys and clients, each
 NEW_KEYS = "new keys"  # the one budget's name
+# Our server's answers that only a key it accepted can get: a bad request, forbidden,
+# not found, a conflict, the key's own rate limit (a client's is told apart), 501.
+_PAST_AUTHENTICATION = frozenset({400, 403, 404, 409, 429, 501})
 
 
 # What a request sharing a new key's first call learns when it ends without a server's
@@ -84,29 +87,26 @@ class Admission:
 
     async def admit(self, metadata: Iterable[tuple[str, str]], client: str) -> Ticket:
         """A ticket when the request may go on to a server; otherwise raises Refused."""
-        ticket = Ticket(self, await self._admit(metadata, client), client)
-        if ticket.digest not in self._accepted:
-            ticket.first = asyncio.get_running_loop().create_future()
-            self._first_calls[ticket.digest] = ticket.first
-        return ticket
-
-    async def _admit(self, metadata: Iterable[tuple[str, str]], client: str) -> bytes:
         try:
             raw = credentials.presented_key(metadata)
         except credentials.CredentialError as exc:
             raise Refused(HttpError.of(401, str(exc), "UNAUTHORIZED")) from None
         if credentials.parse(raw) is None:
             raise Refused(HttpError.of(401, credentials.INVALID_KEY_MESSAGE, "API_KEY_INVALID"))
-        digest = credentials.digest(raw)
-        while digest not in self._accepted:
-            first = self._first_calls.get(digest)
-            if first is None:
+        ticket = Ticket(self, credentials.digest(raw), client)
+        while ticket.digest not in self._accepted:
+            first = self._first_calls.get(ticket.digest)
+            if first is None:  # this request makes the key's first call
                 self._check_new(client)
+                ticket.first = asyncio.get_running_loop().create_future()
+                self._first_calls[ticket.digest] = ticket.first
                 break
             answer = await asyncio.shield(first)
-            if answer is not None and answer is not _UNSETTLED and not answer.client_refused_for:
+            if answer is not None and answer.status == 401:
                 raise Refused(answer)  # the same key, the same answer
-        return digest
+            # Accepted: on its way. Otherwise (an answer about that request, not the key,
+            # or none) the key is still new: this request asks for itself.
+        return ticket
 
     def _check_new(self, client: str) -> None:
         """A new key: refused while its client is, or once the budget is spent."""
@@ -121,9 +121,9 @@ class Admission:
         digest = ticket.digest
         if error is not None and error.client_refused_for > 0:
             self._refused[ticket.client] = (self._clock() + error.client_refused_for, error)
-        elif error is None or (400 <= error.status < 500 and error.status != 401):
-            # The key was accepted (answered by what follows authentication: a bad request,
-            # not found, its own rate limit…); a 5xx proves nothing.
+        elif error is None or (error.from_server and error.status in _PAST_AUTHENTICATION):
+            # The key was accepted: our server answered past authentication. A 5xx, or
+            # a status grpc made itself (no ErrorInfo of ours), proves nothing.
             self._accepted[digest] = True
             if ticket.first is not None:  # it came through the new-key budget
                 self._budget.refund(NEW_KEYS, self._new_keys)
@@ -134,4 +134,5 @@ class Admission:
     def _release(self, ticket: Ticket, answer: HttpError | None) -> None:
         if ticket.first is not None and not ticket.first.done():
             ticket.first.set_result(answer)
-            del self._first_calls[ticket.digest]
+            if self._first_calls.get(ticket.digest) is ticket.first:
+                del self._first_calls[ticket.digest]

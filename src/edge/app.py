@@ -35,6 +35,7 @@ _CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
 # Far above any key or request id; gRPC refuses metadata past 8 KiB with a status
 # that would read as a rate limit.
 MAX_HEADER_BYTES = 1024
+MAX_FORWARDED_BYTES = 4096  # all of them: repeats must not reach gRPC's limit either
 JSON = "application/json"
 VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 
@@ -56,9 +57,12 @@ def served_bindings(settings: Settings) -> list[contract.HttpBinding]:
 def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     """The allow-listed headers as gRPC metadata, repeats included (the server
     refuses a key sent twice)."""
-    metadata = []
+    metadata, size = [], 0
     for name, value in headers:
         if name in _FORWARDED:
+            size += len(name) + len(value)
+            if size > MAX_FORWARDED_BYTES:
+                raise Refused(HttpError.of(400, "The request's headers are too large"))
             problem = (
                 "is too long"
                 if len(value) > MAX_HEADER_BYTES
@@ -179,12 +183,10 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
                     raise Refused(error)
                 raise Refused(HttpError.of(404, f"No route for {request.method} {path}"))
             route, params = found
+            body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
+            message = build_request(route, params, request.query_params.multi_items(), body)
             metadata, client = call_metadata(request, request_id)
-            async with await admission.admit(metadata, client) as ticket:  # before the body
-                body = b""
-                if route.binding.body:
-                    body = await _read_body(request, settings.max_body_bytes)
-                message = build_request(route, params, request.query_params.multi_items(), body)
+            async with await admission.admit(metadata, client) as ticket:
                 try:
                     reply, trailing = await upstream.call(route, message, metadata)
                 except grpc.aio.AioRpcError as exc:

@@ -56,6 +56,8 @@ class HttpError:
     # Seconds the refusal holds for the client whatever it sends (ErrorInfo scope
     # "client": throttled for failed key verifications); 0 when it is this request's.
     client_refused_for: float = 0.0
+    # Our server's answer (a status with our ErrorInfo), not grpc's or the edge's own.
+    from_server: bool = False
 
     @classmethod
     def of(cls, status: int, message: str | None = None, code: str | None = None) -> HttpError:
@@ -117,6 +119,8 @@ def from_status(
             delay = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
     # grpc's own messages (connection errors and the like) may name internal hosts.
     error = HttpError.of(status, (details or None) if reason else None, reason)
+    if reason is not None:
+        error = replace(error, from_server=True)
     if delay is not None:
         error = error.retry_after(delay, delay if scope == "client" else 0.0)
     return error

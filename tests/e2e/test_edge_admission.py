@@ -164,3 +164,16 @@ def test_the_server_marks_a_client_refusal_as_such(channel: grpc.Channel) -> Non
     assert [(i.reason, dict(i.metadata)) for i in infos] == [
         ("API_KEY_RATE_LIMITED", {"scope": "client"})
     ]
+
+
+def test_headers_and_body_are_checked_before_the_key_as_before(http: httpx.Client) -> None:
+    # A bad body is a 400 whatever the key (as when the server answered for the key).
+    bad_body = http.post("/api/v1/presentations", content=b"{not json",
+                         headers={"content-type": "application/json"})  # fmt: skip
+    assert bad_body.status_code == 400
+    # Repeated allowed headers cannot add up past gRPC's metadata limit (which would come
+    # back as a 429 that proves nothing).
+    many = [("idempotency-key", "x" * 1000)] * 5 + list(unknown_key().items())
+    too_large = http.get("/api/v1/caller", headers=many)
+    assert too_large.status_code == 400
+    assert too_large.json()["error"]["message"] == "The request's headers are too large"

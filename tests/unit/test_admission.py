@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -21,6 +22,11 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def from_server(error: HttpError) -> HttpError:
+    """`error` as the edge reads it from our server's status (with our ErrorInfo)."""
+    return replace(error, from_server=True)
 
 
 def key() -> Metadata:
@@ -75,7 +81,7 @@ def test_an_accepted_key_skips_the_budget_until_a_server_refuses_it() -> None:
     for _ in range(5):
         assert call(admission, accepted, "10.0.0.1") is None
     # Rate limited is still accepted; revoked (401) is not.
-    limited = HttpError.of(429, code="API_KEY_RATE_LIMITED")
+    limited = from_server(HttpError.of(429, code="API_KEY_RATE_LIMITED"))
     assert call(admission, accepted, "10.0.0.1", limited) is None
     assert call(admission, accepted, "10.0.0.1", HttpError.of(401, code="API_KEY_REVOKED")) is None
     refused = call(admission, accepted, "10.0.0.1")
@@ -170,9 +176,17 @@ def test_followers_ask_again_when_the_first_call_ends_without_an_answer() -> Non
     assert asyncio.run(scenario()) is None
 
 
-def test_a_server_error_proves_nothing_about_a_new_key() -> None:
+def test_a_server_error_or_grpcs_own_status_proves_nothing_about_a_new_key() -> None:
+    for answer in (from_server(HttpError.of(504)), HttpError.of(429)):  # grpc's: no ErrorInfo
+        admission = Admission(RateLimit(1, 60), Clock())
+        made_up = key()
+        assert call(admission, made_up, "10.0.0.1", answer) is None
+        refused = call(admission, made_up, "10.0.0.1")  # still new; its place not back
+        assert refused is not None and refused.status == 503
+
+
+def test_followers_of_a_first_call_answered_about_its_request_make_their_own() -> None:
     admission = Admission(RateLimit(1, 60), Clock())
-    slow = key()
-    assert call(admission, slow, "10.0.0.1", HttpError.of(504)) is None
-    refused = call(admission, slow, "10.0.0.1")  # still new, and its place is not back
-    assert refused is not None and refused.status == 503
+    not_found = from_server(HttpError.of(404, "Presentation not found", "DOCUMENT_NOT_FOUND"))
+    # The key is accepted by the 404: the followers' own calls reach the server.
+    assert first_call_and_followers(admission, key(), not_found, 5) == [None] * 5
