@@ -7,10 +7,10 @@ exactly what the server would:
   "client"): 429 until its retry delay is over, unless its key was accepted before;
 - keys this edge has not seen accepted yet are sent on at most CHRONICLE_NEW_KEY_RATE
   a second, one call per key at a time (requests bringing a key whose first call is in
-  flight wait for it: a 401 answers them too); beyond that 503 with Retry-After. A key the server accepts
-  gives its place back, so the budget meters the keys that fail: new valid keys (every
-  client after an edge restart) are held back only while a flood is spending it. Keys
-  seen accepted are never held back.
+  flight wait for it: a 401 answers them too); beyond that 503 with Retry-After. A key
+  the server accepts gives its place back, so the budget meters the keys that fail: new
+  valid keys (every client after an edge restart) are held back only while a flood is
+  spending it. Keys seen accepted are never held back.
 The server still authenticates every request it gets; only keys' SHA-256 digests are
 kept here, never a key.
 """

@@ -60,9 +60,6 @@ def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, st
     metadata, size = [], 0
     for name, value in headers:
         if name in _FORWARDED:
-            size += len(name) + len(value)
-            if size > MAX_FORWARDED_BYTES:
-                raise Refused(HttpError.of(400, "The request's headers are too large"))
             problem = (
                 "is too long"
                 if len(value) > MAX_HEADER_BYTES
@@ -73,6 +70,9 @@ def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, st
             if problem:
                 status = 401 if name in _CREDENTIAL_HEADERS else 400
                 raise Refused(HttpError.of(status, f"The {name.decode()} header {problem}"))
+            size += len(name) + len(value)
+            if size > MAX_FORWARDED_BYTES:
+                raise Refused(HttpError.of(400, "The request's headers are too large"))
             metadata.append((name.decode(), value.decode()))
     return metadata
 
