@@ -157,9 +157,8 @@ def start_flood(
     settings = work / "flood.json"
     settings.write_text(json.dumps(config))
     return subprocess.Popen(
-        [node, str(FLOOD_SCRIPT), str(settings)],
+        [*base.on_cpus(opts.client_cpus), node, str(FLOOD_SCRIPT), str(settings)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=(lambda: base.pin(opts.client_cpus)) if opts.client_cpus else None,  # noqa: PLW1509
     )  # fmt: skip
 
 

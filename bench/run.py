@@ -452,12 +452,12 @@ def write_wrk_script(directory: Path, keys: list[str]) -> Path:
 def run_wrk(url: str, script: Path, connections: int, duration: float, cpus: str = "") -> str:
     """wrk's report; on `cpus` (e.g. "1") when given."""
     seconds = max(1, round(duration))
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(script), url]
+    cmd = [*on_cpus(cpus), "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
+           "-s", str(script), url]  # fmt: skip
     try:
         done = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=seconds + 30, check=False,
-            preexec_fn=(lambda: pin(cpus)) if cpus else None,
-        )  # fmt: skip
+            cmd, capture_output=True, text=True, timeout=seconds + 30, check=False
+        )
     except subprocess.TimeoutExpired:
         raise BenchError(f"wrk did not finish within {seconds + 30} s") from None
     if done.returncode != 0:
@@ -687,6 +687,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if min(opts.duration, opts.connections, opts.keys, opts.rounds) <= 0:
         parser.error("--duration, --connections, --keys and --rounds must be positive")
     return opts
+
+
+def on_cpus(cpus: str) -> list[str]:
+    """A command prefix running a program on the given CPUs (no-op when empty). Not
+    preexec_fn: Python code between fork and exec in a process with gRPC's threads can
+    crash the child (seen: wrk killed by SIGSEGV and SIGABRT)."""
+    return ["taskset", "-c", cpus] if cpus else []
 
 
 def pin(cpus: str) -> None:
