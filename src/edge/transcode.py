@@ -218,6 +218,8 @@ def build_request(
         _set_nested(data, parts, value)
 
     message = route.request_class()
+    if not data:  # nothing to parse (GET /caller, say): ParseDict is pure Python
+        return message
     try:
         json_format.ParseDict(data, message)
     except json_format.ParseError as exc:
