@@ -41,11 +41,6 @@ NEW_KEYS = "new keys"  # the one budget's name
 _PAST_AUTHENTICATION = frozenset({400, 403, 404, 409, 429, 501})
 
 
-# What a request sharing a new key's first call learns when it ends without a server's
-# answer (refused by the edge itself, say): to ask again.
-_UNSETTLED = HttpError.of(500)
-
-
 @functools.lru_cache(maxsize=64)  # one per whole second of wait: a flood repeats them
 def _busy(retry_after: int) -> HttpError:
     busy = HttpError.of(503, "Too many new API keys at once; retry shortly")
@@ -68,7 +63,7 @@ class Ticket:
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        self._admission._release(self, _UNSETTLED)
+        self._admission._release(self, None)  # no answer (if not settled): waiters ask again
 
 
 class Admission:
@@ -81,8 +76,9 @@ class Admission:
             REMEMBERED, LONGEST_REFUSAL_SECONDS, timer=clock
         )
         # A new key's first call in flight: requests bringing the same key meanwhile wait
-        # for its answer instead of each spending the budget (a client's first burst) or
-        # each reaching a server (one made-up key sent over and over).
+        # for it instead of each spending the budget (a client's first burst) or each
+        # reaching a server (one made-up key sent over and over). Its result is the
+        # server's answer (None: served, or no answer at all).
         self._first_calls: dict[bytes, asyncio.Future[HttpError | None]] = {}
 
     async def admit(self, metadata: Iterable[tuple[str, str]], client: str) -> Ticket:
@@ -111,8 +107,8 @@ class Admission:
     def _check_new(self, client: str) -> None:
         """A new key: refused while its client is, or once the budget is spent."""
         until, error = self._refused.get(client, (0.0, None))
-        if error is not None and until > self._clock():
-            raise Refused(error.retry_after(until - self._clock()))
+        if error is not None and (wait := until - self._clock()) > 0:
+            raise Refused(error.retry_after(wait))
         decision = self._budget.hit(NEW_KEYS, self._new_keys)
         if not decision.allowed:
             raise Refused(_busy(math.ceil(decision.retry_after_seconds)))
