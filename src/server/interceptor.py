@@ -83,16 +83,6 @@ def to_rpc_status(exc: errors.ChronicleError) -> grpc.Status:
 def _status_for(
     code: grpc.StatusCode, reason: str, message: str, retry_after: float | None, scope: str
 ) -> grpc.Status:
-    return _build_status(code, reason, message, retry_after, scope)
-
-
-def _build_status(
-    code: grpc.StatusCode,
-    reason: str,
-    message: str,
-    retry_after: float | None = None,
-    scope: str = "",
-) -> grpc.Status:
     info = any_pb2.Any()
     metadata = {"scope": scope} if scope else {}
     info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN, metadata=metadata))
