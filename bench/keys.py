@@ -317,13 +317,7 @@ def run(opts: argparse.Namespace) -> int:
         print()
     valid_rows = [row for group in ("cost", "rest", "grpc") for rows in results[group].values()
                   for row in rows]  # fmt: skip
-    problems = base.failure_lines(valid_rows)
-    for line in problems:
-        print(line)
-    if any(row.error_rate > base.MAX_ERROR_RATE for row in valid_rows):
-        print(f"FAILED: more than {base.MAX_ERROR_RATE:.0%} of the valid calls were errors")
-        return 1
-    return 0
+    return base.report_failures(valid_rows, "the valid calls of a row")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:

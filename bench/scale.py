@@ -291,9 +291,7 @@ def run(opts: argparse.Namespace) -> int:
             print("\n".join(where_time_goes(raw)))
             print()
     all_rows = [r for runs in rows.values() for r in runs]
-    for line in base.failure_lines(all_rows):
-        print(line)
-    return 1 if any(r.error_rate > base.MAX_ERROR_RATE for r in all_rows) else 0
+    return base.report_failures(all_rows, "the calls of a row")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
