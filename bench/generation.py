@@ -103,8 +103,10 @@ def submit_jobs(target: str, key: str, prompt: str, count: int) -> list[str]:
         metadata = [("authorization", f"Bearer {key}")]
         request = pres_pb.GeneratePresentationRequest(prompt=prompt, non_interactive=True)
         request.section_count.number_value = 10
-        return [stub.GeneratePresentation(request, metadata=metadata).generation_id
-                for _ in range(count)]  # fmt: skip
+        return [
+            stub.GeneratePresentation(request, metadata=metadata).generation_id
+            for _ in range(count)
+        ]
 
 
 def job_states(target: str, key: str, ids: list[str]) -> dict[str, int]:
@@ -136,8 +138,10 @@ def main() -> int:
         f"p90 {p90:.1f} ms (target median <= 200 ms: {base.verdict(median <= 200)})"
     )
 
-    with tempfile.TemporaryDirectory(prefix="chronicle-genbench-") as tmp, \
-            base.processes() as group:  # fmt: skip
+    with (
+        tempfile.TemporaryDirectory(prefix="chronicle-genbench-") as tmp,
+        base.processes() as group,
+    ):
         work = Path(tmp)
         env = base.bench_env(f"sqlite:///{work / 'bench.db'}")
         keys = base.provision(env, 1)

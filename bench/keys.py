@@ -56,17 +56,22 @@ import grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as base
 
+from chronicle import credentials
 from chronicle.config import Settings
 from chronicle.gcra import Decision, InProcessLimiter
-from server import keys as key_format
+from server import key_material
 from server.app import Container, GrpcServerThread, settle_heap
 from server.ratelimit import RedisLimiter
 
 FLOOD_TARGET = 0.70
 REST_PATH = "/api/v1/caller"  # GetCaller: a no-op behind the key check
 REDIS_URL = "redis://127.0.0.1:6379/0"
-FLOOD_KINDS = ("malformed", "unknown ids, one client", "unknown ids, many clients",
-               "wrong secrets, many clients")  # fmt: skip
+FLOOD_KINDS = (
+    "malformed",
+    "unknown ids, one client",
+    "unknown ids, many clients",
+    "wrong secrets, many clients",
+)
 
 
 class NoLimiter:
@@ -111,9 +116,15 @@ def warm(server: GrpcServerThread, real_keys: list[str]) -> None:
 
 def valid_load(name: str, server: GrpcServerThread, keys_file: Path, opts: Any) -> base.Row:
     return base.run_grpc_load(
-        name, f"127.0.0.1:{server.port}", base.GET_CALLER, b"", keys_file,
-        connections=opts.connections, duration=opts.duration, cpus=opts.client_cpus,
-    )  # fmt: skip
+        name,
+        f"127.0.0.1:{server.port}",
+        base.GET_CALLER,
+        b"",
+        keys_file,
+        connections=opts.connections,
+        duration=opts.duration,
+        cpus=opts.client_cpus,
+    )
 
 
 # The flood: a paced sender in a process of its own (Node: see bench/flood.mjs)
@@ -124,17 +135,17 @@ FLOOD_KEYS = 20_000  # distinct keys a flood cycles through
 
 def flood_keys(kind: str, real_keys: list[str]) -> list[str]:
     def malformed() -> str:
-        raw = key_format.generate("live").raw
+        raw = key_material.generate("live").raw
         return raw[:-1] + ("A" if raw[-1] != "A" else "B")
 
     def unknown() -> str:
-        return key_format.generate("live").raw
+        return key_material.generate("live").raw
 
     def wrong_secret() -> str:
-        real = key_format.parse(random.choice(real_keys))
+        real = credentials.parse(random.choice(real_keys))
         assert real is not None
         body = f"chr_live_{real.key_id.removeprefix('key_')}_{secrets.token_hex(16)}"
-        return body + key_format.checksum(body)
+        return body + credentials.checksum(body)
 
     make = {"malformed": malformed, "wrong": wrong_secret}.get(kind.split(maxsplit=1)[0], unknown)
     return [make() for _ in range(FLOOD_KEYS)]
@@ -158,8 +169,10 @@ def start_flood(
     settings.write_text(json.dumps(config))
     return subprocess.Popen(
         [*base.on_cpus(opts.client_cpus), node, str(FLOOD_SCRIPT), str(settings)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def finish_flood(process: subprocess.Popen[str]) -> dict[str, Any]:
@@ -172,14 +185,21 @@ def finish_flood(process: subprocess.Popen[str]) -> dict[str, Any]:
 # Through the edge: `chronicle serve-edge` in front of the same server
 
 
-def start_edge(group: base.Processes, env: dict[str, str], server: GrpcServerThread,
-               work: Path) -> str:  # fmt: skip
+def start_edge(
+    group: base.Processes, env: dict[str, str], server: GrpcServerThread, work: Path
+) -> str:
     """The edge's base URL. A child of this process, so on the server's CPU too."""
     port = base.free_port()
     url = f"http://127.0.0.1:{port}"
     log = work / "serve-edge.log"
-    cmd = [*base.chronicle_command(), "serve-edge", "--grpc-target", f"127.0.0.1:{server.port}",
-           "--http-port", str(port)]  # fmt: skip
+    cmd = [
+        *base.chronicle_command(),
+        "serve-edge",
+        "--grpc-target",
+        f"127.0.0.1:{server.port}",
+        "--http-port",
+        str(port),
+    ]
     proc = group.start(cmd, env, log)
     base.wait_until(lambda: base.http_ok(f"{url}/healthz"), proc, "chronicle serve-edge", log)
     return url
@@ -241,14 +261,16 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                         warm(server, real_keys)
                         endpoint = {"target": f"127.0.0.1:{server.port}", "method": base.GET_CALLER}
                     sender = (
-                        None if kind == "none"
+                        None
+                        if kind == "none"
                         else start_flood(kind, endpoint, real_keys, opts, work)
-                    )  # fmt: skip
+                    )
                     name = f"{way}: {kind}"
                     results[way][kind].append(
-                        valid_rest_load(name, url, wrk_script, opts) if way == "rest"
+                        valid_rest_load(name, url, wrk_script, opts)
+                        if way == "rest"
                         else valid_load(name, server, keys_file, opts)
-                    )  # fmt: skip
+                    )
                     if sender is not None:
                         answers = finish_flood(sender)
                         answers["argon2"] = server.container.authenticator.argon2_verifications
@@ -275,10 +297,14 @@ def print_table(title: str, groups: dict[str, list[base.Row]], target: float | N
         shown = "baseline" if rows is baseline else f"{ratio:.2f}"
         if target is not None and rows is not baseline:
             shown += f" (>= {target:.2f}) {base.verdict(ratio >= target)}"
-        print(f"{name:40}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {shown:<24}"
-              f"{row.errors}/{row.calls:>11}")  # fmt: skip
-    spread = "; ".join(f"{name}: " + ", ".join(f"{r:.2f}" for r in ratios(rows, baseline))
-                       for name, rows in list(groups.items())[1:])  # fmt: skip
+        print(
+            f"{name:40}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {shown:<24}"
+            f"{row.errors}/{row.calls:>11}"
+        )
+    spread = "; ".join(
+        f"{name}: " + ", ".join(f"{r:.2f}" for r in ratios(rows, baseline))
+        for name, rows in list(groups.items())[1:]
+    )
     print(f"(per-round ratios: {spread})")
     print()
 
@@ -297,8 +323,10 @@ def run(opts: argparse.Namespace) -> int:
         print_table("limiter cost (GetCaller)", results["cost"], None)
         if "redis" not in results["cost"]:
             print("(no Redis on 127.0.0.1:6379: the Redis row was skipped)\n")
-    for way, title in (("rest", "REST GET /api/v1/caller, through the edge"),
-                       ("grpc", "gRPC GetCaller, straight to the server")):  # fmt: skip
+    for way, title in (
+        ("rest", "REST GET /api/v1/caller, through the edge"),
+        ("grpc", "gRPC GetCaller, straight to the server"),
+    ):
         if way not in opts.parts:
             continue
         print(f"{title}, while {opts.flood:g} invalid requests/s arrive the same way:")
@@ -311,12 +339,18 @@ def run(opts: argparse.Namespace) -> int:
             rate = statistics.median(r["rate"] for r in runs)
             cpu = statistics.median(r["cpu"] for r in runs)
             argon2 = statistics.median(r["argon2"] for r in runs)
-            print(f"  flood '{kind}': {rate:,.0f} req/s sent (median), using {cpu:.0%} of a core "
-                  f"itself; {argon2:g} argon2 runs in the server; answers: "
-                  + ", ".join(f"{k} {v}" for k, v in answers.most_common()))  # fmt: skip
+            print(
+                f"  flood '{kind}': {rate:,.0f} req/s sent (median), using {cpu:.0%} of a core "
+                f"itself; {argon2:g} argon2 runs in the server; answers: "
+                + ", ".join(f"{k} {v}" for k, v in answers.most_common())
+            )
         print()
-    valid_rows = [row for group in ("cost", "rest", "grpc") for rows in results[group].values()
-                  for row in rows]  # fmt: skip
+    valid_rows = [
+        row
+        for group in ("cost", "rest", "grpc")
+        for rows in results[group].values()
+        for row in rows
+    ]
     return base.report_failures(valid_rows, "the valid calls of a row")
 
 

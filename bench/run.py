@@ -193,11 +193,26 @@ def run_grpc_load(
     """Run the load generator in a child process (on `cpus`, e.g. "1", when given) and turn
     its JSON into a Row."""
     cmd = [
-        sys.executable, str(Path(__file__).resolve()), "--_grpc-load",
-        "--target", target, "--method", method, "--request-hex", payload.hex(),
-        "--keys-file", str(keys_file), "--connections", str(connections),
-        "--duration", str(duration), "--warmup", str(warmup), "--cpus", cpus,
-    ]  # fmt: skip
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--_grpc-load",
+        "--target",
+        target,
+        "--method",
+        method,
+        "--request-hex",
+        payload.hex(),
+        "--keys-file",
+        str(keys_file),
+        "--connections",
+        str(connections),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+        "--cpus",
+        cpus,
+    ]
     timeout = duration + warmup + STARTUP_TIMEOUT_SECONDS + CALL_TIMEOUT_SECONDS
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
@@ -313,9 +328,13 @@ def bench_env(database_url: str) -> dict[str, str]:
 def chronicle(env: dict[str, str], *args: str) -> str:
     """Run one `chronicle` CLI command; return its last line of output."""
     done = subprocess.run(
-        [*chronicle_command(), *args], env=env, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
+        [*chronicle_command(), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0:
         raise BenchError(f"chronicle {' '.join(args)} failed:\n{done.stderr.strip()}")
     lines = done.stdout.strip().splitlines()
@@ -452,8 +471,17 @@ def write_wrk_script(directory: Path, keys: list[str]) -> Path:
 def run_wrk(url: str, script: Path, connections: int, duration: float, cpus: str = "") -> str:
     """wrk's report; on `cpus` (e.g. "1") when given."""
     seconds = max(1, round(duration))
-    cmd = [*on_cpus(cpus), "wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
-           "-s", str(script), url]  # fmt: skip
+    cmd = [
+        *on_cpus(cpus),
+        "wrk",
+        "-t2",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+    ]
     try:
         done = subprocess.run(
             cmd, capture_output=True, text=True, timeout=seconds + 30, check=False
@@ -479,9 +507,13 @@ def parse_wrk(name: str, text: str) -> Row:
     p50, p99 = (re.fullmatch(r"([\d.]+)(us|ms|s|m)", latency[k]) for k in ("50", "99"))
     assert p50 is not None and p99 is not None
     return Row(
-        name, float(rps.group(1)), _ms(*p50.groups()), _ms(*p99.groups()),
-        int(calls.group(1)), wrk_failures(text),
-    )  # fmt: skip
+        name,
+        float(rps.group(1)),
+        _ms(*p50.groups()),
+        _ms(*p99.groups()),
+        int(calls.group(1)),
+        wrk_failures(text),
+    )
 
 
 def wrk_failures(text: str) -> dict[str, int]:
@@ -532,9 +564,15 @@ def count_argon2(env: dict[str, str], keys_file: Path, connections: int) -> tupl
     server = GrpcServerThread(container, port=0).start()
     try:
         row = run_grpc_load(
-            "argon2 phase (in-process GetCaller)", f"127.0.0.1:{server.port}", GET_CALLER, b"",
-            keys_file, connections=connections, duration=ARGON2_PHASE_SECONDS, warmup=0.0,
-        )  # fmt: skip
+            "argon2 phase (in-process GetCaller)",
+            f"127.0.0.1:{server.port}",
+            GET_CALLER,
+            b"",
+            keys_file,
+            connections=connections,
+            duration=ARGON2_PHASE_SECONDS,
+            warmup=0.0,
+        )
     finally:
         server.stop()
     return container.authenticator.argon2_verifications, row
@@ -621,10 +659,12 @@ def measure(
         payload = get_presentation_payload(presentation_id)
         rounds: list[tuple[Row, Row, Row | None]] = []
         for _ in range(opts.rounds):  # interleaved, so drift on a shared box hits every row
-            noop = run_grpc_load(ROW_NAMES[0], endpoints.grpc_target, GET_CALLER, b"",
-                                 keys_file, **load)  # fmt: skip
-            get = run_grpc_load(ROW_NAMES[1], endpoints.grpc_target, GET_PRESENTATION, payload,
-                                keys_file, **load)  # fmt: skip
+            noop = run_grpc_load(
+                ROW_NAMES[0], endpoints.grpc_target, GET_CALLER, b"", keys_file, **load
+            )
+            get = run_grpc_load(
+                ROW_NAMES[1], endpoints.grpc_target, GET_PRESENTATION, payload, keys_file, **load
+            )
             rounds.append((noop, get, rest_row(endpoints, presentation_id, keys, work, opts)))
     verifications, argon2_row = count_argon2(env, keys_file, opts.connections)
     return rounds, verifications, argon2_row

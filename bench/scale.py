@@ -76,8 +76,9 @@ def database(kind: str, work: Path, postgres: str) -> Iterator[str]:
 
 def postgres_reachable(url: str) -> bool:
     try:
-        with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
-                             connect_timeout=2):  # fmt: skip
+        with psycopg.connect(
+            url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=2
+        ):
             return True
     except psycopg.Error:
         return False
@@ -94,12 +95,22 @@ def seed(url: str, deck_id: str, count: int) -> str:
     table = models.Presentation.__table__
     with engine.begin() as connection:
         for first in range(0, count, 5000):
-            connection.execute(table.insert(), [
-                {"id": f"pres_bench{n:07d}", "workspace_id": workspace, "title": f"Deck {n}",
-                 "sections": sections, "is_public": False, "revision": 1,
-                 "created_at": start - timedelta(milliseconds=n + 1), "updated_at": start}
-                for n in range(first, min(first + 5000, count))
-            ])  # fmt: skip
+            connection.execute(
+                table.insert(),
+                [
+                    {
+                        "id": f"pres_bench{n:07d}",
+                        "workspace_id": workspace,
+                        "title": f"Deck {n}",
+                        "sections": sections,
+                        "is_public": False,
+                        "revision": 1,
+                        "created_at": start - timedelta(milliseconds=n + 1),
+                        "updated_at": start,
+                    }
+                    for n in range(first, min(first + 5000, count))
+                ],
+            )
         if engine.dialect.name == "postgresql":
             connection.exec_driver_sql("ANALYZE presentations")
     engine.dispose()
@@ -112,10 +123,12 @@ def page_token(url: str, workspace: str, page: int) -> str:
     deck = models.Presentation
     with engine.connect() as connection:
         row = connection.execute(
-            sa.select(deck.created_at, deck.id).where(deck.workspace_id == workspace)
+            sa.select(deck.created_at, deck.id)
+            .where(deck.workspace_id == workspace)
             .order_by(deck.created_at.desc(), deck.id.desc())
-            .offset((page - 1) * PAGE_SIZE - 1).limit(1)
-        ).one()  # fmt: skip
+            .offset((page - 1) * PAGE_SIZE - 1)
+            .limit(1)
+        ).one()
     engine.dispose()
     return encode_token((row.created_at, row.id))
 
@@ -124,25 +137,29 @@ def start_servers(
     group: base.Processes, env: dict[str, str], work: Path, n: int
 ) -> list[tuple[str, subprocess.Popen[bytes]]]:
     """`n` serve-grpc processes on ports of their own: (target, process) each."""
-    return [base.start_grpc_server(group, env, work / f"serve-grpc-{n}-{i}.log")
-            for i in range(n)]  # fmt: skip
+    return [base.start_grpc_server(group, env, work / f"serve-grpc-{n}-{i}.log") for i in range(n)]
 
 
 def load(
     name: str, targets: list[str], method: str, payload: bytes, *, keys: Path, opts: Any
 ) -> base.Row:
     target = targets[0] if len(targets) == 1 else "ipv4:" + ",".join(targets)
-    return base.run_grpc_load(name, target, method, payload, keys,
-                              connections=opts.connections, duration=opts.duration)  # fmt: skip
+    return base.run_grpc_load(
+        name, target, method, payload, keys, connections=opts.connections, duration=opts.duration
+    )
 
 
 def payloads(deck_id: str, deep_token: str) -> dict[str, tuple[str, bytes]]:
     return {
         "GetPresentation": (base.GET_PRESENTATION, base.get_presentation_payload(deck_id)),
         "List page 1": (LIST, pb.ListPresentationsRequest(page_size=PAGE_SIZE).SerializeToString()),
-        "List deep page": (LIST, pb.ListPresentationsRequest(
-            page_size=PAGE_SIZE, page_token=deep_token).SerializeToString()),
-    }  # fmt: skip
+        "List deep page": (
+            LIST,
+            pb.ListPresentationsRequest(
+                page_size=PAGE_SIZE, page_token=deep_token
+            ).SerializeToString(),
+        ),
+    }
 
 
 def profile(
@@ -158,10 +175,25 @@ def profile(
     out = work / f"profile-{name.replace(' ', '-')}.txt"
     seconds = max(3, int(opts.profile))
     recorder = subprocess.Popen(
-        [spy, "record", "--pid", str(server.pid), "--duration", str(seconds), "--rate", "250",
-         "--format", "raw", "--output", str(out), "--nonblocking"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            spy,
+            "record",
+            "--pid",
+            str(server.pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     time.sleep(0.5)
     window = argparse.Namespace(connections=opts.connections, duration=seconds)
     load(f"profile: {name}", [target], method, payload, keys=keys, opts=window)
@@ -259,8 +291,10 @@ def ratio(rows: dict[str, list[base.Row]], top: str, bottom: str) -> str:
 
 
 def report(rows: dict[str, list[base.Row]], opts: argparse.Namespace) -> None:
-    header = (f"{'':40}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'deep/p1':>8}"
-              f"{'PG/SQLite':>10}{'2/1 srv':>9}{'errors':>13}")  # fmt: skip
+    header = (
+        f"{'':40}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'deep/p1':>8}"
+        f"{'PG/SQLite':>10}{'2/1 srv':>9}{'errors':>13}"
+    )
     print(header)
     print("-" * len(header))
     for label, runs in rows.items():
@@ -269,12 +303,17 @@ def report(rows: dict[str, list[base.Row]], opts: argparse.Namespace) -> None:
         kind, rest = label.split(", ", 1)
         servers, load_name = rest.split(": ")
         one = f"{kind}, 1 server: {load_name}"
-        deep = (ratio(rows, label, f"{kind}, {servers}: List page 1")
-                if load_name == "List deep page" else "")  # fmt: skip
+        deep = (
+            ratio(rows, label, f"{kind}, {servers}: List page 1")
+            if load_name == "List deep page"
+            else ""
+        )
         pg = ratio(rows, label, label.replace("postgresql", "sqlite")) if kind != "sqlite" else ""
         two = ratio(rows, label, one) if servers != "1 server" else ""
-        print(f"{label:40}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {deep:>8}"
-              f"{pg:>10}{two:>9}{f'{row.errors}/{row.calls}':>13}")  # fmt: skip
+        print(
+            f"{label:40}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {deep:>8}"
+            f"{pg:>10}{two:>9}{f'{row.errors}/{row.calls}':>13}"
+        )
     print(
         f"(median of {opts.rounds} rounds; deep page = page {opts.deep_page:,} of a "
         f"{opts.decks:,}-deck workspace, {PAGE_SIZE} a page)\n"

@@ -32,8 +32,8 @@ from fpdf import FPDF
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as base
 
-from chronicle import uploads
-from server.uploads import extract
+from chronicle import upload_policy
+from server.files import extract
 
 CHUNK = 64 * 1024
 LINE = b"Uploads stream through the edge to disk, chunk by chunk, never whole in memory.\n"
@@ -89,7 +89,7 @@ def time_extraction(pdf: bytes, rounds: int) -> tuple[float, int]:
     timings, chars = [], 0
     for _ in range(rounds):
         started = time.perf_counter()
-        text = extract.text_of(io.BytesIO(pdf), uploads.PDF) or ""
+        text = extract.text_of(io.BytesIO(pdf), upload_policy.PDF) or ""
         timings.append(time.perf_counter() - started)
         chars = len(text)
     return statistics.median(timings), chars
@@ -101,7 +101,7 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pages", type=int, default=100)
     opts = parser.parse_args()
-    size = min(opts.size_mb * 1024 * 1024, uploads.MAX_FILE_BYTES)
+    size = min(opts.size_mb * 1024 * 1024, upload_policy.MAX_FILE_BYTES)
     print(
         f"machine: nproc={os.cpu_count()}, {platform.machine()}, Python "
         f"{platform.python_version()}, client and servers on loopback"

@@ -277,8 +277,9 @@ def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while not reachable("127.0.0.1", port):
         assert time.monotonic() < deadline, "redis-server did not start"
@@ -314,8 +315,11 @@ def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
     """A fresh bucket; boto3 finds the (dummy) credentials in the standard variables."""
     import boto3  # type: ignore[import-untyped]
 
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():  # fmt: skip
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
     bucket = S3Bucket(moto_server, f"chronicle-{uuid.uuid4().hex[:12]}")
     boto3.client("s3", endpoint_url=moto_server, region_name=bucket.region).create_bucket(

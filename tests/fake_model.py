@@ -28,8 +28,10 @@ class FakeModel:
 
 
 def completion(content: Any, tokens: int = 42) -> dict[str, Any]:
-    return {"choices": [{"message": {"role": "assistant", "content": content}}],
-            "usage": {"total_tokens": tokens}}  # fmt: skip
+    return {
+        "choices": [{"message": {"role": "assistant", "content": content}}],
+        "usage": {"total_tokens": tokens},
+    }
 
 
 def planning(sections: int) -> Callable[[dict[str, Any]], tuple[int, Any]]:
@@ -37,8 +39,10 @@ def planning(sections: int) -> Callable[[dict[str, Any]], tuple[int, Any]]:
 
     def answer(request: dict[str, Any]) -> tuple[int, Any]:
         if "You plan" in request["messages"][0]["content"]:
-            planned = [{"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
-                       for i in range(sections)]  # fmt: skip
+            planned = [
+                {"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
+                for i in range(sections)
+            ]
             return 200, completion(json.dumps({"sections": planned}))
         return 200, completion(json.dumps({"bullets": ["b"], "speaker_notes": "n"}))
 

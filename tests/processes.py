@@ -60,9 +60,12 @@ class Process:
     def start(self) -> Process:
         with self.out.open("wb") as out, self.err.open("wb") as err:
             self.process = subprocess.Popen(
-                command(*self.args), stdout=out, stderr=err, cwd=self.directory,
+                command(*self.args),
+                stdout=out,
+                stderr=err,
+                cwd=self.directory,
                 env=cli_env(**self.env),
-            )  # fmt: skip
+            )
         return self
 
     def output(self) -> str:
@@ -126,8 +129,15 @@ class GrpcServerProcess(Process):
 def grpc_server_process(
     name: str, directory: Path, database_url: str, port: int, **env: str
 ) -> GrpcServerProcess:
-    args = ["serve-grpc", "--database-url", database_url, "--bind", "127.0.0.1",
-            "--grpc-port", str(port)]  # fmt: skip
+    args = [
+        "serve-grpc",
+        "--database-url",
+        database_url,
+        "--bind",
+        "127.0.0.1",
+        "--grpc-port",
+        str(port),
+    ]
     server = GrpcServerProcess(name, args, directory, env, port=port)
     server.start()
     return server
@@ -137,8 +147,12 @@ def run_cli(*args: str, database_url: str, **env: str) -> subprocess.CompletedPr
     """One CLI command to completion; fails the test when it fails."""
     done = subprocess.run(
         command("--database-url", database_url, *args),
-        env=cli_env(**env), capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        env=cli_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     return done
 

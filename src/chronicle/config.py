@@ -249,7 +249,7 @@ class Settings:
     def upload_signing_key(self) -> str:
         """What signs local upload and download URLs: from CHRONICLE_UPLOAD_SIGNING_KEY
         or the file CHRONICLE_UPLOAD_SIGNING_KEY_FILE names. Empty: one is generated and
-        kept in UPLOAD_DIR (chronicle.uploads.load_signing_key)."""
+        kept in UPLOAD_DIR (chronicle.upload_policy.load_signing_key)."""
         return _secret("CHRONICLE_UPLOAD_SIGNING_KEY")
 
     def with_(self, **changes: Any) -> Settings:

@@ -21,9 +21,9 @@ from chronicle import contract
 from chronicle.config import Settings
 from edge.admission import Admission
 from edge.errors import HttpError, Refused, error_response, from_status
+from edge.local_files import upload_routes
 from edge.openapi import build_openapi
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
-from edge.uploads import upload_routes
 from edge.upstream import Upstream
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,14 @@ Metadata = tuple[tuple[str, str | bytes], ...]
 
 # A read may be tried again whenever the transport, not our service, ended the call: a
 # connection closing under it can end as any of these.
-_LOST = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED,
-                   grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL})  # fmt: skip
+_LOST = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+    }
+)
 
 
 def _not_served(exc: grpc.aio.AioRpcError, read: bool) -> bool:

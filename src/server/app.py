@@ -27,8 +27,9 @@ from chronicle.v1 import (
     identity_service_pb2_grpc,
     presentation_service_pb2_grpc,
 )
-from server import keys
+from server import key_material
 from server.auth import Authenticator, UsageRecorder
+from server.files.store import FileStore, make_store
 from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
@@ -39,7 +40,6 @@ from server.ratelimit import Limiter, RedisLimiter
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from server.storage import db
 from server.storage.uow import SqlUnitOfWork
-from server.uploads.store import FileStore, make_store
 
 log = logging.getLogger(__name__)
 
@@ -64,16 +64,19 @@ class Container:
         return SqlUnitOfWork(self.sessions, self.engine)
 
     @cached_property
-    def hasher(self) -> keys.SecretHasher:
+    def hasher(self) -> key_material.SecretHasher:
         s = self.settings
-        return keys.SecretHasher(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
+        return key_material.SecretHasher(
+            s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism
+        )
 
     @cached_property
     def limiter(self) -> Limiter:
         s = self.settings
         if s.redis_url:
-            return RedisLimiter(s.redis_url, timeout=s.redis_timeout_seconds,
-                                fail_open=s.rate_limit_fail_open)  # fmt: skip
+            return RedisLimiter(
+                s.redis_url, timeout=s.redis_timeout_seconds, fail_open=s.rate_limit_fail_open
+            )
         return InProcessLimiter()
 
     @cached_property
@@ -127,17 +130,26 @@ def runs_inline(settings: Settings) -> Callable[[str], bool]:
 def make_writer(settings: Settings) -> Writer:
     """The built-in writer, or the model writer when a model server is configured."""
     if settings.model_base_url:
-        return ModelWriter(ModelSettings(
-            base_url=settings.model_base_url, model=settings.model_name,
-            api_key=settings.model_api_key, timeout_seconds=settings.model_timeout_seconds,
-        ))  # fmt: skip
+        return ModelWriter(
+            ModelSettings(
+                base_url=settings.model_base_url,
+                model=settings.model_name,
+                api_key=settings.model_api_key,
+                timeout_seconds=settings.model_timeout_seconds,
+            )
+        )
     return BuiltinWriter()
 
 
 def make_worker(container: Container) -> Worker:
     s = container.settings
-    return Worker(container.uow, make_writer(s), lease_seconds=s.worker_lease_seconds,
-                  job_timeout_seconds=s.job_timeout_seconds, store=container.store)  # fmt: skip
+    return Worker(
+        container.uow,
+        make_writer(s),
+        lease_seconds=s.worker_lease_seconds,
+        job_timeout_seconds=s.job_timeout_seconds,
+        store=container.store,
+    )
 
 
 def run_worker(

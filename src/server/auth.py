@@ -22,7 +22,7 @@ from cachetools import TTLCache
 from chronicle import contract, credentials
 from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
 from chronicle.gcra import InProcessLimiter
-from server import keys
+from server import key_material
 from server.errors import (
     ClientThrottled,
     KeyExpired,
@@ -128,8 +128,11 @@ class UsageRecorder:
                     uow.key_events.add(event)
                 uow.commit()
         except Exception:
-            log.warning("could not record the use of %d credentials (%d events); will retry",
-                        len(pending), len(events))  # fmt: skip
+            log.warning(
+                "could not record the use of %d credentials (%d events); will retry",
+                len(pending),
+                len(events),
+            )
             with self._lock:
                 for credential, when in pending.items():
                     self._pending.setdefault(credential, when)
@@ -154,9 +157,14 @@ class UsageRecorder:
 
 def _key_event(key_id: str, workspace_id: str, event: str, detail: str) -> models.KeyEvent:
     return models.KeyEvent(
-        id=new_id("evt"), key_id=key_id, workspace_id=workspace_id, event=event,
-        actor="server", detail=detail, created_at=models.utcnow(),
-    )  # fmt: skip
+        id=new_id("evt"),
+        key_id=key_id,
+        workspace_id=workspace_id,
+        event=event,
+        actor="server",
+        detail=detail,
+        created_at=models.utcnow(),
+    )
 
 
 # Before argon2 on a cache miss (KEYS.md), three budgets, each refusing without argon2
@@ -185,7 +193,7 @@ class Authenticator:
     def __init__(
         self,
         uow_factory: Callable[[], UnitOfWork],
-        hasher: keys.SecretHasher,
+        hasher: key_material.SecretHasher,
         *,
         cache_ttl: float,
         cache_size: int,
@@ -231,10 +239,10 @@ class Authenticator:
         database), so an event loop can send that work to a thread. `client` is the
         caller's address (or how to find it), for each client's budget of failures."""
         raw = credential_from_metadata(metadata)
-        parsed = keys.parse(raw)
+        parsed = credentials.parse(raw)
         if parsed is None:
             raise KeyInvalid()
-        digest = keys.digest(raw)
+        digest = credentials.digest(raw)
         known = self._verified_hash(digest)  # the hash this very key last verified against
         if known is None:
             # A stranger until argon2 says otherwise: refused at once while its key id or
@@ -287,7 +295,7 @@ class Authenticator:
         """Whether status changes are being pushed to this process right now."""
         self._status_ttl = self._pushed_ttl if pushed else self._short_ttl
 
-    def _status(self, parsed: keys.ParsedKey) -> _Status | None:
+    def _status(self, parsed: credentials.ParsedKey) -> _Status | None:
         cached = self._statuses.get(parsed.key_id)
         if cached is not None and self._clock() - cached.fetched < self._status_ttl:
             return cached
@@ -301,7 +309,7 @@ class Authenticator:
             # else a change was told while we read: what we read may predate it
         return status
 
-    def _load_status(self, parsed: keys.ParsedKey) -> _Status | None:
+    def _load_status(self, parsed: credentials.ParsedKey) -> _Status | None:
         fetched = self._clock()
         with self._uow_factory() as uow:
             if parsed.is_service_token:
@@ -336,7 +344,9 @@ class Authenticator:
         if wait > 0:
             raise ClientThrottled(wait)
 
-    def _verify(self, digest: bytes, parsed: keys.ParsedKey, status: _Status, client: str) -> None:
+    def _verify(
+        self, digest: bytes, parsed: credentials.ParsedKey, status: _Status, client: str
+    ) -> None:
         """argon2, at most once per key however many requests bring it at once."""
         if self._is_blocked(parsed.key_id):
             raise KeyInvalid()
@@ -379,8 +389,11 @@ class Authenticator:
 
     def _count_client_failure(self, client: str) -> None:
         if self._spend_failure(f"client:{client}", self._failures_per_client):
-            log.warning("client %s: more than %s failed key verifications; throttled",
-                        client or "(unknown)", self._failures_per_client)  # fmt: skip
+            log.warning(
+                "client %s: more than %s failed key verifications; throttled",
+                client or "(unknown)",
+                self._failures_per_client,
+            )
 
     def _spend_failure(self, what: str, budget: RateLimit) -> bool:
         """One failure from `what`'s budget; once spent, `what` is refused until it has
@@ -402,8 +415,12 @@ class Authenticator:
                 return
             self._expiry_told[key_id] = True
         assert status.expires_at is not None
-        self._record(key_id, status.workspace_id, "expired",
-                     f"presented after its expiry at {status.expires_at.isoformat()}")  # fmt: skip
+        self._record(
+            key_id,
+            status.workspace_id,
+            "expired",
+            f"presented after its expiry at {status.expires_at.isoformat()}",
+        )
 
     def tell_rate_limited(self, principal: Principal, rate: RateLimit) -> None:
         """A refusal over the key's rate limit: the first of a burst (none refused in the
@@ -414,15 +431,23 @@ class Authenticator:
             self._last_refusal[principal.credential_id] = now
         if last is not None and now - last < BURST_GAP_SECONDS:
             return
-        self._record(principal.credential_id, principal.workspace_id, "rate_limited",
-                     f"requests refused over the limit of {rate}")  # fmt: skip
+        self._record(
+            principal.credential_id,
+            principal.workspace_id,
+            "rate_limited",
+            f"requests refused over the limit of {rate}",
+        )
 
     def _count_failure(self, key_id: str, status: _Status, client: str) -> None:
         """A failed verification, from the key id's budget and from the client's."""
         if self._spend_failure(key_id, FAILURES_PER_KEY) and key_id.startswith("key_"):
             log.warning("key %s: too many failed verifications; throttled", key_id)
-            self._record(key_id, status.workspace_id, "verification_failures",
-                         f"more than {FAILURES_PER_KEY} wrong secrets; throttled")  # fmt: skip
+            self._record(
+                key_id,
+                status.workspace_id,
+                "verification_failures",
+                f"more than {FAILURES_PER_KEY} wrong secrets; throttled",
+            )
         self._count_client_failure(client)
 
     def _record(self, key_id: str, workspace_id: str, event: str, detail: str) -> None:

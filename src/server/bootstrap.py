@@ -9,7 +9,7 @@ from google.protobuf import json_format
 from sqlalchemy import Engine
 
 from chronicle.v1.presentation_pb2 import Section
-from server import catalog, keys
+from server import catalog, key_material
 from server.services import keys as key_service
 from server.storage import db, models
 from server.storage.uow import UnitOfWork
@@ -48,7 +48,7 @@ class FirstStart:
     key: key_service.IssuedKey
 
 
-def first_start(uow: UnitOfWork, hasher: keys.SecretHasher) -> FirstStart:
+def first_start(uow: UnitOfWork, hasher: key_material.SecretHasher) -> FirstStart:
     """A `default` workspace and one `test` key, so a newcomer can curl at once."""
     with uow:
         workspace = key_service.create_workspace(uow, "default")

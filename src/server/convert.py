@@ -91,10 +91,13 @@ def generation_status(
     status = generation_pb2.GenerationStatus(generation_id=job.id, status=job.state)
     if job.state == "generating":
         if job.slides_total or job.current_step:
-            status.progress.CopyFrom(generation_pb2.GenerationProgress(
-                slides_total=job.slides_total, slides_completed=job.slides_completed,
-                current_step=job.current_step or "",
-            ))  # fmt: skip
+            status.progress.CopyFrom(
+                generation_pb2.GenerationProgress(
+                    slides_total=job.slides_total,
+                    slides_completed=job.slides_completed,
+                    current_step=job.current_step or "",
+                )
+            )
         if job.phase:
             status.phase = job.phase
     elif job.state == "awaiting_input":

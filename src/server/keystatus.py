@@ -84,8 +84,11 @@ class RedisKeyStatus:
                 self._subscribed(listener)
             except (redis.RedisError, OSError) as exc:
                 if not failing:
-                    log.warning("key-status pub/sub unavailable (%s): statuses are re-read "
-                                "every CHRONICLE_KEY_STATUS_TTL", type(exc).__name__)  # fmt: skip
+                    log.warning(
+                        "key-status pub/sub unavailable (%s): statuses are re-read "
+                        "every CHRONICLE_KEY_STATUS_TTL",
+                        type(exc).__name__,
+                    )
                 failing = True
             finally:
                 listener.set_pushed(False)

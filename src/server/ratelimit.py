@@ -70,8 +70,11 @@ class RedisLimiter:
     def _unavailable(self, rate: RateLimit, exc: Exception) -> Decision:
         if time.monotonic() - self._warned > 10:
             self._warned = time.monotonic()
-            log.warning("rate limits: Redis unavailable (%s); failing %s",
-                        type(exc).__name__, "open" if self._fail_open else "closed")  # fmt: skip
+            log.warning(
+                "rate limits: Redis unavailable (%s); failing %s",
+                type(exc).__name__,
+                "open" if self._fail_open else "closed",
+            )
         if not self._fail_open:
             raise Unavailable("Rate limits cannot be checked right now; retry shortly")
         return Decision(True, rate.count, rate.count, 0.0, 0.0)

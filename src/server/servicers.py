@@ -22,15 +22,15 @@ from chronicle.v1 import (
 from chronicle.v1 import (
     presentation_service_pb2 as pres_pb,
 )
-from server import convert, keys
+from server import convert, key_material
 from server.auth import Principal
 from server.errors import InvalidArgument, NotImplementedYet
+from server.files.store import FileStore
 from server.interceptor import current_principal
-from server.services import generation, uploads
+from server.services import jobs, uploads
 from server.services import keys as key_service
 from server.services import presentations as service
 from server.storage.uow import UnitOfWork
-from server.uploads.store import FileStore
 
 UowFactory = Callable[[], UnitOfWork]
 WATCH_SECONDS = 600.0
@@ -103,13 +103,14 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         self, request: pres_pb.GeneratePresentationRequest, context: Any
     ) -> pres_pb.GeneratePresentationResponse:
         with self._uow() as uow:
-            job = generation.submit(
+            job = jobs.submit(
                 uow, self._principal_of(context), _generation_request(request), self._store
             )
             return pres_pb.GeneratePresentationResponse(
-                generation_id=job.id, status=job.state,
+                generation_id=job.id,
+                status=job.state,
                 poll_url=f"/api/v1/presentations/generate/{job.id}/status",
-            )  # fmt: skip
+            )
 
     def GetGenerationStatus(self, request: pres_pb.GetGenerationStatusRequest, context: Any) -> Any:
         return self._generation_status(self._principal_of(context), request.generation_id)
@@ -118,7 +119,7 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         self, principal: Principal, generation_id: str
     ) -> generation_pb2.GenerationStatus:
         with self._uow() as uow:
-            job = generation.owned_job(uow, principal, generation_id)
+            job = jobs.owned_job(uow, principal, generation_id)
             deck = uow.presentations.get(job.presentation_id) if job.presentation_id else None
             return convert.generation_status(job, deck, self._app_url)
 
@@ -142,10 +143,14 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         self, request: pres_pb.SendGenerationMessageRequest, context: Any
     ) -> pres_pb.SendGenerationMessageResponse:
         with self._uow() as uow:
-            job = generation.send_message(
-                uow, self._principal_of(context), request.generation_id, request.content,
-                [_attachment(a) for a in request.attachments], store=self._store,
-            )  # fmt: skip
+            job = jobs.send_message(
+                uow,
+                self._principal_of(context),
+                request.generation_id,
+                request.content,
+                [_attachment(a) for a in request.attachments],
+                store=self._store,
+            )
             return pres_pb.SendGenerationMessageResponse(status=job.state)
 
     def CreateUploadTarget(
@@ -155,9 +160,13 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             raise NotImplementedYet("Uploads are not configured on this server")
         with self._uow() as uow:
             row, target = uploads.create_target(
-                uow, self._principal_of(context), self._store, file_name=request.file_name,
-                content_type=request.content_type, declared_size=request.declared_file_size,
-            )  # fmt: skip
+                uow,
+                self._principal_of(context),
+                self._store,
+                file_name=request.file_name,
+                content_type=request.content_type,
+                declared_size=request.declared_file_size,
+            )
             return pres_pb.CreateUploadTargetResponse(
                 url=target.url,
                 fields=[pres_pb.FormField(name=n, value=v) for n, v in target.fields],
@@ -167,13 +176,17 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
 
 
 def _attachment(message: Any) -> dict[str, str]:
-    return {"id": message.id, "url": message.url, "file_name": message.file_name,
-            "type": message.type}  # fmt: skip
+    return {
+        "id": message.id,
+        "url": message.url,
+        "file_name": message.file_name,
+        "type": message.type,
+    }
 
 
 def _generation_request(
     request: pres_pb.GeneratePresentationRequest,
-) -> generation.GenerationRequest:
+) -> jobs.GenerationRequest:
     def optional(name: str) -> str | None:
         return getattr(request, name) if request.HasField(name) else None
 
@@ -181,7 +194,7 @@ def _generation_request(
     if request.HasField("section_count"):
         kind = request.section_count.WhichOneof("kind") or "null_value"
         count = (kind.removesuffix("_value"), getattr(request.section_count, kind))
-    return generation.GenerationRequest(
+    return jobs.GenerationRequest(
         prompt=request.prompt,
         template_id=optional("template_id"),
         selected_section_ids=list(request.selected_section_ids),
@@ -216,7 +229,7 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
     def __init__(
         self,
         uow: UowFactory,
-        hasher: keys.SecretHasher,
+        hasher: key_material.SecretHasher,
         on_change: Callable[[str], None],
         principal_of: PrincipalOf = current_principal,
     ) -> None:

@@ -19,14 +19,14 @@ from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from chronicle import contract
+from chronicle import contract, credentials
 from chronicle.v1 import (
     api_key_service_pb2,
     identity_service_pb2,
     presentation_service_pb2,
 )
 from chronicle.v1.presentation_pb2 import Section
-from server import keys
+from server import key_material
 from server.app import Container, GrpcServerThread
 from server.services import keys as key_service
 from server.storage import models
@@ -40,8 +40,9 @@ def call(channel: grpc.Channel, method: str, request: Message, metadata: Any = (
     the RpcError."""
     from google.protobuf import message_factory
 
-    found = [m for s in contract.SERVICES for m in s.methods
-             if contract.full_method_name(m) == method]  # fmt: skip
+    found = [
+        m for s in contract.SERVICES for m in s.methods if contract.full_method_name(m) == method
+    ]
     assert found, f"unknown method {method}"
     descriptor = found[0]
     reply_class = message_factory.GetMessageClass(descriptor.output_type)
@@ -79,12 +80,12 @@ def caller(channel: grpc.Channel, metadata: Any) -> Any:
 
 def _unauthorized_cases(tenant: Tenant) -> list[tuple[str, list[tuple[str, str]], str]]:
     tampered = tenant.key[:-1] + ("A" if tenant.key[-1] != "A" else "B")
-    wrong_secret = keys.generate("live").raw.replace(
-        keys.generate("live").raw[:25], tenant.key[:25]
+    wrong_secret = key_material.generate("live").raw.replace(
+        key_material.generate("live").raw[:25], tenant.key[:25]
     )
-    body = f"chr_live_{tenant.key_id.removeprefix('key_')}_{'x' * keys.SECRET_LENGTH}"
-    wrong_secret = body + keys.checksum(body)
-    unknown = keys.generate("live").raw
+    body = f"chr_live_{tenant.key_id.removeprefix('key_')}_{'x' * credentials.SECRET_LENGTH}"
+    wrong_secret = body + credentials.checksum(body)
+    unknown = key_material.generate("live").raw
     return [
         ("no header", [], "UNAUTHORIZED"),
         ("empty bearer", [("authorization", "Bearer")], "UNAUTHORIZED"),
@@ -106,8 +107,8 @@ def _unauthorized_cases(tenant: Tenant) -> list[tuple[str, list[tuple[str, str]]
 
 
 def _swap_env(raw: str) -> str:
-    body = raw[: -keys.CHECKSUM_LENGTH].replace("chr_live_", "chr_test_", 1)
-    return body + keys.checksum(body)
+    body = raw[: -credentials.CHECKSUM_LENGTH].replace("chr_live_", "chr_test_", 1)
+    return body + credentials.checksum(body)
 
 
 def test_every_401_rule_over_grpc(channel: grpc.Channel, tenant: Tenant) -> None:
@@ -146,8 +147,12 @@ def test_an_unknown_key_id_is_answered_no_sooner_than_a_wrong_secret_without_arg
     container.hasher.typical_seconds = 0.3  # as if argon2 took that long here
     before = container.hasher.verifications
     started = time.perf_counter()
-    refused = call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(),
-                   [("x-api-key", keys.generate("live").raw)])  # fmt: skip
+    refused = call(
+        channel,
+        GET_CALLER,
+        identity_service_pb2.GetCallerRequest(),
+        [("x-api-key", key_material.generate("live").raw)],
+    )
     assert time.perf_counter() - started >= 0.3
     assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
     assert container.hasher.verifications == before  # a timer, not argon2
@@ -209,8 +214,11 @@ def test_revoked_by_the_cli_in_another_process_is_refused_within_1s(
     assert not isinstance(caller(channel, tenant.bearer), grpc.RpcError)
     assert http.get("/api/v1/templates", headers=tenant.headers).status_code == 200
     # The CLI is configured as the servers are: with Redis, it tells them over pub/sub.
-    env = {**os.environ, "CHRONICLE_DATABASE_URL": container.settings.database_url,
-           "CHRONICLE_REDIS_URL": container.settings.redis_url or ""}  # fmt: skip
+    env = {
+        **os.environ,
+        "CHRONICLE_DATABASE_URL": container.settings.database_url,
+        "CHRONICLE_REDIS_URL": container.settings.redis_url or "",
+    }
     done = subprocess.run(
         [
             sys.executable,
@@ -318,9 +326,12 @@ def _foreign_resource(container: Container, owner: Tenant, resource_type: str) -
             uow.templates.add(row)
         elif resource_type == "chronicle.app/Generation":
             row = models.GenerationJob(
-                id=f"gen_{owner.key_id[-10:]}x", workspace_id=owner.workspace_id,
-                state="awaiting_input", question="What about?", spec={"answers": []},
-            )  # fmt: skip
+                id=f"gen_{owner.key_id[-10:]}x",
+                workspace_id=owner.workspace_id,
+                state="awaiting_input",
+                question="What about?",
+                spec={"answers": []},
+            )
             uow.generation_jobs.add(row)
         else:
             raise LookupError(resource_type)
@@ -520,8 +531,12 @@ def stored_bytes(container: Container) -> bytes:
     if not on_sqlite(url):
         with container.engine.connect() as connection:
             tables = sqlalchemy.inspect(connection).get_table_names()
-            rows = [connection.execute(sqlalchemy.text(f'SELECT t::text FROM "{name}" t'))  # noqa: S608
-                    .scalars().all() for name in tables]  # fmt: skip
+            rows = [
+                connection.execute(sqlalchemy.text(f'SELECT t::text FROM "{name}" t'))  # noqa: S608
+                .scalars()
+                .all()
+                for name in tables
+            ]
         return "\n".join(str(r) for table in rows for r in table).encode()
     container.engine.dispose()
     data = b""
@@ -609,9 +624,12 @@ def test_a_revocation_on_one_server_is_honoured_by_another_within_1s(
     try:
         first, second = (grpc.insecure_channel(f"127.0.0.1:{s.port}") for s in servers)
         assert not isinstance(caller(second, tenant.bearer), grpc.RpcError)  # cached there
-        call(first, "/chronicle.v1.ApiKeyService/RevokeApiKey",
-             api_key_service_pb2.RevokeApiKeyRequest(id=tenant.key_id, reason="leak"),
-             [("authorization", f"Bearer {service_token}")])  # fmt: skip
+        call(
+            first,
+            "/chronicle.v1.ApiKeyService/RevokeApiKey",
+            api_key_service_pb2.RevokeApiKeyRequest(id=tenant.key_id, reason="leak"),
+            [("authorization", f"Bearer {service_token}")],
+        )
         assert _wait_until_refused(second, tenant.bearer, 1.0) < 1.0
     finally:
         for server in servers:

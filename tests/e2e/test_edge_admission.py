@@ -16,7 +16,7 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
 from chronicle.config import RateLimit, Settings
-from server import keys
+from server import key_material
 from server.app import Container
 from server.services import keys as key_service
 from tests.conftest import Tenant
@@ -57,14 +57,17 @@ def server_calls(container: Container, monkeypatch: pytest.MonkeyPatch) -> Itera
 
 
 def unknown_key() -> dict[str, str]:
-    return {"x-api-key": keys.generate("live").raw}
+    return {"x-api-key": key_material.generate("live").raw}
 
 
 def test_malformed_keys_are_answered_by_the_edge_as_the_server_would(
     tenant: Tenant, channel: grpc.Channel, http: httpx.Client, server_calls: list[int]
 ) -> None:
-    offline = [case for case in _unauthorized_cases(tenant) if case[0] not in
-               ("unknown key id", "wrong secret", "wrong environment marker")]  # fmt: skip
+    offline = [
+        case
+        for case in _unauthorized_cases(tenant)
+        if case[0] not in ("unknown key id", "wrong secret", "wrong environment marker")
+    ]
     assert len(offline) == 9
     for name, metadata, reason in offline:
         answer = http.get("/api/v1/caller", headers={k: v.strip() for k, v in metadata})
@@ -73,7 +76,10 @@ def test_malformed_keys_are_answered_by_the_edge_as_the_server_would(
         server_calls.clear()
         assert answer.status_code == 401, name
         assert answer.json()["error"] == {
-            "code": reason, "message": error.details(), "status": 401}, name  # fmt: skip
+            "code": reason,
+            "message": error.details(),
+            "status": 401,
+        }, name
         assert answer.headers["x-request-id"]
         assert tenant.key not in answer.text
 
@@ -93,8 +99,10 @@ def test_new_keys_reach_the_server_at_the_new_key_rate_and_accepted_keys_always(
     assert len(server_calls) == 1 + NEW_KEYS.count  # the rest never reached the server
     busy = http.get("/api/v1/caller", headers=unknown_key())
     assert busy.json()["error"] == {
-        "code": "UNAVAILABLE", "message": "Too many new API keys at once; retry shortly",
-        "status": 503}  # fmt: skip
+        "code": "UNAVAILABLE",
+        "message": "Too many new API keys at once; retry shortly",
+        "status": 503,
+    }
     assert 1 <= int(busy.headers["retry-after"]) <= NEW_KEYS.per_seconds / NEW_KEYS.count
     # A key the server accepted before is never held back by the budget.
     assert http.get("/api/v1/caller", headers=tenant.headers).status_code == 200
@@ -126,8 +134,10 @@ def test_a_client_the_server_throttled_is_refused_by_the_edge_until_its_delay_is
         from_address(edge.url, "127.0.0.3") as other,
     ):
         assert attacker.get("/api/v1/caller", headers=tenant.headers).status_code == 200
-        codes = [attacker.get("/api/v1/caller", headers=unknown_key()).status_code
-                 for _ in range(FAILURES.count + 2)]  # fmt: skip
+        codes = [
+            attacker.get("/api/v1/caller", headers=unknown_key()).status_code
+            for _ in range(FAILURES.count + 2)
+        ]
         # The failure past the budget starts the refusal; the next is the server's 429.
         assert codes == [401] * (FAILURES.count + 1) + [429]
         reached = len(server_calls)
@@ -152,13 +162,16 @@ def test_a_client_the_server_throttled_is_refused_by_the_edge_until_its_delay_is
 
 def test_the_server_marks_a_client_refusal_as_such(channel: grpc.Channel) -> None:
     for _ in range(FAILURES.count + 1):
-        caller(channel, [("x-api-key", keys.generate("live").raw)])
-    error = caller(channel, [("x-api-key", keys.generate("live").raw)])
+        caller(channel, [("x-api-key", key_material.generate("live").raw)])
+    error = caller(channel, [("x-api-key", key_material.generate("live").raw)])
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     status = rpc_status.from_call(error)
     assert status is not None
-    infos = [error_details_pb2.ErrorInfo() for d in status.details if d.Is(
-        error_details_pb2.ErrorInfo.DESCRIPTOR)]  # fmt: skip
+    infos = [
+        error_details_pb2.ErrorInfo()
+        for d in status.details
+        if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR)
+    ]
     for info, detail in zip(infos, status.details, strict=False):
         detail.Unpack(info)
     assert [(i.reason, dict(i.metadata)) for i in infos] == [
@@ -168,8 +181,9 @@ def test_the_server_marks_a_client_refusal_as_such(channel: grpc.Channel) -> Non
 
 def test_headers_and_body_are_checked_before_the_key_as_before(http: httpx.Client) -> None:
     # A bad body is a 400 whatever the key (as when the server answered for the key).
-    bad_body = http.post("/api/v1/presentations", content=b"{not json",
-                         headers={"content-type": "application/json"})  # fmt: skip
+    bad_body = http.post(
+        "/api/v1/presentations", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert bad_body.status_code == 400
     # Repeated allowed headers cannot add up past gRPC's metadata limit (which would come
     # back as a 429 that proves nothing).

@@ -13,8 +13,9 @@ import httpx
 import pytest
 from sqlalchemy import event
 
+from chronicle import credentials
 from chronicle.config import RateLimit, Settings
-from server import keys
+from server import key_material
 from server.app import Container
 from tests.conftest import Tenant, make_tenant, on_sqlite
 from tests.e2e.test_auth import caller, reason_of
@@ -34,15 +35,16 @@ def statements(container: Container) -> Iterator[list[str]]:
         seen.append("checkout")
 
     container.engine.dispose()  # connections opened before now are not traced
-    kind, listener = ("connect", trace) if on_sqlite(container.settings.database_url) else (
-        "checkout", checkout)  # fmt: skip
+    kind, listener = (
+        ("connect", trace) if on_sqlite(container.settings.database_url) else ("checkout", checkout)
+    )
     event.listen(container.engine, kind, listener)
     yield seen
     event.remove(container.engine, kind, listener)
 
 
 def malformed(tenant: Tenant) -> list[str]:
-    body = tenant.key[: -keys.CHECKSUM_LENGTH]
+    body = tenant.key[: -credentials.CHECKSUM_LENGTH]
     flipped = tenant.key[:-1] + ("A" if tenant.key[-1] != "A" else "B")
     return ["garbage", "chr_live_", tenant.key[:-2], flipped, body + "000000", "chr_x" * 50]
 
@@ -56,7 +58,7 @@ def test_malformed_keys_and_bad_checksums_are_answered_without_a_query(
         assert answer.json()["error"]["code"] == "API_KEY_INVALID"
     assert statements == []
     # The counter does count: a well-formed key of an unknown id is looked up.
-    assert reason_of(caller(channel, [("x-api-key", keys.generate("live").raw)]))
+    assert reason_of(caller(channel, [("x-api-key", key_material.generate("live").raw)]))
     assert statements
 
 
@@ -78,9 +80,12 @@ def test_a_failing_rest_client_is_throttled_and_others_are_not(
         from_address(edge.url, "127.0.0.2") as attacker,
         from_address(edge.url, "127.0.0.3") as other,
     ):
-        codes = [attacker.get("/api/v1/templates",
-                              headers={"x-api-key": keys.generate("live").raw}).status_code
-                 for _ in range(8)]  # fmt: skip
+        codes = [
+            attacker.get(
+                "/api/v1/templates", headers={"x-api-key": key_material.generate("live").raw}
+            ).status_code
+            for _ in range(8)
+        ]
         assert codes[:5] == [401] * 5 and codes[-1] == 429
         throttled = attacker.get("/api/v1/templates", headers=tenant.headers)  # not yet verified
         assert throttled.status_code == 429

@@ -23,7 +23,7 @@ from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Brief, PlannedSection, Written
-from server.services.generation import MIN_WORDS_TO_PLAN, QUESTIONS
+from server.services.jobs import MIN_WORDS_TO_PLAN, QUESTIONS
 from tests.conftest import Tenant
 from tests.fake_model import planning, serve_fake_model
 
@@ -322,16 +322,24 @@ def test_a_worker_stopped_with_sigterm_hands_its_job_back_at_once(
     lease (a minute here), and the interrupted attempt is not counted."""
     with serve_fake_model() as (model, url):
         model.fallback, model.delay = planning(4), 0.4
-        env = {**os.environ, "CHRONICLE_DATABASE_URL": container.settings.database_url,
-               "CHRONICLE_MODEL_BASE_URL": url, "CHRONICLE_MODEL_NAME": "m",
-               "CHRONICLE_WORKER_LEASE": "60", "CHRONICLE_LOG_LEVEL": "INFO"}  # fmt: skip
+        env = {
+            **os.environ,
+            "CHRONICLE_DATABASE_URL": container.settings.database_url,
+            "CHRONICLE_MODEL_BASE_URL": url,
+            "CHRONICLE_MODEL_NAME": "m",
+            "CHRONICLE_WORKER_LEASE": "60",
+            "CHRONICLE_LOG_LEVEL": "INFO",
+        }
         gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=4).json()[
             "generation_id"
         ]
         worker = subprocess.Popen(
             [sys.executable, "-m", "chronicle.cli", "worker"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             wait_for_progress(http, tenant, gid)
             worker.send_signal(signal.SIGTERM)
@@ -429,6 +437,10 @@ def test_language_and_narrative_type_show_in_the_deck(
     roles = ARCHETYPES["Research"].roles[:3]
     assert titles[1:4] == [label("ja", role) for role in roles]
     assert titles[4] == label("ja", ARCHETYPES["Research"].closing)
-    bullets = [i for s in deck["sections"] for b in s["blocks"]
-               for i in b.get("bullet_list", {}).get("items", [])]  # fmt: skip
+    bullets = [
+        i
+        for s in deck["sections"]
+        for b in s["blocks"]
+        for i in b.get("bullet_list", {}).get("items", [])
+    ]
     assert "Revenue grew 18 percent to 4.2 million euros." in bullets  # Preserve: verbatim

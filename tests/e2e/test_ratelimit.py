@@ -8,9 +8,9 @@ from datetime import timedelta
 import grpc
 import httpx
 
+from chronicle import credentials
 from chronicle.config import Settings
 from chronicle.v1 import api_key_service_pb2, identity_service_pb2
-from server import keys
 from server.app import Container, GrpcServerThread
 from server.auth import FAILURES_PER_KEY
 from server.services import keys as key_service
@@ -22,9 +22,12 @@ from tests.e2e.test_auth import GET_CALLER, call, reason_of
 def limited_key(container: Container, tenant: Tenant, rate: str) -> str:
     with container.uow() as uow:
         return key_service.create_api_key(
-            uow, container.hasher, workspace_id=tenant.workspace_id, rate_limit=rate,
+            uow,
+            container.hasher,
+            workspace_id=tenant.workspace_id,
+            rate_limit=rate,
             actor="test",
-        ).raw  # fmt: skip
+        ).raw
 
 
 def test_n_requests_pass_the_next_is_429_with_retry_after(
@@ -51,8 +54,7 @@ def test_the_allowance_recovers_after_its_reset(
     container: Container, http: httpx.Client, tenant: Tenant
 ) -> None:
     key = limited_key(container, tenant, "2/second")
-    codes = [http.get("/api/v1/caller", headers={"x-api-key": key}).status_code
-             for _ in range(3)]  # fmt: skip
+    codes = [http.get("/api/v1/caller", headers={"x-api-key": key}).status_code for _ in range(3)]
     assert codes == [200, 200, 429]
     time.sleep(1.05)
     assert http.get("/api/v1/caller", headers={"x-api-key": key}).status_code == 200
@@ -89,8 +91,10 @@ def test_with_redis_configured_two_servers_share_the_allowance(
     try:
         channels = [grpc.insecure_channel(f"127.0.0.1:{s.port}") for s in servers]
         request = identity_service_pb2.GetCallerRequest()
-        results = [call(channel, "/chronicle.v1.IdentityService/GetCaller", request,
-                        [("x-api-key", key)]) for channel in channels * 3]  # fmt: skip
+        results = [
+            call(channel, "/chronicle.v1.IdentityService/GetCaller", request, [("x-api-key", key)])
+            for channel in channels * 3
+        ]
         refused = [r for r in results if isinstance(r, grpc.RpcError)]
         assert len(results) - len(refused) == 3  # the sum over both servers
         assert all(reason_of(r) == "API_KEY_RATE_LIMITED" for r in refused)
@@ -110,12 +114,20 @@ def test_every_key_event_is_in_the_audit_trail(
         call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(), [("x-api-key", limited)])
     # The holder's key is verified (and cached) before someone guesses at its secret.
     call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(), tenant.bearer)
-    body = f"chr_live_{tenant.key_id.removeprefix('key_')}_{'Q' * keys.SECRET_LENGTH}"
+    body = f"chr_live_{tenant.key_id.removeprefix('key_')}_{'Q' * credentials.SECRET_LENGTH}"
     for _ in range(FAILURES_PER_KEY.count + 2):
-        call(channel, GET_CALLER, identity_service_pb2.GetCallerRequest(),
-             [("x-api-key", body + keys.checksum(body))])  # fmt: skip
-    rotated = call(channel, "/chronicle.v1.ApiKeyService/RotateApiKey",
-                   api_key_service_pb2.RotateApiKeyRequest(id=tenant.key_id), admin)  # fmt: skip
+        call(
+            channel,
+            GET_CALLER,
+            identity_service_pb2.GetCallerRequest(),
+            [("x-api-key", body + credentials.checksum(body))],
+        )
+    rotated = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/RotateApiKey",
+        api_key_service_pb2.RotateApiKeyRequest(id=tenant.key_id),
+        admin,
+    )
     with container.uow() as uow:  # the old key's grace ends now
         uow.api_keys.get(tenant.key_id).expires_at = models.utcnow() - timedelta(seconds=1)
         uow.commit()
@@ -127,16 +139,19 @@ def test_every_key_event_is_in_the_audit_trail(
     call(channel, "/chronicle.v1.ApiKeyService/RevokeApiKey", revoke, admin)
     container.usage.flush()
 
-    events = call(channel, "/chronicle.v1.ApiKeyService/ListApiKeyEvents",
-                  api_key_service_pb2.ListApiKeyEventsRequest(workspace_id=tenant.workspace_id),
-                  admin).events  # fmt: skip
+    events = call(
+        channel,
+        "/chronicle.v1.ApiKeyService/ListApiKeyEvents",
+        api_key_service_pb2.ListApiKeyEventsRequest(workspace_id=tenant.workspace_id),
+        admin,
+    ).events
     by_key: dict[str, list[str]] = {}
     for e in reversed(events):  # oldest first
         by_key.setdefault(e.key_id, []).append(e.event)
         assert e.actor and e.HasField("created_at")
     assert by_key[tenant.key_id] == ["created", "verification_failures", "rotated", "expired"]
     assert by_key[rotated.api_key.id] == ["created", "revoked"]
-    limited_id = keys.parse(limited).key_id  # type: ignore[union-attr]
+    limited_id = credentials.parse(limited).key_id  # type: ignore[union-attr]
     assert by_key[limited_id] == ["created", "rate_limited"]
     for raw in (limited, tenant.key, rotated.key):
         assert all(raw not in f"{e.detail}{e.actor}" for e in events)

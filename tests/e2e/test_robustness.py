@@ -82,8 +82,9 @@ def hold_lock(database_url: str, presentation_id: str) -> Callable[[], None]:
     """Another connection holding what a PATCH of the presentation needs (SQLite's one
     writer lock, or PostgreSQL's row lock); returns how to let go of it."""
     if on_sqlite(database_url):
-        holder = sqlite3.connect(database_url.removeprefix("sqlite:///"),
-                                 isolation_level=None, check_same_thread=False)  # fmt: skip
+        holder = sqlite3.connect(
+            database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False
+        )
         holder.execute("BEGIN IMMEDIATE")
 
         def release_sqlite() -> None:

@@ -36,14 +36,19 @@ LEASE_SECONDS = 2
 # UNAVAILABLE (a server going away) as gRPC's retry policy allows.
 CLIENT_SERVICE_CONFIG = {
     "loadBalancingConfig": [{"round_robin": {}}],
-    "methodConfig": [{
-        "name": [{"service": "chronicle.v1.PresentationService"}],
-        "retryPolicy": {
-            "maxAttempts": 5, "initialBackoff": "0.05s", "maxBackoff": "0.5s",
-            "backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"],
-        },
-    }],
-}  # fmt: skip
+    "methodConfig": [
+        {
+            "name": [{"service": "chronicle.v1.PresentationService"}],
+            "retryPolicy": {
+                "maxAttempts": 5,
+                "initialBackoff": "0.05s",
+                "maxBackoff": "0.5s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE"],
+            },
+        }
+    ],
+}
 
 
 @dataclass
@@ -63,14 +68,22 @@ class Topology:
     def new_key(self, rate_limit: str | None = None) -> tuple[str, str]:
         with self.container.uow() as uow:
             issued = key_service.create_api_key(
-                uow, self.container.hasher, workspace_id=self.workspace_id,
-                rate_limit=rate_limit, actor="test",
-            )  # fmt: skip
+                uow,
+                self.container.hasher,
+                workspace_id=self.workspace_id,
+                rate_limit=rate_limit,
+                actor="test",
+            )
         return issued.raw, issued.record.id
 
     def rest(self, edge: int, method: str, path: str, key: str, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, self.edge_urls[edge] + path, timeout=30,
-                             headers={"authorization": f"Bearer {key}"}, **kwargs)  # fmt: skip
+        return httpx.request(
+            method,
+            self.edge_urls[edge] + path,
+            timeout=30,
+            headers={"authorization": f"Bearer {key}"},
+            **kwargs,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -86,34 +99,52 @@ def topology(
     bootstrap.prepare(container.engine, container.uow())
     with container.uow() as uow:
         workspace = key_service.create_workspace(uow, "scale")
-        key = key_service.create_api_key(uow, container.hasher, workspace_id=workspace.id,
-                                         actor="test").raw  # fmt: skip
+        key = key_service.create_api_key(
+            uow, container.hasher, workspace_id=workspace.id, actor="test"
+        ).raw
         _, token = key_service.create_service_token(uow, container.hasher, "ops")
     with serve_fake_model() as (model, model_url):
         model.fallback, model.delay = planning(6), 0.3
-        env = {"CHRONICLE_DATABASE_URL": url, "CHRONICLE_REDIS_URL": TEST_REDIS,
-               "CHRONICLE_REDIS_TIMEOUT": "1", "CHRONICLE_LOG_LEVEL": "INFO",
-               "CHRONICLE_SHUTDOWN_GRACE": "5"}  # fmt: skip
-        servers = [grpc_server_process(f"server{n}", directory, url, free_port(), **env)
-                   for n in range(2)]  # fmt: skip
+        env = {
+            "CHRONICLE_DATABASE_URL": url,
+            "CHRONICLE_REDIS_URL": TEST_REDIS,
+            "CHRONICLE_REDIS_TIMEOUT": "1",
+            "CHRONICLE_LOG_LEVEL": "INFO",
+            "CHRONICLE_SHUTDOWN_GRACE": "5",
+        }
+        servers = [
+            grpc_server_process(f"server{n}", directory, url, free_port(), **env) for n in range(2)
+        ]
         for server in servers:
             server.wait_serving()
         targets = ",".join(s.target for s in servers)
         ports = [free_port() for _ in range(2)]
-        edges = [Process(f"edge{n}", ["serve-edge", "--grpc-target", targets, "--http-port",
-                                      str(port)], directory, env).start()
-                 for n, port in enumerate(ports)]  # fmt: skip
-        worker_env = {**env, "CHRONICLE_MODEL_BASE_URL": model_url, "CHRONICLE_MODEL_NAME": "m",
-                      "CHRONICLE_WORKER_LEASE": str(LEASE_SECONDS)}  # fmt: skip
-        workers = [Process(f"worker{n}", ["worker"], directory, worker_env).start()
-                   for n in range(2)]  # fmt: skip
+        edges = [
+            Process(
+                f"edge{n}",
+                ["serve-edge", "--grpc-target", targets, "--http-port", str(port)],
+                directory,
+                env,
+            ).start()
+            for n, port in enumerate(ports)
+        ]
+        worker_env = {
+            **env,
+            "CHRONICLE_MODEL_BASE_URL": model_url,
+            "CHRONICLE_MODEL_NAME": "m",
+            "CHRONICLE_WORKER_LEASE": str(LEASE_SECONDS),
+        }
+        workers = [
+            Process(f"worker{n}", ["worker"], directory, worker_env).start() for n in range(2)
+        ]
         edge_urls = [f"http://127.0.0.1:{port}" for port in ports]
         for edge, edge_url in zip(edges, edge_urls, strict=True):
             wait_healthz(edge_url, edge.check_alive, edge.output)
         for worker in workers:
             worker.wait_for_log(r"generation worker wrk_\w+ started")
-        yield Topology(url, servers, edges, edge_urls, workers, workspace.id, key, token,
-                       container, model, env)  # fmt: skip
+        yield Topology(
+            url, servers, edges, edge_urls, workers, workspace.id, key, token, container, model, env
+        )
         for process in [*edges, *servers, *workers]:
             process.stop()
     container.engine.dispose()
@@ -122,8 +153,9 @@ def topology(
 
 def test_created_through_one_edge_is_read_through_the_other(topology: Topology) -> None:
     templates = topology.rest(0, "GET", "/api/v1/templates", topology.key).json()["templates"]
-    created = topology.rest(0, "POST", "/api/v1/presentations", topology.key,
-                            json={"template_id": templates[0]["id"]})  # fmt: skip
+    created = topology.rest(
+        0, "POST", "/api/v1/presentations", topology.key, json={"template_id": templates[0]["id"]}
+    )
     assert created.status_code == 201, created.text
     path = f"/api/v1/presentations/{created.json()['id']}"
     for _ in range(4):  # each edge balances over both servers
@@ -146,9 +178,12 @@ def test_a_revoke_through_one_server_is_refused_through_both_edges_within_1s(
         for _ in range(2):  # both servers have the status cached
             assert topology.rest(edge, "GET", "/api/v1/templates", key).status_code == 200
     with grpc.insecure_channel(topology.servers[0].target) as channel:
-        revoked = call(channel, "/chronicle.v1.ApiKeyService/RevokeApiKey",
-                       api_key_service_pb2.RevokeApiKeyRequest(id=key_id),
-                       [("authorization", f"Bearer {topology.service_token}")])  # fmt: skip
+        revoked = call(
+            channel,
+            "/chronicle.v1.ApiKeyService/RevokeApiKey",
+            api_key_service_pb2.RevokeApiKeyRequest(id=key_id),
+            [("authorization", f"Bearer {topology.service_token}")],
+        )
     assert not isinstance(revoked, grpc.RpcError), revoked
     started = time.monotonic()
     pending = {(edge, attempt) for edge in (0, 1) for attempt in (0, 1)}
@@ -164,16 +199,18 @@ def test_a_revoke_through_one_server_is_refused_through_both_edges_within_1s(
 def test_a_killed_worker_s_job_is_finished_by_the_other(topology: Topology) -> None:
     prompt = "Quarterly review: revenue, churn, hiring and the launch in Spain next quarter."
     body = {"prompt": prompt, "non_interactive": True, "section_count": 6}
-    gid = topology.rest(0, "POST", "/api/v1/presentations/generate", topology.key,
-                        json=body).json()["generation_id"]  # fmt: skip
+    gid = topology.rest(
+        0, "POST", "/api/v1/presentations/generate", topology.key, json=body
+    ).json()["generation_id"]
     holder = _holder(topology, gid)
     owners = {w.name: _owner(w) for w in topology.workers}
     victim = next(w for w in topology.workers if owners[w.name] == holder)
     victim.signal(signal.SIGKILL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        status = topology.rest(1, "GET", f"/api/v1/presentations/generate/{gid}/status",
-                               topology.key).json()  # fmt: skip
+        status = topology.rest(
+            1, "GET", f"/api/v1/presentations/generate/{gid}/status", topology.key
+        ).json()
         if status["status"] in ("completed", "failed"):
             break
         time.sleep(0.1)
@@ -206,13 +243,23 @@ def _owner(worker: Process) -> str:
 def test_sigterm_of_a_server_under_load_fails_no_request(topology: Topology) -> None:
     """Clients with gRPC's retry policy, and REST clients through the edges, while one
     server drains and exits: every request answered, none failed."""
-    created = topology.rest(0, "POST", "/api/v1/presentations", topology.key, json={
-        "template_id": topology.rest(0, "GET", "/api/v1/templates", topology.key)
-        .json()["templates"][0]["id"]}).json()  # fmt: skip
+    created = topology.rest(
+        0,
+        "POST",
+        "/api/v1/presentations",
+        topology.key,
+        json={
+            "template_id": topology.rest(0, "GET", "/api/v1/templates", topology.key).json()[
+                "templates"
+            ][0]["id"]
+        },
+    ).json()
     key, _ = topology.new_key("1000000/minute")
     request = presentation_service_pb2.GetPresentationRequest(id=created["id"])
-    options = [("grpc.enable_retries", 1),
-               ("grpc.service_config", json.dumps(CLIENT_SERVICE_CONFIG))]  # fmt: skip
+    options = [
+        ("grpc.enable_retries", 1),
+        ("grpc.service_config", json.dumps(CLIENT_SERVICE_CONFIG)),
+    ]
     target = "ipv4:" + ",".join(s.target for s in topology.servers)
     failures: list[str] = []
     counts = {"grpc": 0, "rest": 0}
@@ -220,8 +267,11 @@ def test_sigterm_of_a_server_under_load_fails_no_request(topology: Topology) -> 
 
     def grpc_client() -> None:
         with grpc.insecure_channel(target, options=options) as channel:
-            get = channel.unary_unary(GET, request_serializer=type(request).SerializeToString,
-                                      response_deserializer=lambda b: b)  # fmt: skip
+            get = channel.unary_unary(
+                GET,
+                request_serializer=type(request).SerializeToString,
+                response_deserializer=lambda b: b,
+            )
             while not stop.is_set():
                 try:
                     get(request, metadata=[("x-api-key", key)], timeout=10)

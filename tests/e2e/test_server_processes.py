@@ -54,7 +54,7 @@ def start_servers(tmp_path: Path, settings: Settings) -> Iterator[StartServers]:
         servers = [
             grpc_server_process(f"server{n}", tmp_path, settings.database_url, free_port(), **env)
             for n in range(count)
-        ]  # fmt: skip
+        ]
         started.extend(servers)
         for server in servers:
             server.wait_serving()
@@ -76,8 +76,12 @@ def get_caller(server: GrpcServerProcess, key: str) -> Any:
 
 def admin_call(server: GrpcServerProcess, method: str, request: Any, token: str) -> Any:
     with grpc.insecure_channel(server.target) as channel:
-        answer = call(channel, f"/chronicle.v1.ApiKeyService/{method}", request,
-                      [("authorization", f"Bearer {token}")])  # fmt: skip
+        answer = call(
+            channel,
+            f"/chronicle.v1.ApiKeyService/{method}",
+            request,
+            [("authorization", f"Bearer {token}")],
+        )
     assert not isinstance(answer, grpc.RpcError), answer
     return answer
 
@@ -110,8 +114,12 @@ def test_a_rotation_through_one_server_sets_the_expiry_the_other_honours(
 ) -> None:
     first, second = start_servers(redis_url=redis_url)
     assert not isinstance(get_caller(second, tenant.key), grpc.RpcError)
-    rotated = admin_call(first, "RotateApiKey", api_key_service_pb2.RotateApiKeyRequest(
-        id=tenant.key_id, grace_period={"seconds": 1}), service_token)  # fmt: skip
+    rotated = admin_call(
+        first,
+        "RotateApiKey",
+        api_key_service_pb2.RotateApiKeyRequest(id=tenant.key_id, grace_period={"seconds": 1}),
+        service_token,
+    )
     grace_end = rotated.previous.expires_at.ToDatetime().timestamp()
     assert not isinstance(get_caller(second, rotated.key), grpc.RpcError)
     waited = seconds_until_refused(second, tenant.key, "API_KEY_EXPIRED")
@@ -124,8 +132,13 @@ def test_a_revoke_by_the_cli_reaches_every_server_over_redis_within_1s(
     servers = start_servers(redis_url=shared_redis)
     for server in servers:
         assert not isinstance(get_caller(server, tenant.key), grpc.RpcError)
-    run_cli("key", "revoke", tenant.key_id, database_url=settings.database_url,
-            CHRONICLE_REDIS_URL=shared_redis)  # fmt: skip
+    run_cli(
+        "key",
+        "revoke",
+        tenant.key_id,
+        database_url=settings.database_url,
+        CHRONICLE_REDIS_URL=shared_redis,
+    )
     for server in servers:
         assert seconds_until_refused(server, tenant.key, "API_KEY_REVOKED") < 1.0
 
@@ -134,8 +147,13 @@ def test_two_server_processes_share_one_rate_limit_in_redis(
     start_servers: StartServers, container: Container, tenant: Tenant, shared_redis: str
 ) -> None:
     with container.uow() as uow:
-        key = key_service.create_api_key(uow, container.hasher, workspace_id=tenant.workspace_id,
-                                         rate_limit="5/minute", actor="test").raw  # fmt: skip
+        key = key_service.create_api_key(
+            uow,
+            container.hasher,
+            workspace_id=tenant.workspace_id,
+            rate_limit="5/minute",
+            actor="test",
+        ).raw
     servers = start_servers(redis_url=shared_redis)
     answers = [get_caller(servers[n % 2], key) for n in range(12)]
     refused = [a for a in answers if isinstance(a, grpc.RpcError)]

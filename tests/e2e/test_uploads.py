@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from chronicle import uploads
+from chronicle import upload_policy
 from chronicle.config import Settings
 from server.app import Container
-from server.uploads.store import LocalStore
+from server.files.store import LocalStore
 from tests.conftest import S3Bucket, Tenant, free_port, make_tenant
 from tests.documents import DOCUMENTS, PHRASES, text_document
 from tests.e2e.test_generation import generate, start_worker, wait_for
@@ -119,8 +119,8 @@ def test_an_uploaded_file_grounds_the_generated_deck(
     target = upload(http, tenant, name, content_type, content)
     assert target["path"].startswith(f"{tenant.workspace_id}/att_")
     if backend == "local":
-        assert target["url"] == f"{http.base_url}{uploads.LOCAL_UPLOAD_PATH}"
-        assert [f["name"] for f in target["fields"]] == list(uploads.FORM_FIELDS)
+        assert target["url"] == f"{http.base_url}{upload_policy.LOCAL_UPLOAD_PATH}"
+        assert [f["name"] for f in target["fields"]] == list(upload_policy.FORM_FIELDS)
     assert httpx.get(target["download_url"]).content == content  # no API key: the signature
     response = generate_with(
         http,
@@ -187,7 +187,7 @@ def test_a_message_can_bring_an_attachment(http: httpx.Client, tenant: Tenant, w
             {
                 "file_name": "a.pdf",
                 "content_type": "application/pdf",
-                "declared_file_size": uploads.MAX_FILE_BYTES + 1,
+                "declared_file_size": upload_policy.MAX_FILE_BYTES + 1,
             },
             "FILE_UPLOAD_ERROR",
             "declared_file_size",
@@ -225,7 +225,7 @@ def test_images_are_taken_and_recorded_but_not_read(
         "image/gif": b"GIF89a",
         "image/webp": b"RIFF\x10\x00\x00\x00WEBPVP8 ",
     }
-    name = "picture" + uploads.CONTENT_TYPES[kind][0]
+    name = "picture" + upload_policy.CONTENT_TYPES[kind][0]
     target = upload(http, tenant, name, kind, heads[kind] + b"\x00" * 64)
     gid = generate_with(
         http,
@@ -240,7 +240,9 @@ def test_images_are_taken_and_recorded_but_not_read(
 
 
 def local_target(http: httpx.Client, tenant: Tenant, size: int = 100, kind: str = "text/plain"):  # type: ignore[no-untyped-def]
-    response = create_target(http, tenant, "notes" + uploads.CONTENT_TYPES[kind][0], kind, size)
+    response = create_target(
+        http, tenant, "notes" + upload_policy.CONTENT_TYPES[kind][0], kind, size
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -294,13 +296,13 @@ def test_a_tampered_or_expired_post_target_is_403(
 ) -> None:
     target = local_target(http, tenant)
     fields = {f["name"]: f["value"] for f in target["fields"]}
-    policy = uploads.Policy.decode(fields["policy"])
-    bigger = uploads.Policy(
+    policy = upload_policy.Policy.decode(fields["policy"])
+    bigger = upload_policy.Policy(
         policy.key, policy.content_type, 10**9, policy.workspace_id, policy.expires
     ).encode()
     other_key = f"{tenant.workspace_id}/att_other/notes.txt"
     for tampered in [
-        with_field(target, uploads.SIGNATURE_FIELD, "0" * 64),
+        with_field(target, upload_policy.SIGNATURE_FIELD, "0" * 64),
         with_field(target, "policy", bigger),
         with_field(target, "key", other_key),
     ]:
@@ -312,7 +314,7 @@ def test_a_tampered_or_expired_post_target_is_403(
         "text/plain",
         100,
         tenant.workspace_id,
-        int(time.time()) - uploads.UPLOAD_WINDOW_SECONDS - 1,
+        int(time.time()) - upload_policy.UPLOAD_WINDOW_SECONDS - 1,
     )
     expired = post_form(
         {"url": target["url"], "fields": [{"name": n, "value": v} for n, v in stale.fields]},
@@ -356,7 +358,7 @@ def test_a_tampered_or_expired_download_link_is_403(
         assert response.status_code == 403 and b"secret" not in response.content
     store = container.store
     assert isinstance(store, LocalStore)
-    stale = store.download_url(target["path"], int(time.time()) - uploads.DOWNLOAD_SECONDS)
+    stale = store.download_url(target["path"], int(time.time()) - upload_policy.DOWNLOAD_SECONDS)
     expired = httpx.get(stale)
     assert expired.status_code == 403 and "expired" in error_of(expired)["message"]
 
@@ -499,7 +501,7 @@ def test_a_50_mb_upload_is_streamed_by_the_edge(
         assert edge.process is not None
         with httpx.Client(base_url=settings.public_url, timeout=120) as client:
             upload(client, tenant, "warm-up.txt", "text/plain", b"warm up the code paths")
-            size = uploads.MAX_FILE_BYTES
+            size = upload_policy.MAX_FILE_BYTES
             big = tmp_path / "big.txt"
             line = b"The fifty megabyte upload streams through the edge in chunks.\n"
             big.write_bytes((line * (size // len(line) + 1))[:size])

@@ -20,11 +20,13 @@ def fake() -> Iterator[tuple[FakeModel, str]]:
 
 
 BRIEF = Brief("Otters", "Otters need clean rivers. We rescue them.", "Pitch", "Subtle", 3, "fr")
-PLAN = {"sections": [
-    {"title": "Loutres", "layout": "title", "points": ["Otters need clean rivers"]},
-    {"title": "Le problème", "layout": "title_and_body", "points": ["Rivers are dirty"]},
-    {"title": "Merci", "layout": "closing", "points": []},
-]}  # fmt: skip
+PLAN = {
+    "sections": [
+        {"title": "Loutres", "layout": "title", "points": ["Otters need clean rivers"]},
+        {"title": "Le problème", "layout": "title_and_body", "points": ["Rivers are dirty"]},
+        {"title": "Merci", "layout": "closing", "points": []},
+    ]
+}
 
 
 def writer(url: str, **changes: Any) -> ModelWriter:

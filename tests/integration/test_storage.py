@@ -147,11 +147,18 @@ def _seed_decks(container: Container, workspace_id: str, count: int) -> None:
         uow.workspaces.add(models.Workspace(id=workspace_id, name="many"))
         uow.commit()
     rows = [
-        {"id": f"pres_{workspace_id}_{i:06d}", "workspace_id": workspace_id, "title": str(i),
-         "sections": [], "is_public": False, "revision": 1,
-         "created_at": now - timedelta(seconds=i), "updated_at": now}
+        {
+            "id": f"pres_{workspace_id}_{i:06d}",
+            "workspace_id": workspace_id,
+            "title": str(i),
+            "sections": [],
+            "is_public": False,
+            "revision": 1,
+            "created_at": now - timedelta(seconds=i),
+            "updated_at": now,
+        }
         for i in range(count)
-    ]  # fmt: skip
+    ]
     with container.engine.begin() as connection:
         connection.execute(models.Presentation.__table__.insert(), rows)
         if container.engine.dialect.name == "postgresql":
@@ -217,7 +224,7 @@ def test_concurrent_updates_of_one_deck_lose_no_write(container: Container) -> N
                 id="pres_race", workspace_id=tenant.workspace_id, title="start", sections=[]
             )
         )
-        uow.commit()  # fmt: skip
+        uow.commit()
 
     def write(changes: list[service.PresentationChanges]) -> None:
         for change in changes:

@@ -14,12 +14,12 @@ from chronicle import contract, uploads
 from server.app import Container
 from server.auth import Principal
 from server.errors import FileUploadError, InvalidArgument, WrongWorkspace
+from server.files.store import FileStore, LocalStore, ObjectMissing, S3Store
 from server.generation.builtin import BuiltinWriter
 from server.generation.worker import Worker
-from server.services import generation
+from server.services import jobs
 from server.services import uploads as upload_service
 from server.storage import models
-from server.uploads.store import FileStore, LocalStore, ObjectMissing, S3Store
 from tests.conftest import S3Bucket, Tenant
 from tests.documents import PHRASES, text_document
 
@@ -77,9 +77,13 @@ def _issue(container: Container, tenant: Tenant, content: bytes | None) -> tuple
     assert isinstance(store, LocalStore)
     with container.uow() as uow:
         row, target = upload_service.create_target(
-            uow, principal(tenant), store, file_name="notes.txt",
-            content_type="text/plain", declared_size=1000,
-        )  # fmt: skip
+            uow,
+            principal(tenant),
+            store,
+            file_name="notes.txt",
+            content_type="text/plain",
+            declared_size=1000,
+        )
     if content is not None:
         path = store.root / row.storage_key
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -105,20 +109,24 @@ def test_attachments_resolve_only_to_issued_unexpired_files_of_the_workspace(
 ) -> None:
     upload_id, url = _issue(container, tenant, text_document())
     with container.uow() as uow:
-        [file] = upload_service.attached_files(uow, principal(tenant), container.store,
-                                               _attach(url))  # fmt: skip
+        [file] = upload_service.attached_files(
+            uow, principal(tenant), container.store, _attach(url)
+        )
         assert file["upload_id"] == upload_id and file["type"] == "text/plain"
         with pytest.raises(WrongWorkspace):
-            upload_service.attached_files(uow, principal(other_tenant), container.store,
-                                          _attach(url))  # fmt: skip
+            upload_service.attached_files(
+                uow, principal(other_tenant), container.store, _attach(url)
+            )
         with pytest.raises(InvalidArgument, match="is not a file this service issued"):
-            upload_service.attached_files(uow, principal(tenant), container.store,
-                                          _attach(url + "x"))  # fmt: skip
+            upload_service.attached_files(
+                uow, principal(tenant), container.store, _attach(url + "x")
+            )
         with pytest.raises(InvalidArgument, match="is not a file this service issued"):
             upload_service.attached_files(uow, principal(tenant), None, _attach(url))
         with pytest.raises(InvalidArgument, match="at most"):
-            upload_service.attached_files(uow, principal(tenant), container.store,
-                                          _attach(url) * 11)  # fmt: skip
+            upload_service.attached_files(
+                uow, principal(tenant), container.store, _attach(url) * 11
+            )
         row = uow.uploads.get(upload_id)
         assert row is not None
         row.expires_at = models.utcnow() - timedelta(seconds=1)
@@ -132,11 +140,12 @@ def test_a_file_removed_after_attaching_fails_the_job_readably(
 ) -> None:
     store: FileStore = container.store
     upload_id, url = _issue(container, tenant, text_document())
-    request = generation.GenerationRequest(prompt="Deck from the notes.", non_interactive=True,
-                                           attachments=_attach(url))  # fmt: skip
+    request = jobs.GenerationRequest(
+        prompt="Deck from the notes.", non_interactive=True, attachments=_attach(url)
+    )
     with container.uow() as uow:
-        kept = generation.submit(uow, principal(tenant), request, store).id
-        gone = generation.submit(uow, principal(tenant), request, store).id
+        kept = jobs.submit(uow, principal(tenant), request, store).id
+        gone = jobs.submit(uow, principal(tenant), request, store).id
     worker = Worker(container.uow, BuiltinWriter(), store=store)
     assert worker.run_once() == kept
     with container.uow() as uow:

@@ -10,7 +10,7 @@ import pytest
 from chronicle.config import RateLimit
 from edge.admission import Admission
 from edge.errors import HttpError, Refused
-from server import keys
+from server import key_material
 
 Metadata = list[tuple[str, str]]
 SERVED = None  # a server's answer that is not an error
@@ -30,7 +30,7 @@ def from_server(error: HttpError) -> HttpError:
 
 
 def key() -> Metadata:
-    return [("x-api-key", keys.generate("live").raw)]
+    return [("x-api-key", key_material.generate("live").raw)]
 
 
 def call(
@@ -108,13 +108,15 @@ def test_a_client_refused_by_a_server_is_refused_here_until_its_delay_is_over() 
 
 def test_a_request_without_one_well_formed_key_is_refused_before_any_budget() -> None:
     admission = Admission(RateLimit(1, 60), Clock())
-    raw = keys.generate("live").raw
+    raw = key_material.generate("live").raw
     cases = {
         "no key": ([], "UNAUTHORIZED"),
         "two keys": ([("x-api-key", raw), ("authorization", "Bearer x" + raw[1:])], "UNAUTHORIZED"),
-        "bad checksum": ([("x-api-key", raw[:-1] + ("A" if raw[-1] != "A" else "B"))],
-                         "API_KEY_INVALID"),
-    }  # fmt: skip
+        "bad checksum": (
+            [("x-api-key", raw[:-1] + ("A" if raw[-1] != "A" else "B"))],
+            "API_KEY_INVALID",
+        ),
+    }
     for name, (metadata, code) in cases.items():
         error = call(admission, metadata, "10.0.0.1")
         assert error is not None

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from chronicle import contract
+from chronicle import contract, credentials
 from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
-from server import keys
+from server import key_material
 from server.auth import Authenticator, UsageRecorder, credential_from_metadata
 from server.errors import KeyExpired, KeyInvalid, KeyRevoked, RateLimited, Unauthorized, Unavailable
 from server.services import keys as key_service
@@ -28,8 +28,8 @@ class Clock:
 
 
 @pytest.fixture
-def hasher() -> keys.SecretHasher:
-    return keys.SecretHasher(memory_kib=1024, time_cost=1, parallelism=1)
+def hasher() -> key_material.SecretHasher:
+    return key_material.SecretHasher(memory_kib=1024, time_cost=1, parallelism=1)
 
 
 @pytest.fixture
@@ -46,16 +46,24 @@ def clock() -> Clock:
 
 def authenticator(
     uow: FakeUnitOfWork,
-    hasher: keys.SecretHasher,
+    hasher: key_material.SecretHasher,
     clock: Clock,
     usage: UsageRecorder | None = None,
     **options: Any,
 ) -> Authenticator:
-    return Authenticator(lambda: uow, hasher, cache_ttl=300, cache_size=100, status_ttl=0.5,
-                         usage=usage, clock=clock, **options)  # fmt: skip
+    return Authenticator(
+        lambda: uow,
+        hasher,
+        cache_ttl=300,
+        cache_size=100,
+        status_ttl=0.5,
+        usage=usage,
+        clock=clock,
+        **options,
+    )
 
 
-def issue(uow: FakeUnitOfWork, hasher: keys.SecretHasher, **kwargs: object) -> str:
+def issue(uow: FakeUnitOfWork, hasher: key_material.SecretHasher, **kwargs: object) -> str:
     return key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t", **kwargs).raw  # type: ignore[arg-type]
 
 
@@ -82,7 +90,7 @@ def test_equal_keys_in_both_headers_and_any_bearer_case_are_fine() -> None:
 
 
 def test_valid_key_gives_a_principal_of_its_workspace(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     raw = issue(uow, hasher, environment="test")
     principal = authenticator(uow, hasher, clock).authenticate([("x-api-key", raw)])
@@ -91,7 +99,7 @@ def test_valid_key_gives_a_principal_of_its_workspace(
 
 
 def test_argon2_runs_once_per_key_per_cache_ttl(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     raw = issue(uow, hasher)
     auth = authenticator(uow, hasher, clock)
@@ -106,7 +114,7 @@ def test_argon2_runs_once_per_key_per_cache_ttl(
 
 
 def test_concurrent_first_requests_share_one_verification(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     raw = issue(uow, hasher)
     auth = authenticator(uow, hasher, clock)
@@ -126,7 +134,7 @@ def test_concurrent_first_requests_share_one_verification(
 
 
 def test_status_is_reread_after_its_ttl_so_revocation_wins_over_the_cache(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     auth = authenticator(uow, hasher, clock)
@@ -139,7 +147,7 @@ def test_status_is_reread_after_its_ttl_so_revocation_wins_over_the_cache(
 
 
 def test_forget_makes_a_local_revocation_immediate(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     auth = authenticator(uow, hasher, clock)
@@ -151,7 +159,7 @@ def test_forget_makes_a_local_revocation_immediate(
 
 
 def test_expired_key_is_refused(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     issued = key_service.create_api_key(
         uow, hasher, workspace_id="ws_a", actor="t", expires_in=timedelta(hours=1)
@@ -162,21 +170,23 @@ def test_expired_key_is_refused(
 
 
 def test_wrong_secret_of_a_revoked_key_says_invalid_not_revoked(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     key_service.revoke_api_key(uow, issued.record.id, "", "t")
     handle = issued.record.id.removeprefix("key_")
-    body = f"chr_live_{handle}_{'Z' * keys.SECRET_LENGTH}"
+    body = f"chr_live_{handle}_{'Z' * credentials.SECRET_LENGTH}"
     with pytest.raises(KeyInvalid):
-        authenticator(uow, hasher, clock).authenticate([("x-api-key", body + keys.checksum(body))])
+        authenticator(uow, hasher, clock).authenticate(
+            [("x-api-key", body + credentials.checksum(body))]
+        )
 
 
 def test_malformed_keys_touch_neither_store_nor_argon2(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     auth = authenticator(uow, hasher, clock)
-    raw = keys.generate("live").raw
+    raw = key_material.generate("live").raw
     for bad in ("garbage", raw[:-1] + ("x" if raw[-1] != "x" else "y"), raw[:-2]):
         with pytest.raises(KeyInvalid):
             auth.authenticate([("x-api-key", bad)])
@@ -184,7 +194,7 @@ def test_malformed_keys_touch_neither_store_nor_argon2(
 
 
 def test_last_use_is_recorded_in_one_batch(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     usage = UsageRecorder(lambda: uow, interval=60)
     raws = [issue(uow, hasher) for _ in range(3)]
@@ -199,12 +209,12 @@ def test_last_use_is_recorded_in_one_batch(
 
 
 def _wrong_secret(key_id: str) -> str:
-    body = f"chr_live_{key_id.removeprefix('key_')}_{'Q' * keys.SECRET_LENGTH}"
-    return body + keys.checksum(body)
+    body = f"chr_live_{key_id.removeprefix('key_')}_{'Q' * credentials.SECRET_LENGTH}"
+    return body + credentials.checksum(body)
 
 
 def test_repeated_wrong_secrets_for_one_key_id_stop_reaching_argon2(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     from server.auth import FAILURES_PER_KEY, SUSPECT_SECONDS
 
@@ -234,7 +244,7 @@ def test_repeated_wrong_secrets_for_one_key_id_stop_reaching_argon2(
 
 
 def test_a_suspect_key_is_verified_again_once_the_suspects_budget_has_room(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     from server.auth import SUSPECT_VERIFICATIONS
 
@@ -250,26 +260,30 @@ def test_a_suspect_key_is_verified_again_once_the_suspects_budget_has_room(
 
 
 def test_unknown_key_ids_never_reach_argon2_but_answer_as_late_as_a_wrong_secret(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     from server.auth import UnknownKeyId
 
     auth = authenticator(uow, hasher, clock)
     for n in range(200):  # from many addresses, so no one client's budget is spent
         with pytest.raises(UnknownKeyId) as refused:
-            auth.authenticate([("x-api-key", keys.generate("live").raw)], client=f"10.0.0.{n}")
+            auth.authenticate(
+                [("x-api-key", key_material.generate("live").raw)], client=f"10.0.0.{n}"
+            )
         assert refused.value.reason == "API_KEY_INVALID"  # the same answer as a wrong secret
         assert refused.value.answer_after == hasher.typical_seconds > 0
     assert hasher.verifications == 0
 
 
 def test_a_client_with_too_many_failures_gets_429_without_argon2(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     budget = DEFAULT_FAILED_VERIFICATIONS
     cached, fresh = issue(uow, hasher), issue(uow, hasher)
-    other_ids = [key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t").record.id
-                 for _ in range(budget.count + 1)]  # fmt: skip
+    other_ids = [
+        key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t").record.id
+        for _ in range(budget.count + 1)
+    ]
     auth = authenticator(uow, hasher, clock)
     auth.authenticate([("x-api-key", cached)], client="10.0.0.1")
     # One wrong secret per key id, so no key id's own budget is spent: the client's
@@ -293,7 +307,7 @@ def test_a_client_with_too_many_failures_gets_429_without_argon2(
 
 
 def test_an_expired_key_presented_is_audited_once(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     issued = key_service.create_api_key(
         uow, hasher, workspace_id="ws_a", actor="t", expires_in=timedelta(hours=1)
@@ -312,7 +326,7 @@ def test_an_expired_key_presented_is_audited_once(
 
 
 def test_a_rate_limited_burst_is_audited_once_per_burst(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     from server.auth import BURST_GAP_SECONDS, Principal
 
@@ -332,7 +346,7 @@ def test_a_rate_limited_burst_is_audited_once_per_burst(
 
 
 def test_with_pushed_changes_the_status_is_reread_only_as_a_safety_net(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     auth = authenticator(uow, hasher, clock, pushed_status_ttl=30)
@@ -350,7 +364,7 @@ def test_with_pushed_changes_the_status_is_reread_only_as_a_safety_net(
 
 
 def test_a_status_read_while_a_change_is_told_is_not_kept(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     key_id = issued.record.id

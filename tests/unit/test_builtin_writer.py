@@ -39,9 +39,12 @@ def write_all(brief: Brief) -> list[Section]:
 def test_outline_finds_headings_lists_and_paragraphs() -> None:
     chunks = material.outline(NOTES)
     assert [c.heading for c in chunks] == [
-        "Otter Rescue Network", "Why otters need help", "What we do", "Results so far",
+        "Otter Rescue Network",
+        "Why otters need help",
+        "What we do",
+        "Results so far",
         "What we need",
-    ]  # fmt: skip
+    ]
     assert chunks[2].items[0] == "Rescue injured otters within 24 hours of a report"
     assert chunks[1].paragraphs and not chunks[1].items
 

@@ -62,8 +62,11 @@ def test_upload_settings_default_to_a_local_directory_behind_the_edge() -> None:
     settings = Settings.load({}, http_port="9090")
     assert (settings.upload_backend, settings.upload_dir) == ("local", "chronicle-uploads")
     assert settings.public_url == "http://127.0.0.1:9090"
-    env = {"CHRONICLE_PUBLIC_URL": "https://api.example.com/", "CHRONICLE_UPLOAD_BACKEND": "S3",
-           "CHRONICLE_S3_BUCKET": "decks"}  # fmt: skip
+    env = {
+        "CHRONICLE_PUBLIC_URL": "https://api.example.com/",
+        "CHRONICLE_UPLOAD_BACKEND": "S3",
+        "CHRONICLE_S3_BUCKET": "decks",
+    }
     settings = Settings.load(env)
     assert (settings.public_url, settings.upload_backend) == ("https://api.example.com", "s3")
 

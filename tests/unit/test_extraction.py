@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from server.uploads import extract
+from server.files import extract
 from tests.documents import DOCUMENTS, PHRASES, pdf_document, pptx_document
 
 

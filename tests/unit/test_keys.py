@@ -7,31 +7,32 @@ import re
 
 import pytest
 
+from chronicle import credentials
 from chronicle.credentials import BASE62
-from server import keys
+from server import key_material
 from server.ids import new_id
 
 
 def test_generated_key_has_prefix_environment_id_secret_and_checksum() -> None:
-    new = keys.generate("live")
+    new = key_material.generate("live")
     assert re.fullmatch(r"chr_live_[0-9A-Za-z]{16}_[0-9A-Za-z]{38}", new.raw)
     assert new.parsed.key_id == "key_" + new.raw.split("_")[2]
-    assert keys.parse(new.raw) == new.parsed
+    assert credentials.parse(new.raw) == new.parsed
 
 
 def test_secret_carries_at_least_128_bits() -> None:
-    assert keys.SECRET_LENGTH * math.log2(len(BASE62)) >= 128
+    assert credentials.SECRET_LENGTH * math.log2(len(BASE62)) >= 128
 
 
 def test_test_keys_and_service_tokens_are_marked() -> None:
-    assert keys.generate("test").raw.startswith("chr_test_")
-    token = keys.generate("svc")
+    assert key_material.generate("test").raw.startswith("chr_test_")
+    token = key_material.generate("svc")
     assert token.raw.startswith("chr_svc_") and token.parsed.key_id.startswith("svc_")
     assert token.parsed.is_service_token and token.parsed.environment == ""
 
 
 def test_keys_are_url_safe_single_line_without_padding() -> None:
-    raw = keys.generate("live").raw
+    raw = key_material.generate("live").raw
     assert re.fullmatch(r"[A-Za-z0-9_]+", raw)
 
 
@@ -49,24 +50,24 @@ def test_keys_are_url_safe_single_line_without_padding() -> None:
     ],
 )
 def test_mistyped_or_truncated_keys_fail_the_offline_check(mangle: object) -> None:
-    raw = keys.generate("live").raw
-    assert keys.parse(mangle(raw)) is None  # type: ignore[operator]
+    raw = key_material.generate("live").raw
+    assert credentials.parse(mangle(raw)) is None  # type: ignore[operator]
 
 
 def test_hint_shows_prefix_id_and_last_four_but_not_the_secret() -> None:
-    new = keys.generate("test")
+    new = key_material.generate("test")
     hint = new.hint
     assert hint.startswith(new.raw[:25]) and hint.endswith(new.raw[-4:])
     assert new.parsed.secret[:8] not in hint
 
 
 def test_digest_is_not_the_key() -> None:
-    raw = keys.generate("live").raw
-    assert raw.encode() not in keys.digest(raw) and len(keys.digest(raw)) == 32
+    raw = key_material.generate("live").raw
+    assert raw.encode() not in credentials.digest(raw) and len(credentials.digest(raw)) == 32
 
 
 def test_hasher_uses_argon2id_with_configured_parameters() -> None:
-    hasher = keys.SecretHasher(memory_kib=19 * 1024, time_cost=2, parallelism=1)
+    hasher = key_material.SecretHasher(memory_kib=19 * 1024, time_cost=2, parallelism=1)
     stored = hasher.hash("s3cret")
     assert stored.startswith("$argon2id$") and "m=19456,t=2,p=1" in stored
     assert hasher.verify(stored, "s3cret")

@@ -24,8 +24,21 @@ SCRIPTS = {
 
 def test_languages_are_the_fourteen_supported() -> None:
     assert LANGUAGES == (
-        "us", "uk", "es", "fr", "de", "it", "pt", "cn", "in", "ja", "ko", "ar", "hi", "bn",
-    )  # fmt: skip
+        "us",
+        "uk",
+        "es",
+        "fr",
+        "de",
+        "it",
+        "pt",
+        "cn",
+        "in",
+        "ja",
+        "ko",
+        "ar",
+        "hi",
+        "bn",
+    )
     assert set(LABELS) == set(LANGUAGES)
 
 

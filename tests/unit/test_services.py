@@ -8,7 +8,7 @@ import pytest
 
 from chronicle import contract
 from chronicle.v1.presentation_pb2 import Section
-from server import keys
+from server import key_material
 from server.auth import Principal
 from server.errors import (
     Conflict,
@@ -131,11 +131,13 @@ def test_list_pages_through_everything_once(uow: FakeUnitOfWork) -> None:
 
 
 @pytest.fixture
-def hasher() -> keys.SecretHasher:
-    return keys.SecretHasher(memory_kib=1024, time_cost=1, parallelism=1)
+def hasher() -> key_material.SecretHasher:
+    return key_material.SecretHasher(memory_kib=1024, time_cost=1, parallelism=1)
 
 
-def test_created_key_stores_only_a_hash(uow: FakeUnitOfWork, hasher: keys.SecretHasher) -> None:
+def test_created_key_stores_only_a_hash(
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher
+) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     secret = issued.raw.split("_")[3]
     stored = vars(issued.record)
@@ -154,7 +156,7 @@ def test_created_key_stores_only_a_hash(uow: FakeUnitOfWork, hasher: keys.Secret
 )
 def test_create_key_validates(
     uow: FakeUnitOfWork,
-    hasher: keys.SecretHasher,
+    hasher: key_material.SecretHasher,
     kwargs: dict[str, object],
     error: type[Exception],
 ) -> None:
@@ -164,7 +166,7 @@ def test_create_key_validates(
 
 
 def test_revoke_is_idempotent_and_audited_once(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     first = key_service.revoke_api_key(uow, issued.record.id, "leaked", "alice")
@@ -176,7 +178,7 @@ def test_revoke_is_idempotent_and_audited_once(
 
 
 def test_rotation_keeps_settings_and_gives_the_old_key_a_grace_expiry(
-    uow: FakeUnitOfWork, hasher: keys.SecretHasher
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher
 ) -> None:
     old = key_service.create_api_key(
         uow,

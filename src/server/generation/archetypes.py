@@ -10,9 +10,16 @@ import re
 from dataclasses import dataclass
 
 NARRATIVE_TYPES = (
-    "Pitch", "Showcase", "Sales", "Proposal", "Research", "Guide", "Meeting", "Portfolio",
+    "Pitch",
+    "Showcase",
+    "Sales",
+    "Proposal",
+    "Research",
+    "Guide",
+    "Meeting",
+    "Portfolio",
     "Auto",
-)  # fmt: skip
+)
 
 
 @dataclass(frozen=True)

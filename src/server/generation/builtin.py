@@ -66,8 +66,9 @@ def _spread(chunks: list[material.Chunk], slots: int) -> list[tuple[str, tuple[s
     whole parts when there are enough of them, else the sentences shared out evenly."""
     parts = [c for c in chunks if not c.empty]
     if len(parts) >= slots:
-        groups = [parts[i * len(parts) // slots:(i + 1) * len(parts) // slots]
-                  for i in range(slots)]  # fmt: skip
+        groups = [
+            parts[i * len(parts) // slots : (i + 1) * len(parts) // slots] for i in range(slots)
+        ]
         return [(g[0].heading, tuple(s for c in g for s in c.sentences)) for g in groups]
     every = [s for c in parts for s in c.sentences]
     bounds = [i * len(every) // slots for i in range(slots + 1)]
@@ -157,10 +158,14 @@ class BuiltinWriter:
         roles = assign_roles(archetype.roles, [heading for heading, _ in parts])
         planned = [title]
         for role, (heading, text) in zip(roles, parts, strict=True):
-            planned.append(PlannedSection(label(brief.language, role), "title_and_body", role,
-                                          text, heading))  # fmt: skip
-        planned.append(PlannedSection(label(brief.language, archetype.closing), "closing",
-                                      "closing", everything))  # fmt: skip
+            planned.append(
+                PlannedSection(label(brief.language, role), "title_and_body", role, text, heading)
+            )
+        planned.append(
+            PlannedSection(
+                label(brief.language, archetype.closing), "closing", "closing", everything
+            )
+        )
         return planned
 
     def write(self, brief: Brief, planned: PlannedSection) -> Written:

@@ -51,9 +51,10 @@ class ModelWriter:
         self._settings = settings
         headers = {"authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
         self._client = client or httpx.Client(
-            base_url=settings.base_url.rstrip("/") + "/", headers=headers,
+            base_url=settings.base_url.rstrip("/") + "/",
+            headers=headers,
             timeout=settings.timeout_seconds,
-        )  # fmt: skip
+        )
         self.tokens_used = 0
 
     def plan(self, brief: Brief) -> list[PlannedSection]:
@@ -99,11 +100,10 @@ class ModelWriter:
         """One chat completion whose content is a JSON object, and the tokens it used."""
         body = {
             "model": self._settings.model,
-            "messages": [{"role": "system", "content": system},
-                         {"role": "user", "content": user}],
+            "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
             "response_format": {"type": "json_object"},
             "temperature": 0.2,
-        }  # fmt: skip
+        }
         try:
             reply = self._post_with_retries(body)
         except RetryError as exc:

@@ -17,16 +17,16 @@ from datetime import timedelta
 from typing import Any
 
 from chronicle.v1.presentation_pb2 import Section
+from server.files import extract
+from server.files.store import FileStore, ObjectMissing
 from server.generation import material
 from server.generation.model import ModelError
 from server.generation.writer import Brief, Writer
 from server.ids import new_id
-from server.services import generation
+from server.services import jobs
 from server.services.presentations import select_sections, validate_sections
 from server.storage import models
 from server.storage.uow import UnitOfWork
-from server.uploads import extract
-from server.uploads.store import FileStore, ObjectMissing
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +103,9 @@ class Worker:
             self._finish(job_id, state="failed", error=str(exc))
         except Exception:
             log.exception("generation %s failed", job_id)
-            self._finish(job_id, state="failed",
-                         error="Generation failed because of an internal error")  # fmt: skip
+            self._finish(
+                job_id, state="failed", error="Generation failed because of an internal error"
+            )
 
     def _ours(self, uow: UnitOfWork, job_id: str) -> models.GenerationJob:
         """The job, if this worker still holds its lease; LeaseLost otherwise."""
@@ -136,14 +137,18 @@ class Worker:
         if job.attempts > MAX_ATTEMPTS:
             raise JobFailed("Generation was interrupted too many times")
         spec = job.spec
-        question = generation.question_for(spec)
+        question = jobs.question_for(spec)
         if question is not None:
             self._finish(job_id, state="awaiting_input", question=question, current_step=None)
             return
         brief, template_name = self._brief(spec, job.workspace_id)
         standalone = not brief.template_sections
-        self._update(job_id, phase="storyline" if standalone else None,
-                     current_step="Planning the storyline", slides_completed=0)  # fmt: skip
+        self._update(
+            job_id,
+            phase="storyline" if standalone else None,
+            current_step="Planning the storyline",
+            slides_completed=0,
+        )
         planned = self._writer.plan(brief)
         total, tokens, sections = len(planned), 0, []
         self._update(job_id, phase="slides" if standalone else None, slides_total=total)
@@ -205,14 +210,22 @@ class Worker:
             job = self._ours(uow, job_id)
             now = models.utcnow()
             deck = models.Presentation(
-                id=new_id("pres"), workspace_id=job.workspace_id,
+                id=new_id("pres"),
+                workspace_id=job.workspace_id,
                 title=(title or material.sentences(str(spec["prompt"]))[0])[:500],
                 sections=validate_sections(sections),
-                is_public=False, created_at=now, updated_at=now, revision=1,
-            )  # fmt: skip
+                is_public=False,
+                created_at=now,
+                updated_at=now,
+                revision=1,
+            )
             uow.presentations.add(deck)
             job.state, job.presentation_id, job.phase, job.current_step = (
-                "completed", deck.id, None, None)  # fmt: skip
+                "completed",
+                deck.id,
+                None,
+                None,
+            )
             job.lease_owner = job.lease_expires_at = None
             job.updated_at = now
             uow.commit()

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chronicle import credentials
 from chronicle.config import ConfigError, RateLimit
-from server import keys, paging
+from server import key_material, paging
 from server.errors import Conflict, InvalidArgument, NotFound, shown
 from server.ids import new_id
 from server.storage import models
@@ -89,7 +90,7 @@ def _check_rate_limit(rate_limit: str | None) -> str | None:
 
 def _issue(
     uow: UnitOfWork,
-    hasher: keys.SecretHasher,
+    hasher: key_material.SecretHasher,
     *,
     workspace_id: str,
     name: str,
@@ -99,7 +100,7 @@ def _issue(
     actor: str,
     rotated_from: str | None = None,
 ) -> IssuedKey:
-    new = keys.generate(environment)
+    new = key_material.generate(environment)
     record = models.ApiKey(
         id=new.parsed.key_id,
         workspace_id=workspace_id,
@@ -119,7 +120,7 @@ def _issue(
 
 def create_api_key(
     uow: UnitOfWork,
-    hasher: keys.SecretHasher,
+    hasher: key_material.SecretHasher,
     *,
     workspace_id: str,
     name: str = "",
@@ -130,7 +131,7 @@ def create_api_key(
 ) -> IssuedKey:
     _require_workspace(uow, workspace_id)
     environment = environment or "live"
-    if environment not in keys.API_KEY_KINDS:
+    if environment not in credentials.API_KEY_KINDS:
         raise InvalidArgument("environment: must be 'live' or 'test'")
     name = _single_line("name", name, MAX_NAME)
     _within_lifetime("expires_in", expires_in)
@@ -183,7 +184,7 @@ def revoke_api_key(uow: UnitOfWork, key_id: str, reason: str, actor: str) -> mod
 
 def rotate_api_key(
     uow: UnitOfWork,
-    hasher: keys.SecretHasher,
+    hasher: key_material.SecretHasher,
     key_id: str,
     *,
     grace: timedelta | None,
@@ -235,12 +236,12 @@ def list_key_events(
 
 
 def create_service_token(
-    uow: UnitOfWork, hasher: keys.SecretHasher, name: str
+    uow: UnitOfWork, hasher: key_material.SecretHasher, name: str
 ) -> tuple[models.ServiceToken, str]:
     name = _single_line("name", name, MAX_NAME)
     if not name:
         raise InvalidArgument("name: must not be empty")
-    new = keys.generate(keys.SERVICE_TOKEN_KIND)
+    new = key_material.generate(credentials.SERVICE_TOKEN_KIND)
     token = models.ServiceToken(
         id=new.parsed.key_id,
         name=name,

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from chronicle import uploads
+from chronicle import upload_policy
 from server.auth import Principal
 from server.errors import FileUploadError, InvalidArgument, WrongWorkspace
+from server.files.store import FileStore, UploadTarget
 from server.ids import new_id
 from server.storage import models
 from server.storage.uow import UnitOfWork
-from server.uploads.store import FileStore, UploadTarget
 
 MAX_FILE_NAME = 255
 MAX_ATTACHMENTS = 10
@@ -46,25 +46,35 @@ def create_target(
     name = _check_file_name(file_name)
     if not content_type.strip():
         raise InvalidArgument("content_type: is required")
-    kind = uploads.normalized_type(content_type)
+    kind = upload_policy.normalized_type(content_type)
     if kind is None:
         raise FileUploadError(
-            "content_type: not allowed; use one of " + ", ".join(uploads.CONTENT_TYPES)
+            "content_type: not allowed; use one of " + ", ".join(upload_policy.CONTENT_TYPES)
         )
     if declared_size <= 0:
         raise FileUploadError("declared_file_size: must be at least 1 byte")
-    if declared_size > uploads.MAX_FILE_BYTES:
-        raise FileUploadError(f"declared_file_size: at most {uploads.MAX_FILE_BYTES} bytes (50 MB)")
+    if declared_size > upload_policy.MAX_FILE_BYTES:
+        raise FileUploadError(
+            f"declared_file_size: at most {upload_policy.MAX_FILE_BYTES} bytes (50 MB)"
+        )
     upload_id = new_id("att")
-    key = f"{principal.workspace_id}/{upload_id}/{uploads.object_name(name, kind)}"
+    key = f"{principal.workspace_id}/{upload_id}/{upload_policy.object_name(name, kind)}"
     now = datetime.now(UTC).replace(microsecond=0)
     target = store.target(key, kind, declared_size, principal.workspace_id, int(now.timestamp()))
     row = models.Upload(
-        id=upload_id, workspace_id=principal.workspace_id, backend=store.backend,
-        storage_key=key, file_name=name, content_type=kind, declared_size=declared_size,
-        download_url_sha256=uploads.url_digest(target.download_url), created_at=now,
-        expires_at=datetime.fromtimestamp(int(now.timestamp()) + uploads.DOWNLOAD_SECONDS, UTC),
-    )  # fmt: skip
+        id=upload_id,
+        workspace_id=principal.workspace_id,
+        backend=store.backend,
+        storage_key=key,
+        file_name=name,
+        content_type=kind,
+        declared_size=declared_size,
+        download_url_sha256=upload_policy.url_digest(target.download_url),
+        created_at=now,
+        expires_at=datetime.fromtimestamp(
+            int(now.timestamp()) + upload_policy.DOWNLOAD_SECONDS, UTC
+        ),
+    )
     uow.uploads.add(row)
     uow.commit()
     return row, target
@@ -85,14 +95,14 @@ def attached_files(
         for name in ("id", "url", "file_name", "type"):
             if not attachment.get(name, "").strip():
                 raise InvalidArgument(f"{where}.{name}: is required")
-        row = uow.uploads.by_download_url(uploads.url_digest(attachment["url"].strip()))
+        row = uow.uploads.by_download_url(upload_policy.url_digest(attachment["url"].strip()))
         if row is None or store is None or row.backend != store.backend:
             raise InvalidArgument(f"{where}.url: is not a file this service issued")
         if row.workspace_id != principal.workspace_id:
             raise WrongWorkspace(f"{where}.url: the file belongs to another workspace")
         if row.expires_at <= models.utcnow():
             raise InvalidArgument(f"{where}.url: has expired; upload the file again")
-        if uploads.normalized_type(attachment["type"]) != row.content_type:
+        if upload_policy.normalized_type(attachment["type"]) != row.content_type:
             raise InvalidArgument(f"{where}.type: the file was uploaded as {row.content_type}")
         stored = store.stat(row.storage_key)
         if stored is None:
@@ -109,8 +119,13 @@ def attached_files(
             raise FileUploadError(
                 f"{where}: the file was stored as {stored.content_type}, not {row.content_type}"
             )
-        resolved.append({
-            "id": attachment["id"].strip(), "file_name": attachment["file_name"].strip(),
-            "type": row.content_type, "upload_id": row.id, "key": row.storage_key,
-        })  # fmt: skip
+        resolved.append(
+            {
+                "id": attachment["id"].strip(),
+                "file_name": attachment["file_name"].strip(),
+                "type": row.content_type,
+                "upload_id": row.id,
+                "key": row.storage_key,
+            }
+        )
     return resolved

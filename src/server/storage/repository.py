@@ -206,21 +206,24 @@ class GenerationJobRepository:
         session = self._session()
         if session.get_bind().dialect.name == "postgresql":
             job_id = session.scalars(
-                select(job.id).where(job.state == "generating", free)
-                .order_by(job.created_at).limit(1).with_for_update(skip_locked=True)
-            ).first()  # fmt: skip
+                select(job.id)
+                .where(job.state == "generating", free)
+                .order_by(job.created_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).first()
             if job_id is None:
                 return None
             session.execute(
-                update(job).where(job.id == job_id)
+                update(job)
+                .where(job.id == job_id)
                 .values(lease_owner=owner, lease_expires_at=until, attempts=job.attempts + 1)
                 .execution_options(synchronize_session=False)
-            )  # fmt: skip
+            )
             return job_id
         candidates = session.scalars(
-            select(job.id).where(job.state == "generating", free).order_by(job.created_at)
-            .limit(5)
-        ).all()  # fmt: skip
+            select(job.id).where(job.state == "generating", free).order_by(job.created_at).limit(5)
+        ).all()
         for job_id in candidates:
             taken = session.execute(
                 update(job)

@@ -18,7 +18,7 @@ from server.storage.repository import (
     TemplateRepository,
     WorkspaceRepository,
 )
-from server.storage.uploads import UploadRepository
+from server.storage.upload_repository import UploadRepository
 
 
 class UnitOfWork(Protocol):

@@ -22,7 +22,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from chronicle import uploads
+from chronicle import upload_policy
 from chronicle.config import Settings
 from edge.errors import HttpError, Refused, error_response
 
@@ -75,7 +75,7 @@ class _FormReceiver:
         self.root = root
         self.secret = secret
         self.fields: dict[str, str] = {}
-        self.policy: uploads.Policy | None = None
+        self.policy: upload_policy.Policy | None = None
         self.staged: Path | None = None
         self.done = False
         self._file: IO[bytes] | None = None
@@ -128,8 +128,8 @@ class _FormReceiver:
                 f"The file is larger than its declared size ({self.policy.max_bytes} bytes)"
             )
         if not self._sniffed:
-            self._head += data[start : min(end, start + uploads.SNIFF_BYTES)]
-            if len(self._head) >= uploads.SNIFF_BYTES:
+            self._head += data[start : min(end, start + upload_policy.SNIFF_BYTES)]
+            if len(self._head) >= upload_policy.SNIFF_BYTES:
                 self._sniff()
         self._file.write(data[start:end])
 
@@ -152,18 +152,19 @@ class _FormReceiver:
     def _sniff(self) -> None:
         assert self.policy is not None
         self._sniffed = True
-        if not uploads.looks_like(self.policy.content_type, bytes(self._head)):
+        if not upload_policy.looks_like(self.policy.content_type, bytes(self._head)):
             raise _bad_file(f"The file's content is not {self.policy.content_type}")
 
     def _begin_file(self) -> None:
         try:
-            policy = uploads.verify_policy(
-                self.secret, self.fields.get("policy", ""),
-                self.fields.get(uploads.SIGNATURE_FIELD, ""),
-            )  # fmt: skip
-        except uploads.SignatureError as exc:
+            policy = upload_policy.verify_policy(
+                self.secret,
+                self.fields.get("policy", ""),
+                self.fields.get(upload_policy.SIGNATURE_FIELD, ""),
+            )
+        except upload_policy.SignatureError as exc:
             raise _forbidden(str(exc)) from None
-        unknown = set(self.fields) - set(uploads.FORM_FIELDS)
+        unknown = set(self.fields) - set(upload_policy.FORM_FIELDS)
         if unknown:
             raise _forbidden(f"The form field {sorted(unknown)[0]!r} is not in the policy")
         if self.fields.get("key") != policy.key:
@@ -195,7 +196,7 @@ def upload_routes(settings: Settings) -> list[Route]:
 
     @functools.cache
     def secret() -> bytes:  # read (or made) on first use, like the server's store
-        return uploads.load_signing_key(settings.upload_signing_key, root)
+        return upload_policy.load_signing_key(settings.upload_signing_key, root)
 
     async def receive(request: Request) -> Response:
         body = _Body(request)
@@ -209,25 +210,25 @@ def upload_routes(settings: Settings) -> list[Route]:
         key = request.path_params["key"]
         query = request.query_params
         try:
-            uploads.verify_download(
+            upload_policy.verify_download(
                 secret(), key, query.get("expires", ""), query.get("signature", "")
             )
-        except uploads.SignatureError as exc:
+        except upload_policy.SignatureError as exc:
             return error_response(HttpError.of(403, str(exc)))
-        path = uploads.local_path(root, key)
+        path = upload_policy.local_path(root, key)
         if not path.is_file():
             return error_response(HttpError.of(404, "No file was uploaded to this link"))
         return FileResponse(
             path,
-            media_type=uploads.type_for_name(path.name),
+            media_type=upload_policy.type_for_name(path.name),
             headers={"x-content-type-options": "nosniff", "cache-control": "private"},
             content_disposition_type="attachment",
             filename=path.name,
         )
 
     return [
-        Route(uploads.LOCAL_UPLOAD_PATH, receive, methods=["POST"]),
-        Route(uploads.LOCAL_UPLOAD_PATH + "/{key:path}", download, methods=["GET"]),
+        Route(upload_policy.LOCAL_UPLOAD_PATH, receive, methods=["POST"]),
+        Route(upload_policy.LOCAL_UPLOAD_PATH + "/{key:path}", download, methods=["GET"]),
     ]
 
 
@@ -251,7 +252,7 @@ class _Body:
     async def drain(self) -> None:
         """Reads (and drops) what the client is still sending, within the upload limit,
         so that it reads our answer instead of a reset connection."""
-        left = uploads.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
+        left = upload_policy.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
         with contextlib.suppress(ClientDisconnect):
             async for chunk in self.chunks():
                 left -= len(chunk)
@@ -266,9 +267,9 @@ async def _receive(request: Request, body: _Body, root: Path, secret: bytes) -> 
         raise Refused(HttpError.of(415, "Send the upload as multipart/form-data"))
     length = request.headers.get("content-length")
     if length is not None and (
-        not length.isdigit() or int(length) > uploads.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
+        not length.isdigit() or int(length) > upload_policy.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
     ):
-        raise _bad_file(f"The upload exceeds {uploads.MAX_FILE_BYTES} bytes")
+        raise _bad_file(f"The upload exceeds {upload_policy.MAX_FILE_BYTES} bytes")
     form = _FormReceiver(root, secret)
     callbacks = {name: getattr(form, name) for name in dir(form) if name.startswith("on_")}
     parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
@@ -282,7 +283,7 @@ async def _receive(request: Request, body: _Body, root: Path, secret: bytes) -> 
                 raise _bad_file("The form has no file")
             raise _bad_file("The upload ended before the file did")
         assert form.staged is not None and form.policy is not None
-        final = uploads.local_path(root, form.policy.key)
+        final = upload_policy.local_path(root, form.policy.key)
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(form.staged, final)
         form.staged = None

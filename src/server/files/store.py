@@ -21,7 +21,7 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
-from chronicle import uploads
+from chronicle import upload_policy
 from chronicle.config import Settings
 
 # An S3 object is read into memory up to this size, beyond it into a temporary file.
@@ -76,37 +76,47 @@ class LocalStore:
     @functools.cached_property
     def _secret(self) -> bytes:
         # Read (or made) on first use: a process that never issues a target never writes.
-        return uploads.load_signing_key(self._configured_secret, self.root)
+        return upload_policy.load_signing_key(self._configured_secret, self.root)
 
     def target(
         self, key: str, content_type: str, max_bytes: int, workspace_id: str, now: int
     ) -> UploadTarget:
-        policy = uploads.Policy(key, content_type, max_bytes, workspace_id,
-                                now + uploads.UPLOAD_WINDOW_SECONDS)  # fmt: skip
-        encoded, signature = uploads.sign_policy(self._secret, policy)
-        fields = [("key", key), ("Content-Type", content_type), ("policy", encoded),
-                  (uploads.SIGNATURE_FIELD, signature)]  # fmt: skip
+        policy = upload_policy.Policy(
+            key, content_type, max_bytes, workspace_id, now + upload_policy.UPLOAD_WINDOW_SECONDS
+        )
+        encoded, signature = upload_policy.sign_policy(self._secret, policy)
+        fields = [
+            ("key", key),
+            ("Content-Type", content_type),
+            ("policy", encoded),
+            (upload_policy.SIGNATURE_FIELD, signature),
+        ]
         return UploadTarget(
-            f"{self._public_url}{uploads.LOCAL_UPLOAD_PATH}", fields, self.download_url(key, now)
+            f"{self._public_url}{upload_policy.LOCAL_UPLOAD_PATH}",
+            fields,
+            self.download_url(key, now),
         )
 
     def download_url(self, key: str, now: int) -> str:
-        expires = now + uploads.DOWNLOAD_SECONDS
+        expires = now + upload_policy.DOWNLOAD_SECONDS
         query = urlencode(
-            {"expires": expires, "signature": uploads.sign_download(self._secret, key, expires)}
+            {
+                "expires": expires,
+                "signature": upload_policy.sign_download(self._secret, key, expires),
+            }
         )
-        return f"{self._public_url}{uploads.LOCAL_UPLOAD_PATH}/{quote(key)}?{query}"
+        return f"{self._public_url}{upload_policy.LOCAL_UPLOAD_PATH}/{quote(key)}?{query}"
 
     def stat(self, key: str) -> StoredObject | None:
         try:
-            return StoredObject(uploads.local_path(self.root, key).stat().st_size, None)
+            return StoredObject(upload_policy.local_path(self.root, key).stat().st_size, None)
         except (FileNotFoundError, ValueError):
             return None
 
     @contextlib.contextmanager
     def open(self, key: str) -> Iterator[IO[bytes]]:
         try:
-            f = uploads.local_path(self.root, key).open("rb")
+            f = upload_policy.local_path(self.root, key).open("rb")
         except (FileNotFoundError, ValueError):
             raise ObjectMissing(key) from None
         with f:
@@ -119,8 +129,13 @@ class S3Store:
 
     backend = "s3"
 
-    def __init__(self, bucket: str, endpoint_url: str | None = None, region: str | None = None,
-                 client: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        bucket: str,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+    ) -> None:
         self.bucket = bucket
         self.client = client or boto3.client(
             "s3",
@@ -137,12 +152,12 @@ class S3Store:
             Key=key,
             Fields={"Content-Type": content_type},
             Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
-            ExpiresIn=uploads.UPLOAD_WINDOW_SECONDS,
+            ExpiresIn=upload_policy.UPLOAD_WINDOW_SECONDS,
         )
         download = self.client.generate_presigned_url(
             "get_object",
             Params={"Bucket": self.bucket, "Key": key},
-            ExpiresIn=uploads.DOWNLOAD_SECONDS,
+            ExpiresIn=upload_policy.DOWNLOAD_SECONDS,
         )
         return UploadTarget(post["url"], list(post["fields"].items()), download)
 

@@ -1,7 +1,6 @@
-"""API keys and service tokens: making them, and hashing their secrets with argon2.
+"""Minting API keys and service tokens, and hashing their secrets with argon2.
 
-The format itself (`chr_<kind>_<key id>_<secret><checksum>`) is in
-`chronicle.credentials`, which the edge reads too.
+The format (`chr_<kind>_<key id>_<secret><checksum>`) is `chronicle.credentials`'s.
 """
 
 from __future__ import annotations
@@ -14,23 +13,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from chronicle.credentials import (
     API_KEY_KINDS,
-    CHECKSUM_LENGTH,
     ID_PREFIX,
     KEY_ID_LENGTH,
     SECRET_LENGTH,
     SERVICE_TOKEN_KIND,
     ParsedKey,
     checksum,
-    digest,
-    parse,
 )
 from server.ids import random_base62
-
-# The format's names, for the code that makes and checks keys on the server.
-__all__ = [
-    "API_KEY_KINDS", "CHECKSUM_LENGTH", "SECRET_LENGTH", "SERVICE_TOKEN_KIND",
-    "NewKey", "ParsedKey", "SecretHasher", "checksum", "digest", "generate", "hint", "parse",
-]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from server.auth import Principal
 from server.errors import Conflict, InvalidArgument, NotFound, WrongWorkspace, shown
+from server.files.store import FileStore
 from server.generation.archetypes import NARRATIVE_TYPES
 from server.generation.labels import LANGUAGES
 from server.generation.writer import REWRITE_STYLES
@@ -19,7 +20,6 @@ from server.services.presentations import select_sections, visible_template
 from server.services.uploads import attached_files
 from server.storage import models
 from server.storage.uow import UnitOfWork
-from server.uploads.store import FileStore
 
 MAX_PROMPT = 100_000
 MAX_SECTIONS = 50
@@ -87,16 +87,16 @@ def validate(
     spec: dict[str, Any] = {
         "prompt": prompt,
         "non_interactive": request.non_interactive,
-        "narrative_type": _choice("narrative_type", request.narrative_type, NARRATIVE_TYPES,
-                                  "Auto"),
-        "rewrite_style": _choice("rewrite_style", request.rewrite_style, REWRITE_STYLES,
-                                 "Subtle"),
+        "narrative_type": _choice(
+            "narrative_type", request.narrative_type, NARRATIVE_TYPES, "Auto"
+        ),
+        "rewrite_style": _choice("rewrite_style", request.rewrite_style, REWRITE_STYLES, "Subtle"),
         "section_count": _section_count(request.section_count),
         "language": _choice("language", request.language, LANGUAGES, "us"),
         "template_id": None,
         "selected_section_ids": [],
         "answers": [],
-    }  # fmt: skip
+    }
     if request.template_id:
         template = visible_template(uow, principal, request.template_id)
         select_sections(template, request.selected_section_ids)  # checks the ids
@@ -128,10 +128,17 @@ def submit(
     spec = validate(uow, principal, request, store)
     now = models.utcnow()
     job = models.GenerationJob(
-        id=new_id("gen"), workspace_id=principal.workspace_id, state="generating",
-        spec=spec, slides_total=0, slides_completed=0, tokens_used=0, attempts=0,
-        created_at=now, updated_at=now,
-    )  # fmt: skip
+        id=new_id("gen"),
+        workspace_id=principal.workspace_id,
+        state="generating",
+        spec=spec,
+        slides_total=0,
+        slides_completed=0,
+        tokens_used=0,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
     uow.generation_jobs.add(job)
     uow.commit()
     return job

@@ -12,7 +12,7 @@ from pptx import Presentation
 from pypdf import PdfReader
 from pypdf.errors import FileNotDecryptedError, PyPdfError
 
-from chronicle import uploads
+from chronicle import upload_policy
 
 MAX_CHARS = 200_000
 
@@ -26,12 +26,12 @@ class ExtractionError(ValueError):
 
 def text_of(stream: IO[bytes], content_type: str) -> str | None:
     """The file's text (capped), or None for a type whose text is not read (images)."""
-    if content_type in uploads.TEXT_TYPES:
+    if content_type in upload_policy.TEXT_TYPES:
         raw = stream.read(MAX_CHARS * 4)  # UTF-8: at most 4 bytes a character
         return raw.decode("utf-8", errors="replace").lstrip("\ufeff")[:MAX_CHARS]
-    if content_type == uploads.PDF:
+    if content_type == upload_policy.PDF:
         return _capped(_pdf_pages(stream))
-    if content_type == uploads.PPTX:
+    if content_type == upload_policy.PPTX:
         return _capped(_pptx_slides(stream))
     return None
 
