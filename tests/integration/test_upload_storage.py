@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chronicle import contract, uploads
+from chronicle import contract, upload_policy
 from server.app import Container
 from server.auth import Principal
 from server.errors import FileUploadError, InvalidArgument, WrongWorkspace
@@ -39,7 +39,7 @@ def test_local_store_reads_what_is_under_its_directory(tmp_path: Path) -> None:
     store = LocalStore(tmp_path / "uploads", "http://edge.test/", "a-secret")
     target = store.target(KEY, "text/plain", 100, "ws_test", int(time.time()))
     assert target.url == "http://edge.test/api/v1/uploads/local"
-    assert [name for name, _ in target.fields] == list(uploads.FORM_FIELDS)
+    assert [name for name, _ in target.fields] == list(upload_policy.FORM_FIELDS)
     assert target.download_url.startswith(f"http://edge.test/api/v1/uploads/local/{KEY}?expires=")
     assert store.stat(KEY) is None
     with pytest.raises(ObjectMissing):
@@ -98,7 +98,7 @@ def _attach(url: str) -> list[dict[str, str]]:
 def test_create_target_records_the_issued_url(container: Container, tenant: Tenant) -> None:
     upload_id, url = _issue(container, tenant, None)
     with container.uow() as uow:
-        row = uow.uploads.by_download_url(uploads.url_digest(url))
+        row = uow.uploads.by_download_url(upload_policy.url_digest(url))
         assert row is not None and row.id == upload_id
         assert row.workspace_id == tenant.workspace_id and row.declared_size == 1000
         assert row.expires_at - row.created_at == timedelta(days=7)
