@@ -1,11 +1,9 @@
 """Proto3 JSON printing, compiled once per message type.
 
-`json_format.MessageToDict` walks the descriptor on every call, which made it the
-edge's largest per-request cost (~260 µs for one presentation). This printer
-resolves each field's rule once and produces the same output, with proto field
-names and fields without presence always printed; a test checks it against
-json_format for every message of the contract. Types it does not specialise
-(well-known types, floats) are handed to json_format itself.
+`json_format.MessageToDict` walks the descriptor on every call, a large part of the
+edge's per-request cost; this printer resolves each field's rule once and produces
+the same output (a test checks it against json_format for every message of the
+contract). Types it does not specialise (well-known types, floats) go to json_format.
 """
 
 from __future__ import annotations
