@@ -324,7 +324,8 @@ class _Guard:
         self, behaviour: Callable[[Any, Any], Iterator[Any]]
     ) -> Callable[[Any, Any], AsyncIterator[Any]]:
         """A sync generator may wait between replies: each step runs in the thread pool,
-        with the principal set, so the loop never blocks on it."""
+        with the principal set, so the loop never blocks on it. A servicer that returns
+        an async iterator instead is iterated on the loop (it waits without a thread)."""
 
         async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             try:
@@ -332,6 +333,10 @@ class _Guard:
                 step = contextvars.copy_context()
                 step.run(_current.set, principal)
                 replies = step.run(behaviour, request, context)
+                if isinstance(replies, AsyncIterator):
+                    async for reply in replies:
+                        yield reply
+                    return
                 loop = asyncio.get_running_loop()
                 while (
                     reply := await loop.run_in_executor(

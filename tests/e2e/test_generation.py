@@ -11,13 +11,14 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import grpc
 import httpx
 import pytest
 
-from chronicle.v1 import generation_pb2, presentation_service_pb2
+from chronicle.v1 import generation_pb2, presentation_service_pb2, presentation_service_pb2_grpc
 from server.app import Container
 from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
@@ -413,6 +414,54 @@ def test_watch_needs_a_key_and_a_known_job(channel: grpc.Channel, tenant: Tenant
     with pytest.raises(grpc.RpcError) as missing:
         list(stream(request, metadata=tenant.bearer, timeout=10))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_fifty_watchers_leave_the_thread_pool_to_writes(
+    http: httpx.Client, channel: grpc.Channel, tenant: Tenant, start_worker: Any
+) -> None:
+    """A watch waits without holding a thread: 50 open watches (five times the RPC
+    thread pool) and a stream of writes at the same time all succeed, and every watch
+    then follows its job to the end."""
+    gids = [
+        generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=2).json()[
+            "generation_id"
+        ]
+        for _ in range(5)
+    ]
+    stub = presentation_service_pb2_grpc.PresentationServiceStub(channel)
+    watches = [
+        stub.WatchGeneration(
+            presentation_service_pb2.WatchGenerationRequest(generation_id=gids[i % 5]),
+            metadata=tenant.bearer,
+            timeout=30,
+        )
+        for i in range(50)
+    ]
+    assert all(next(watch).status == "generating" for watch in watches)  # all 50 served
+    template = stub.ListTemplates(
+        presentation_service_pb2.ListTemplatesRequest(), metadata=tenant.bearer
+    ).templates[0]
+
+    def write(index: int) -> str:
+        deck = stub.CreatePresentation(
+            presentation_service_pb2.CreatePresentationRequest(template_id=template.id),
+            metadata=tenant.bearer,
+            timeout=10,
+        )
+        return str(
+            stub.UpdatePresentation(
+                presentation_service_pb2.UpdatePresentationRequest(
+                    id=deck.id, title=f"Deck {index}"
+                ),
+                metadata=tenant.bearer,
+                timeout=10,
+            ).title
+        )
+
+    with ThreadPoolExecutor(8) as writers:
+        assert list(writers.map(write, range(40))) == [f"Deck {i}" for i in range(40)]
+    start_worker()
+    assert all(list(watch)[-1].status == "completed" for watch in watches)
 
 
 def test_language_and_narrative_type_show_in_the_deck(
