@@ -305,6 +305,20 @@ def test_a_model_failure_ends_the_job_failed_with_its_reason(
     }
 
 
+def test_a_model_job_s_tokens_include_its_planning(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    with serve_fake_model() as (model, url):
+        model.fallback = planning(3, plan_tokens=100, slide_tokens=10)
+        start_worker(ModelWriter(ModelSettings(base_url=url, model="m", attempts=1)))
+        gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=3).json()[
+            "generation_id"
+        ]
+        done = wait_for(http, tenant, gid, "completed", "failed")
+    assert done["status"] == "completed", done
+    assert done["tokens_used"] == 100 + 3 * 10
+
+
 def test_a_job_running_too_long_fails_as_timed_out(
     http: httpx.Client, tenant: Tenant, start_worker: Any
 ) -> None:
