@@ -14,7 +14,9 @@ import grpc
 from google.protobuf.message import Message
 
 UnaryHandler = Callable[[Message, grpc.aio.ServicerContext], Message | Awaitable[Message]]
-StreamHandler = Callable[[Message, grpc.aio.ServicerContext], Iterator[Message]]
+StreamHandler = Callable[
+    [Message, grpc.aio.ServicerContext], Iterator[Message] | AsyncIterator[Message]
+]
 
 _DONE = object()  # the end of a streamed reply (never a Message)
 
@@ -49,8 +51,14 @@ class Dispatcher:
         request: Message,
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[Message]:
-        """A sync generator may wait between replies: each step runs in the pool."""
+        """A sync generator may wait between replies: each step runs in the pool. A
+        servicer that returns an async iterator waits without a thread: it is iterated
+        on the loop."""
         replies = scope.run(handler, request, context)
+        if isinstance(replies, AsyncIterator):
+            async for message in replies:
+                yield message
+            return
         loop = asyncio.get_running_loop()
         while (
             reply := await loop.run_in_executor(self._executor, scope.run, _next, replies)
