@@ -51,5 +51,6 @@ def parse_templates(document: object, source: str = _SOURCE) -> tuple[dict[str, 
 
 
 # Template and section ids are fixed: clients and stored decks refer to them, so never change
-# them in the data file. Proto JSON dicts, in catalog order.
+# them in the data file. Proto JSON dicts (values of mixed JSON types, hence Any) in catalog
+# order, the shape bootstrap.sync_builtin_templates stores.
 BUILTIN_TEMPLATES: tuple[dict[str, Any], ...] = parse_templates(data.load_json(_SOURCE))

@@ -31,7 +31,8 @@ class Layout(StrEnum):
 
 
 class NarrativeType(StrEnum):
-    """The storyline a generated deck follows; Auto lets the writer pick from the material."""
+    """GeneratePresentationRequest.narrative_type: the storyline a generated deck follows;
+    Auto lets the writer pick one from the material."""
 
     PITCH = "Pitch"
     SHOWCASE = "Showcase"
@@ -45,7 +46,8 @@ class NarrativeType(StrEnum):
 
 
 class RewriteStyle(StrEnum):
-    """How far the writer rewords the user's sentences, strongest first."""
+    """GeneratePresentationRequest.rewrite_style: how far the writer rewords the user's
+    sentences, strongest first."""
 
     STRONG = "Strong"
     SUBTLE = "Subtle"
@@ -53,7 +55,8 @@ class RewriteStyle(StrEnum):
 
 
 class Language(StrEnum):
-    """A language the writers write in, by the short codes the API has always accepted."""
+    """GeneratePresentationRequest.language: the language a deck is written in, by the short
+    codes the API has always accepted (a country code for each English, `in` for Indonesian)."""
 
     US = "us"  # American English
     UK = "uk"  # British English
