@@ -24,8 +24,9 @@ from tenacity import (
 
 from chronicle.v1.presentation_pb2 import BulletList, ContentBlock, Heading, Section
 from server.generation.writer import Brief, Plan, PlannedSection, Written
+from server.vocabulary import Layout
 
-LAYOUTS = ("title", "title_and_body", "two_column", "quote", "image", "closing")
+LAYOUTS = tuple(layout.value for layout in Layout)
 
 
 class ModelError(Exception):

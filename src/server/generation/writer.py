@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chronicle.v1.presentation_pb2 import Section
+from server.vocabulary import RewriteStyle
 
-REWRITE_STYLES = ("Strong", "Subtle", "Preserve")
+REWRITE_STYLES = tuple(RewriteStyle)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,9 @@ from server.ids import new_id
 from server.storage import models
 from server.storage.repository import Cursor
 from server.storage.uow import UnitOfWork
+from server.vocabulary import Layout
 
-LAYOUTS = frozenset({"title", "title_and_body", "two_column", "quote", "image", "closing"})
+LAYOUTS = frozenset(Layout)
 MAX_TITLE = 500
 MAX_SECTIONS = 200
 UNSET: Any = object()
