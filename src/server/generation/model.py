@@ -155,5 +155,5 @@ def _planned(item: object) -> PlannedSection:
     points = item.get("points", [])
     if not isinstance(points, list) or not all(isinstance(p, str) for p in points):
         raise ModelError("A section of the model's plan has points that are not text")
-    layout = item.get("layout") if item.get("layout") in LAYOUTS else "title_and_body"
+    layout = item.get("layout") if item.get("layout") in LAYOUTS else Layout.TITLE_AND_BODY
     return PlannedSection(title.strip(), str(layout), "model", tuple(points))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chronicle.v1.presentation_pb2 import Section
-from server.vocabulary import RewriteStyle
+from server.vocabulary import Language, NarrativeType, RewriteStyle
 
 REWRITE_STYLES = tuple(RewriteStyle)
 
@@ -17,10 +17,10 @@ class Brief:
 
     prompt: str
     material: str
-    narrative_type: str = "Auto"
-    rewrite_style: str = "Subtle"
+    narrative_type: NarrativeType = NarrativeType.AUTO
+    rewrite_style: RewriteStyle = RewriteStyle.SUBTLE
     section_count: int | None = None  # None: the writer picks ("auto")
-    language: str = "us"
+    language: Language = Language.US
     template_sections: tuple[Section, ...] = ()  # the template flow when non-empty
 
 

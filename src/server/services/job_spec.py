@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
+from typing import TypeVar
+
+from server.vocabulary import Language, NarrativeType, RewriteStyle
+
+Member = TypeVar("Member", NarrativeType, RewriteStyle, Language)
 
 SPEC_VERSION = 1
 
@@ -31,10 +36,10 @@ class AttachedFile:
 class JobSpec:
     prompt: str
     non_interactive: bool = False
-    narrative_type: str = "Auto"
-    rewrite_style: str = "Subtle"
+    narrative_type: NarrativeType = NarrativeType.AUTO
+    rewrite_style: RewriteStyle = RewriteStyle.SUBTLE
     section_count: int | None = None  # None: the writer picks
-    language: str = "us"
+    language: Language = Language.US
     template_id: str | None = None
     selected_section_ids: tuple[str, ...] = ()
     answers: tuple[str, ...] = ()  # the user's answers to the job's questions, in order
@@ -62,10 +67,10 @@ class JobSpec:
         return cls(
             prompt=_text(stored, "prompt"),
             non_interactive=bool(stored.get("non_interactive", False)),
-            narrative_type=_text(stored, "narrative_type", "Auto"),
-            rewrite_style=_text(stored, "rewrite_style", "Subtle"),
+            narrative_type=_member(stored, "narrative_type", NarrativeType.AUTO),
+            rewrite_style=_member(stored, "rewrite_style", RewriteStyle.SUBTLE),
             section_count=count,
-            language=_text(stored, "language", "us"),
+            language=_member(stored, "language", Language.US),
             template_id=str(template_id) if template_id else None,
             selected_section_ids=tuple(_texts(stored, "selected_section_ids")),
             answers=tuple(_texts(stored, "answers")),
@@ -86,6 +91,13 @@ def _items(stored: Mapping[str, object], name: str) -> list[object]:
     if not isinstance(value, list):
         raise CorruptSpec(name)
     return value
+
+
+def _member(stored: Mapping[str, object], name: str, default: Member) -> Member:
+    try:
+        return type(default)(_text(stored, name, default))
+    except ValueError:
+        raise CorruptSpec(name) from None
 
 
 def _texts(stored: Mapping[str, object], name: str) -> list[str]:

@@ -10,22 +10,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from chronicle.v1.presentation_pb2 import Section
 from server.auth import Principal
 from server.errors import Conflict, InvalidArgument, NotFound, WrongWorkspace, shown
 from server.files.store import FileStore
 from server.generation import material
-from server.generation.archetypes import NARRATIVE_TYPES
-from server.generation.labels import LANGUAGES
-from server.generation.writer import REWRITE_STYLES
 from server.ids import new_id
 from server.services.job_spec import AttachedFile, JobSpec
 from server.services.presentations import add_presentation, select_sections, visible_template
 from server.services.uploads import attached_files
 from server.storage import models
 from server.storage.uow import UnitOfWork
-from server.vocabulary import JobPhase, JobState
+from server.vocabulary import JobPhase, JobState, Language, NarrativeType, RewriteStyle
+
+Member = TypeVar("Member", NarrativeType, RewriteStyle, Language)
 
 MAX_PROMPT = 100_000
 MAX_SECTIONS = 50
@@ -64,9 +64,11 @@ class GenerationRequest:
     language: str | None = None
 
 
-def _choice(label: str, value: str | None, allowed: tuple[str, ...], default: str) -> str:
+def _choice(label: str, value: str | None, default: Member) -> Member:
+    """The member the value names, in any case; the default when absent."""
     if value is None:
         return default
+    allowed = type(default)
     for option in allowed:
         if value.lower() == option.lower():
             return option
@@ -110,10 +112,10 @@ def validate(
     spec = JobSpec(
         prompt=prompt,
         non_interactive=request.non_interactive,
-        narrative_type=_choice("narrative_type", request.narrative_type, NARRATIVE_TYPES, "Auto"),
-        rewrite_style=_choice("rewrite_style", request.rewrite_style, REWRITE_STYLES, "Subtle"),
+        narrative_type=_choice("narrative_type", request.narrative_type, NarrativeType.AUTO),
+        rewrite_style=_choice("rewrite_style", request.rewrite_style, RewriteStyle.SUBTLE),
         section_count=_section_count(request.section_count),
-        language=_choice("language", request.language, LANGUAGES, "us"),
+        language=_choice("language", request.language, Language.US),
     )
     if request.template_id:
         template = visible_template(uow, principal.workspace_id, request.template_id)

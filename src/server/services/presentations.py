@@ -144,7 +144,7 @@ def validate_sections(sections: list[Section]) -> list[Section]:
     seen: set[str] = set()
     result = []
     for index, section in enumerate(sections):
-        layout = section.layout or "title_and_body"
+        layout = section.layout or Layout.TITLE_AND_BODY
         if layout not in LAYOUTS:
             raise InvalidArgument(
                 f"sections[{index}].layout: {layout!r} is not one of {', '.join(sorted(LAYOUTS))}"
