@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 from chronicle import contract
 from chronicle.config import IPNetwork, RateLimit
 from server import errors
-from server.auth import Authenticator, NeedsVerification, Principal, UnknownKeyId
+from server.auth import Authenticator, CallerKind, NeedsVerification, Principal, UnknownKeyId
 from server.ratelimit import Limiter
 
 log = logging.getLogger(__name__)
@@ -267,7 +267,7 @@ class _Guard:
             principal = await self._shared.verifications.run(needed.digest, verify)
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()
-        if principal.kind == contract.API_KEY:
+        if principal.kind == CallerKind.API_KEY:
             await self._spend(principal, context)
         return principal
 
