@@ -7,7 +7,7 @@ key-status cache (`key_status`) and its Redis push (`status_push`), batched last
 """
 
 from server.auth.audit import BURST_GAP_SECONDS
-from server.auth.authenticator import Authenticator, ClientOf, Metadata, credential_from_metadata
+from server.auth.authenticator import Authenticator, credential_from_metadata
 from server.auth.budgets import FAILURES_PER_KEY, SUSPECT_SECONDS, SUSPECT_VERIFICATIONS
 from server.auth.principal import CallerKind, Principal
 from server.auth.usage import UsageRecorder
@@ -20,8 +20,6 @@ __all__ = [
     "SUSPECT_VERIFICATIONS",
     "Authenticator",
     "CallerKind",
-    "ClientOf",
-    "Metadata",
     "NeedsVerification",
     "Principal",
     "UnknownKeyId",
