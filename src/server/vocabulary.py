@@ -17,3 +17,10 @@ class JobState(StrEnum):
     @property
     def finished(self) -> bool:
         return self in (JobState.COMPLETED, JobState.FAILED)
+
+
+class JobPhase(StrEnum):
+    """Where a standalone job is, as GenerationStatus.phase spells it on the wire."""
+
+    STORYLINE = "storyline"
+    SLIDES = "slides"

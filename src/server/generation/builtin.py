@@ -8,7 +8,7 @@ the bullets left out. Labels the product writes are in the requested language; t
 user's text stays as written.
 
 `tokens` is an estimate, the words read plus the words written: there is no model
-and so no tokenizer.
+and so no tokenizer. Planning reads nothing a model would, so it counts none.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 from chronicle.v1.presentation_pb2 import BulletList, ContentBlock, Heading, Paragraph, Section
 from server.generation import archetypes, material
 from server.generation.labels import label
-from server.generation.writer import Brief, PlannedSection, Written
+from server.generation.writer import Brief, Plan, PlannedSection, Written
 
 BULLETS_PER_SLIDE = 4
 MIN_AUTO_SECTIONS, MAX_AUTO_SECTIONS = 4, 12
@@ -140,7 +140,10 @@ def assign_roles(roles: tuple[str, ...], headings: list[str]) -> list[str]:
 
 
 class BuiltinWriter:
-    def plan(self, brief: Brief) -> list[PlannedSection]:
+    def plan(self, brief: Brief) -> Plan:
+        return Plan(tuple(self._storyline(brief)))
+
+    def _storyline(self, brief: Brief) -> list[PlannedSection]:
         chunks = material.outline(brief.material)
         everything = tuple(s for c in chunks for s in c.sentences)
         if brief.template_sections:

@@ -35,13 +35,21 @@ class PlannedSection:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """The storyline, and the tokens it took to plan it."""
+
+    sections: tuple[PlannedSection, ...]
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
 class Written:
     section: Section
     tokens: int
 
 
 class Writer(Protocol):
-    def plan(self, brief: Brief) -> list[PlannedSection]:
+    def plan(self, brief: Brief) -> Plan:
         """Phase `storyline`: the deck's sections, in order."""
         ...
 
