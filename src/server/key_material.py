@@ -62,7 +62,7 @@ class SecretHasher:
         )
         self.verifications = 0
         # How long one verification takes here, so that an unknown key id can be answered
-        # after as long as a wrong secret is, without spending the CPU (see auth).
+        # after as long as a wrong secret is, without spending the CPU (`server.auth.verification`).
         started = time.perf_counter()
         self._hasher.hash(random_base62(SECRET_LENGTH))  # costs what a verify costs
         self.typical_seconds = time.perf_counter() - started
