@@ -14,21 +14,44 @@ import re
 import string
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 KEY_ID_LENGTH = 16
 SECRET_LENGTH = 32
 CHECKSUM_LENGTH = 6
-API_KEY_KINDS = ("live", "test")
-SERVICE_TOKEN_KIND = "svc"  # noqa: S105 - a marker, not a secret
 INVALID_KEY_MESSAGE = "The API key is invalid"
 
+
+class KeyKind(StrEnum):
+    """The `<kind>` part of a key: which credential it is, read once from the key."""
+
+    LIVE = "live"
+    TEST = "test"
+    SERVICE_TOKEN = "svc"  # noqa: S105 - a marker, not a secret
+
+    @property
+    def is_service_token(self) -> bool:
+        return self is KeyKind.SERVICE_TOKEN
+
+    @property
+    def environment(self) -> str:
+        """live or test for an API key; empty for a service token."""
+        return "" if self.is_service_token else self.value
+
+    def record_id(self, handle: str) -> str:
+        """The id of the key's record: `key_<handle>`, or `svc_<handle>` for a token."""
+        return f"{'svc' if self.is_service_token else 'key'}_{handle}"
+
+
+API_KEY_KINDS = (KeyKind.LIVE, KeyKind.TEST)
+SERVICE_TOKEN_KIND = KeyKind.SERVICE_TOKEN
+
 _FORMAT = re.compile(
-    rf"^chr_(live|test|svc)_([0-9A-Za-z]{{{KEY_ID_LENGTH}}})_"
+    rf"^chr_({'|'.join(KeyKind)})_([0-9A-Za-z]{{{KEY_ID_LENGTH}}})_"
     rf"([0-9A-Za-z]{{{SECRET_LENGTH}}})([0-9A-Za-z]{{{CHECKSUM_LENGTH}}})$"
 )
-ID_PREFIX = {"live": "key", "test": "key", "svc": "svc"}
 
 
 class CredentialError(ValueError):
@@ -69,18 +92,18 @@ def checksum(body: str) -> str:
 
 @dataclass(frozen=True)
 class ParsedKey:
-    kind: str  # live, test or svc
+    kind: KeyKind
     key_id: str  # the record id: key_… or svc_…
-    secret: str
+    secret: str = field(repr=False)
 
     @property
     def is_service_token(self) -> bool:
-        return self.kind == SERVICE_TOKEN_KIND
+        return self.kind.is_service_token
 
     @property
     def environment(self) -> str:
         """live or test for an API key; empty for a service token."""
-        return "" if self.is_service_token else self.kind
+        return self.kind.environment
 
 
 def parse(raw: str) -> ParsedKey | None:
@@ -91,7 +114,8 @@ def parse(raw: str) -> ParsedKey | None:
     kind, handle, secret, check = match.groups()
     if checksum(raw[:-CHECKSUM_LENGTH]) != check:
         return None
-    return ParsedKey(kind, f"{ID_PREFIX[kind]}_{handle}", secret)
+    key_kind = KeyKind(kind)
+    return ParsedKey(key_kind, key_kind.record_id(handle), secret)
 
 
 def digest(raw: str) -> bytes:

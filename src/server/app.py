@@ -29,13 +29,13 @@ from chronicle.v1 import (
 )
 from server import key_material
 from server.auth import Authenticator, UsageRecorder
+from server.auth.status_push import KeyStatusChannel, NoChannel, RedisKeyStatus
 from server.files.store import FileStore, make_store
 from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Writer
 from server.interceptor import ChronicleInterceptor
-from server.keystatus import KeyStatusChannel, NoChannel, RedisKeyStatus
 from server.ratelimit import Limiter, RedisLimiter
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from server.storage import db

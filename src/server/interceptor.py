@@ -19,7 +19,7 @@ from google.protobuf.message import Message
 from chronicle import contract
 from chronicle.config import IPNetwork, RateLimit
 from server import errors
-from server.auth import Authenticator, NeedsVerification, Principal, UnknownKeyId
+from server.auth import Authenticator, CallerKind, NeedsVerification, Principal, UnknownKeyId
 from server.client_address import client_address
 from server.dispatch import Dispatcher, StreamHandler, UnaryHandler
 from server.error_mapping import set_status
@@ -204,7 +204,7 @@ class _Guard:
     def _limit(self, principal: Principal, context: grpc.aio.ServicerContext) -> None:
         """One request from an API key's allowance; RateLimit-* go out with every
         answer, in the trailers the status carries anyway."""
-        if principal.kind != contract.API_KEY:
+        if principal.kind != CallerKind.API_KEY:
             return
         rate = principal.rate_limit or self._shared.default_rate
         decision = self._shared.limiter.hit(principal.credential_id, rate)

@@ -12,11 +12,9 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from chronicle.credentials import (
-    API_KEY_KINDS,
-    ID_PREFIX,
     KEY_ID_LENGTH,
     SECRET_LENGTH,
-    SERVICE_TOKEN_KIND,
+    KeyKind,
     ParsedKey,
     checksum,
 )
@@ -33,14 +31,17 @@ class NewKey:
         return hint(self.raw)
 
 
-def generate(kind: str) -> NewKey:
-    if kind not in (*API_KEY_KINDS, SERVICE_TOKEN_KIND):
-        raise ValueError(f"unknown key kind {kind!r}")
+def generate(kind: KeyKind | str) -> NewKey:
+    """A new key of `kind` (a KeyKind, or its spelling: live, test or svc)."""
+    try:
+        key_kind = KeyKind(kind)
+    except ValueError:
+        raise ValueError(f"unknown key kind {kind!r}") from None
     handle = random_base62(KEY_ID_LENGTH)
     secret = random_base62(SECRET_LENGTH)
-    body = f"chr_{kind}_{handle}_{secret}"
+    body = f"chr_{key_kind}_{handle}_{secret}"
     raw = body + checksum(body)
-    return NewKey(raw, ParsedKey(kind, f"{ID_PREFIX[kind]}_{handle}", secret))
+    return NewKey(raw, ParsedKey(key_kind, key_kind.record_id(handle), secret))
 
 
 def hint(raw: str) -> str:
@@ -61,7 +62,7 @@ class SecretHasher:
         )
         self.verifications = 0
         # How long one verification takes here, so that an unknown key id can be answered
-        # after as long as a wrong secret is, without spending the CPU (see auth).
+        # after as long as a wrong secret is, without spending the CPU (`server.auth.verification`).
         started = time.perf_counter()
         self._hasher.hash(random_base62(SECRET_LENGTH))  # costs what a verify costs
         self.typical_seconds = time.perf_counter() - started

@@ -23,7 +23,7 @@ from chronicle.v1 import (
     presentation_service_pb2 as pres_pb,
 )
 from server import convert, key_material
-from server.auth import Principal
+from server.auth import CallerKind, Principal
 from server.errors import InvalidArgument, NotImplementedYet
 from server.files.store import FileStore
 from server.interceptor import current_principal
@@ -341,7 +341,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):  # ty
 
     def GetCaller(self, request: Any, context: Any) -> identity_service_pb2.Caller:
         principal = self._principal_of(context)
-        is_key = principal.kind == contract.API_KEY
+        is_key = principal.kind == CallerKind.API_KEY
         return identity_service_pb2.Caller(
             kind="api_key" if is_key else "service_token",
             workspace_id=principal.workspace_id,

@@ -7,9 +7,10 @@ import re
 
 import pytest
 
-from chronicle import credentials
+from chronicle import contract, credentials
 from chronicle.credentials import BASE62
 from server import key_material
+from server.auth import CallerKind
 from server.ids import new_id
 
 
@@ -81,3 +82,32 @@ def test_ids_are_prefixed_and_random() -> None:
     ids = {new_id("pres") for _ in range(1000)}
     assert len(ids) == 1000
     assert all(re.fullmatch(r"pres_[0-9A-Za-z]{20}", i) for i in ids)
+
+
+@pytest.mark.parametrize(
+    ("kind", "prefix", "environment", "caller"),
+    [
+        (credentials.KeyKind.LIVE, "key_", "live", CallerKind.API_KEY),
+        (credentials.KeyKind.TEST, "key_", "test", CallerKind.API_KEY),
+        (credentials.KeyKind.SERVICE_TOKEN, "svc_", "", CallerKind.SERVICE_TOKEN),
+    ],
+)
+def test_the_kind_read_from_a_key_decides_its_record_id_environment_and_caller(
+    kind: credentials.KeyKind, prefix: str, environment: str, caller: CallerKind
+) -> None:
+    parsed = credentials.parse(key_material.generate(kind).raw)
+    assert parsed is not None and parsed.kind is kind
+    assert parsed.key_id.startswith(prefix) and parsed.environment == environment
+    assert CallerKind.of(parsed.kind) is caller
+
+
+def test_caller_kinds_are_the_contracts_and_unknown_key_kinds_are_refused() -> None:
+    assert CallerKind.API_KEY == contract.API_KEY
+    assert CallerKind.SERVICE_TOKEN == contract.SERVICE_TOKEN
+    with pytest.raises(ValueError, match="unknown key kind"):
+        key_material.generate("prod")
+
+
+def test_a_parsed_key_does_not_show_its_secret() -> None:
+    new = key_material.generate("live")
+    assert new.parsed.secret not in repr(new.parsed)

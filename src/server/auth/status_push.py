@@ -1,12 +1,11 @@
-"""Key-status changes told to every process over Redis pub/sub (`CHRONICLE_REDIS_URL`).
+"""Key-status changes pushed to every process over Redis pub/sub (`CHRONICLE_REDIS_URL`),
+so that a cached status need be re-read only as a safety net while the push is up.
 
-Whoever commits a revoke or a rotation (a server, the CLI) publishes the credential
-id on one channel; every server listens and drops its cached status for that id, so
-the next request re-reads it. While the subscription is up, a server needs to re-read
-statuses only as a safety net (`CHRONICLE_KEY_STATUS_REFRESH`); whenever it is down,
-or before it is first up, the server re-reads every `CHRONICLE_KEY_STATUS_TTL` (< 1 s)
-as it does without Redis. On every (re)subscription all cached statuses are dropped,
-since changes published while the connection was down were missed.
+Whoever commits a revoke or a rotation (a server, the CLI) publishes the credential id;
+every server drops its cached status for that id. While the subscription is down, or
+before it is first up, statuses are re-read every `CHRONICLE_KEY_STATUS_TTL` as without
+Redis; on every (re)subscription all cached statuses are dropped, since changes
+published meanwhile were missed.
 """
 
 from __future__ import annotations
