@@ -60,7 +60,8 @@ from chronicle import credentials
 from chronicle.config import Settings
 from chronicle.gcra import Decision, InProcessLimiter
 from server import key_material
-from server.app import Container, GrpcServerThread, settle_heap
+from server.app import GrpcServerThread
+from server.container import Container, settle_heap
 from server.ratelimit import RedisLimiter
 
 FLOOD_TARGET = 0.70

@@ -558,7 +558,8 @@ def rest_row(
 def count_argon2(env: dict[str, str], keys_file: Path, connections: int) -> tuple[int, Row]:
     """GetCaller load against a server in this process; its argon2 count afterwards."""
     from chronicle.config import Settings
-    from server.app import Container, GrpcServerThread
+    from server.app import GrpcServerThread
+    from server.container import Container
 
     container = Container(Settings.load(env))
     server = GrpcServerThread(container, port=0).start()

@@ -23,7 +23,8 @@ import uvicorn
 from chronicle.config import Settings
 from edge.app import create_app
 from server import bootstrap
-from server.app import Container, GrpcServerThread
+from server.app import GrpcServerThread
+from server.container import Container
 from server.services import keys as key_service
 
 # Cheap argon2 for tests; the production defaults are exercised in test_keys.py.

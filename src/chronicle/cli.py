@@ -16,7 +16,7 @@ from chronicle.config import ConfigError, Settings, parse_duration
 if TYPE_CHECKING:  # each command imports its own pieces when it runs: `--help` stays quick
     from google.protobuf.message import Message
 
-    from server.app import Container
+    from server.container import Container
 
 log = logging.getLogger("chronicle")
 CLI_ACTOR = "cli"
@@ -43,7 +43,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _container(args: argparse.Namespace, *, prepare: bool = True) -> Container:
-    from server.app import Container
+    from server.container import Container
     from server.storage import db
 
     container = Container(_settings(args))

@@ -1,4 +1,4 @@
-"""Composition root of the gRPC side: storage, keys, interceptor, servicers, server."""
+"""The gRPC server and the worker, assembled from a Container."""
 
 from __future__ import annotations
 
@@ -11,110 +11,27 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import cached_property
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from chronicle import contract
 from chronicle.config import Settings
-from chronicle.gcra import InProcessLimiter
 from chronicle.v1 import (
     api_key_service_pb2_grpc,
     identity_service_pb2_grpc,
     presentation_service_pb2_grpc,
 )
-from server import key_material
-from server.auth import Authenticator, UsageRecorder
-from server.auth.status_push import KeyStatusChannel, NoChannel, RedisKeyStatus
-from server.files.store import FileStore, make_store
+from server.container import Container
 from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Writer
 from server.interceptor import ChronicleInterceptor
-from server.ratelimit import Limiter, RedisLimiter
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
-from server.storage import db
-from server.storage.uow import SqlUnitOfWork
 
 log = logging.getLogger(__name__)
-
-
-class Container:
-    """The pieces every entry point shares, built lazily from settings."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    @cached_property
-    def engine(self) -> Engine:
-        # One connection per RPC thread, plus the last-used flusher and the CLI's own.
-        s = self.settings
-        return db.make_engine(s.database_url, s.grpc_threads + 2, s.sqlite_busy_timeout_seconds)
-
-    @cached_property
-    def sessions(self) -> sessionmaker[Session]:
-        return db.session_factory(self.engine)
-
-    def uow(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions, self.engine)
-
-    @cached_property
-    def hasher(self) -> key_material.SecretHasher:
-        s = self.settings
-        return key_material.SecretHasher(
-            s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism
-        )
-
-    @cached_property
-    def limiter(self) -> Limiter:
-        s = self.settings
-        if s.redis_url:
-            return RedisLimiter(
-                s.redis_url, timeout=s.redis_timeout_seconds, fail_open=s.rate_limit_fail_open
-            )
-        return InProcessLimiter()
-
-    @cached_property
-    def key_status(self) -> KeyStatusChannel:
-        s = self.settings
-        if s.redis_url:
-            return RedisKeyStatus(s.redis_url, timeout=s.redis_timeout_seconds)
-        return NoChannel()
-
-    def key_changed(self, credential_id: str) -> None:
-        """After a committed revoke or rotation: this process re-reads the status at
-        once, and every other process is told (with Redis)."""
-        if "authenticator" in self.__dict__:
-            self.authenticator.forget(credential_id)
-        self.key_status.publish(credential_id)
-
-    @cached_property
-    def store(self) -> FileStore:
-        return make_store(self.settings)
-
-    @cached_property
-    def usage(self) -> UsageRecorder:
-        return UsageRecorder(self.uow, self.settings.last_used_flush_seconds)
-
-    @cached_property
-    def authenticator(self) -> Authenticator:
-        s = self.settings
-        return Authenticator(
-            self.uow,
-            self.hasher,
-            cache_ttl=s.key_cache_ttl_seconds,
-            cache_size=s.key_cache_size,
-            status_ttl=s.key_status_ttl_seconds,
-            pushed_status_ttl=s.key_status_refresh_seconds,
-            failures_per_client=s.failed_verifications,
-            usage=self.usage,
-            inline_lookups=s.database_url.startswith("sqlite"),
-        )
 
 
 def runs_inline(settings: Settings) -> Callable[[str], bool]:

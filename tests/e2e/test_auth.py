@@ -27,7 +27,8 @@ from chronicle.v1 import (
 )
 from chronicle.v1.presentation_pb2 import Section
 from server import key_material
-from server.app import Container, GrpcServerThread
+from server.app import GrpcServerThread
+from server.container import Container
 from server.services import keys as key_service
 from server.storage import models
 from tests.conftest import Tenant, make_tenant, on_sqlite

@@ -463,7 +463,7 @@ def test_a_revoked_service_token_is_refused(cli: Cli) -> None:
     token_id = "svc_" + token.split("_")[2]
     assert cli.last_line("service-token", "revoke", token_id) == f"{token_id} revoked"
     from chronicle.config import Settings
-    from server.app import Container
+    from server.container import Container
     from server.errors import KeyRevoked
 
     container = Container(Settings.load({}, database_url=cli.url))

@@ -11,7 +11,8 @@ import pytest
 from google.protobuf import descriptor, message_factory
 
 from chronicle import contract
-from server.app import Container, start_grpc_server
+from server.app import start_grpc_server
+from server.container import Container
 from server.servicers import IdentityServicer
 from tests.conftest import Tenant, on_sqlite
 

@@ -17,7 +17,7 @@ from grpc_status import rpc_status
 
 from chronicle.config import RateLimit, Settings
 from server import key_material
-from server.app import Container
+from server.container import Container
 from server.services import keys as key_service
 from tests.conftest import Tenant
 from tests.e2e.test_auth import _unauthorized_cases, caller

@@ -16,7 +16,7 @@ from sqlalchemy import event
 from chronicle import credentials
 from chronicle.config import RateLimit, Settings
 from server import key_material
-from server.app import Container
+from server.container import Container
 from tests.conftest import Tenant, make_tenant, on_sqlite
 from tests.e2e.test_auth import caller, reason_of
 

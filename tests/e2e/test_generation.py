@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from chronicle.v1 import generation_pb2, presentation_service_pb2, presentation_service_pb2_grpc
-from server.app import Container
+from server.container import Container
 from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker

@@ -14,7 +14,7 @@ import sqlalchemy
 from google.protobuf import duration_pb2
 
 from chronicle.v1 import api_key_service_pb2
-from server.app import Container
+from server.container import Container
 from tests.conftest import EdgeServer, Tenant, on_sqlite
 from tests.e2e.test_auth import call, reason_of
 

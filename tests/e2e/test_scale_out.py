@@ -23,7 +23,7 @@ import pytest
 from chronicle.config import Settings
 from chronicle.v1 import api_key_service_pb2, presentation_service_pb2
 from server import bootstrap
-from server.app import Container
+from server.container import Container
 from server.services import keys as key_service
 from tests.conftest import FAST_ARGON2, TEST_REDIS, Databases, free_port
 from tests.e2e.test_auth import call

@@ -17,7 +17,7 @@ import pytest
 
 from chronicle.config import Settings
 from chronicle.v1 import api_key_service_pb2, identity_service_pb2
-from server.app import Container
+from server.container import Container
 from server.services import keys as key_service
 from tests.conftest import Tenant, free_port
 from tests.e2e.test_auth import GET_CALLER, call, reason_of

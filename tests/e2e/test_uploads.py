@@ -14,7 +14,7 @@ import pytest
 
 from chronicle import upload_policy
 from chronicle.config import Settings
-from server.app import Container
+from server.container import Container
 from server.files.store import LocalStore
 from tests.conftest import S3Bucket, Tenant, free_port, make_tenant
 from tests.documents import DOCUMENTS, PHRASES, text_document

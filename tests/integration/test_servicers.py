@@ -13,8 +13,8 @@ from chronicle.v1 import (
     identity_service_pb2,
     presentation_service_pb2,
 )
-from server.app import Container
 from server.auth import Principal
+from server.container import Container
 from server.errors import WrongWorkspace
 from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
 from tests.conftest import Tenant

@@ -10,7 +10,7 @@ from sqlalchemy import event, inspect
 
 from chronicle.config import Settings
 from server import bootstrap, catalog, convert
-from server.app import Container
+from server.container import Container
 from server.storage import models
 
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from chronicle import contract, upload_policy
-from server.app import Container
 from server.auth import Principal
+from server.container import Container
 from server.errors import FileUploadError, InvalidArgument, WrongWorkspace
 from server.files.store import FileStore, LocalStore, ObjectMissing, S3Store
 from server.generation.builtin import BuiltinWriter
