@@ -41,7 +41,6 @@ CONTENT_TYPES: dict[str, tuple[str, ...]] = {
 }
 ALIASES = {"text/x-markdown": "text/markdown", "image/jpg": "image/jpeg"}
 TEXT_TYPES = frozenset({"text/plain", "text/markdown"})
-IMAGE_TYPES = frozenset(t for t in CONTENT_TYPES if t.startswith("image/"))
 
 LOCAL_UPLOAD_PATH = "/api/v1/uploads/local"
 SIGNATURE_FIELD = "x-chronicle-signature"

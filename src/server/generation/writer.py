@@ -8,8 +8,6 @@ from typing import Protocol
 from chronicle.v1.presentation_pb2 import Section
 from server.vocabulary import Language, NarrativeType, RewriteStyle
 
-REWRITE_STYLES = tuple(RewriteStyle)
-
 
 @dataclass(frozen=True)
 class Brief:
