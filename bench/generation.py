@@ -90,7 +90,7 @@ def time_writer(prompt: str, runs: int = 30) -> tuple[float, float]:
     timings = []
     for _ in range(runs):
         started = time.perf_counter()
-        sections = [writer.write(brief, p).section for p in writer.plan(brief)]
+        sections = [writer.write(brief, p).section for p in writer.plan(brief).sections]
         timings.append((time.perf_counter() - started) * 1000)
         assert len(sections) == 10
     timings.sort()

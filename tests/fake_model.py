@@ -34,8 +34,11 @@ def completion(content: Any, tokens: int = 42) -> dict[str, Any]:
     }
 
 
-def planning(sections: int) -> Callable[[dict[str, Any]], tuple[int, Any]]:
-    """A `fallback` that plans `sections` slides, then writes each with one bullet."""
+def planning(
+    sections: int, plan_tokens: int = 42, slide_tokens: int = 42
+) -> Callable[[dict[str, Any]], tuple[int, Any]]:
+    """A `fallback` that plans `sections` slides, then writes each with one bullet; each
+    answer reports the given token usage."""
 
     def answer(request: dict[str, Any]) -> tuple[int, Any]:
         if "You plan" in request["messages"][0]["content"]:
@@ -43,8 +46,9 @@ def planning(sections: int) -> Callable[[dict[str, Any]], tuple[int, Any]]:
                 {"title": f"Part {i}", "layout": "title_and_body", "points": ["p"]}
                 for i in range(sections)
             ]
-            return 200, completion(json.dumps({"sections": planned}))
-        return 200, completion(json.dumps({"bullets": ["b"], "speaker_notes": "n"}))
+            return 200, completion(json.dumps({"sections": planned}), plan_tokens)
+        slide = {"bullets": ["b"], "speaker_notes": "n"}
+        return 200, completion(json.dumps(slide), slide_tokens)
 
     return answer
 

@@ -9,18 +9,14 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, TypeVar
-
-from google.protobuf import json_format
-from google.protobuf.message import Message
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from chronicle.config import ConfigError, Settings, parse_duration
-from server import bootstrap, convert
-from server.app import Container
-from server.errors import ChronicleError
-from server.services import keys as key_service
-from server.storage import db
+
+if TYPE_CHECKING:  # each command imports its own pieces when it runs: `--help` stays quick
+    from google.protobuf.message import Message
+
+    from server.app import Container
 
 log = logging.getLogger("chronicle")
 CLI_ACTOR = "cli"
@@ -47,12 +43,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _container(args: argparse.Namespace, *, prepare: bool = True) -> Container:
+    from server.app import Container
+    from server.storage import db
+
     container = Container(_settings(args))
     logging.basicConfig(
         level=container.settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     if prepare and db.is_empty(container.engine):
+        from server import bootstrap  # alembic: only for a database that needs it
+
         bootstrap.prepare(container.engine, container.uow())
     return container
 
@@ -65,11 +66,12 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    """gRPC server and REST edge (and, once it exists, the worker) on one event loop."""
+    """gRPC server and REST edge on one event loop, the generation worker in a process."""
     import asyncio
     import multiprocessing
 
     from edge.app import create_app, http_server
+    from server import bootstrap
     from server.app import run_worker, settle_heap, start_grpc_server
 
     container = _container(args, prepare=False)
@@ -103,6 +105,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def _announce_first_start(container: Container) -> None:
+    from server import bootstrap
+
     first = bootstrap.first_start(container.uow(), container.hasher)
     base = f"http://{container.settings.bind}:{container.settings.http_port}"
     # stdout, never a log line: the raw key appears exactly once.
@@ -121,6 +125,7 @@ def cmd_serve_grpc(args: argparse.Namespace) -> None:
     import asyncio
     import signal
 
+    from server import bootstrap
     from server.app import settle_heap, start_grpc_server
 
     container = _container(args, prepare=False)
@@ -162,6 +167,8 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
+    from server import bootstrap
+
     container = _container(args, prepare=False)
     bootstrap.prepare(container.engine, container.uow())
 
@@ -170,6 +177,8 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_workspace_create(args: argparse.Namespace) -> None:
+    from server.services import keys as key_service
+
     container = _container(args)
     with container.uow() as uow:
         workspace = key_service.create_workspace(uow, args.name)
@@ -177,10 +186,14 @@ def cmd_workspace_create(args: argparse.Namespace) -> None:
 
 
 def _message_json(message: Message) -> dict[str, Any]:
+    from google.protobuf import json_format
+
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
 def _key_json(row: Any) -> dict[str, Any]:
+    from server import convert
+
     return _message_json(convert.api_key(row))
 
 
@@ -195,6 +208,8 @@ def _every_page(fetch: Callable[[str], tuple[list[Row], str]]) -> list[Row]:
 
 
 def cmd_key_create(args: argparse.Namespace) -> None:
+    from server.services import keys as key_service
+
     container = _container(args)
     expires_in = timedelta(seconds=parse_duration(args.expires_in)) if args.expires_in else None
     with container.uow() as uow:
@@ -219,6 +234,9 @@ def cmd_key_create(args: argparse.Namespace) -> None:
 
 
 def cmd_key_list(args: argparse.Namespace) -> None:
+    from server import convert
+    from server.services import keys as key_service
+
     container = _container(args)
     with container.uow() as uow:
         records = [
@@ -240,6 +258,8 @@ def cmd_key_list(args: argparse.Namespace) -> None:
 
 
 def cmd_key_revoke(args: argparse.Namespace) -> None:
+    from server.services import keys as key_service
+
     container = _container(args)
     with container.uow() as uow:
         row = key_service.revoke_api_key(uow, args.key_id, args.reason or "", CLI_ACTOR)
@@ -248,6 +268,8 @@ def cmd_key_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_key_rotate(args: argparse.Namespace) -> None:
+    from server.services import keys as key_service
+
     container = _container(args)
     grace = timedelta(seconds=parse_duration(args.grace)) if args.grace else None
     with container.uow() as uow:
@@ -275,6 +297,9 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
 
 
 def cmd_key_events(args: argparse.Namespace) -> None:
+    from server import convert
+    from server.services import keys as key_service
+
     container = _container(args)
     with container.uow() as uow:
         events = [
@@ -293,6 +318,8 @@ def cmd_key_events(args: argparse.Namespace) -> None:
 
 
 def cmd_service_token_revoke(args: argparse.Namespace) -> None:
+    from server.services import keys as key_service
+
     container = _container(args)
     with container.uow() as uow:
         token = key_service.revoke_service_token(uow, args.token_id)
@@ -301,6 +328,8 @@ def cmd_service_token_revoke(args: argparse.Namespace) -> None:
 
 
 def cmd_service_token_create(args: argparse.Namespace) -> None:
+    from server.services import keys as key_service
+
     container = _container(args)
     with container.uow() as uow:
         token, raw = key_service.create_service_token(uow, container.hasher, args.name)
@@ -381,23 +410,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.handler(args)
-    except (ChronicleError, ConfigError) as exc:
-        print(f"chronicle: error: {exc}", file=sys.stderr)
-        return 1
-    except SQLAlchemyError as exc:
-        # The driver's first line says what failed; SQL and parameters stay out.
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        print(f"chronicle: error: database: {reason}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"chronicle: error: {exc}", file=sys.stderr)
-        return 1
-    except ImportError as exc:  # a database URL naming a driver that is not installed
-        print(f"chronicle: error: missing module {exc.name or exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        reason = _failure(exc)
+        if reason is None:
+            raise
+        print(f"chronicle: error: {reason}", file=sys.stderr)
+        return 1
     return 0
+
+
+def _failure(exc: Exception) -> str | None:
+    """The one line to print for a failure the user can act on; None for a bug."""
+    # Imported here, not at the top: by now the command has loaded them anyway.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from server.errors import ChronicleError
+
+    if isinstance(exc, ChronicleError | ConfigError | OSError):
+        return str(exc)
+    if isinstance(exc, SQLAlchemyError):
+        # The driver's first line says what failed; SQL and parameters stay out.
+        return "database: " + str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    if isinstance(exc, ImportError):  # a database URL naming a driver that is not installed
+        return f"missing module {exc.name or exc}"
+    return None
 
 
 if __name__ == "__main__":

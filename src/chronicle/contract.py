@@ -1,7 +1,7 @@
-"""What the protos say beyond messages: services, callers and google.api.http rules.
+"""What the protos say beyond messages: services, callers, http rules, where RPCs run.
 
 Server and edge both read the contract from here, so neither hard-codes a route,
-a success code or who may call what.
+a success code, who may call what, or an error's domain.
 """
 
 from __future__ import annotations
@@ -39,6 +39,24 @@ def allowed_callers(service: descriptor.ServiceDescriptor) -> frozenset[int]:
     """The caller kinds a service accepts; empty means nobody."""
     options = service.GetOptions()
     return frozenset(options.Extensions[options_pb2.allowed_callers])  # type: ignore[index]
+
+
+def is_cheap_read(method: descriptor.MethodDescriptor) -> bool:
+    """Declared `EXECUTION_CHEAP_READ`: may run on the event loop on the embedded database."""
+    execution: int = method.GetOptions().Extensions[options_pb2.execution]  # type: ignore[index]
+    return bool(execution == options_pb2.EXECUTION_CHEAP_READ)
+
+
+def cheap_reads(
+    services: tuple[descriptor.ServiceDescriptor, ...] = SERVICES,
+) -> frozenset[str]:
+    """The full method names of every RPC declared a cheap read."""
+    return frozenset(
+        full_method_name(method)
+        for service in services
+        for method in service.methods
+        if is_cheap_read(method)
+    )
 
 
 def is_admin_only(service: descriptor.ServiceDescriptor) -> bool:
@@ -95,3 +113,11 @@ def http_bindings(
 # Metadata an edge adds: the address of the HTTP client it serves. A server believes it
 # only from a peer in CHRONICLE_TRUSTED_PROXIES.
 CLIENT_ADDRESS_METADATA = "chronicle-client-address"
+
+# ErrorInfo.domain of our server's errors; reasons are the protos' ErrorReason names.
+DOMAIN = "chronicle"
+
+# Trailing metadata our server adds to every reply, error or not, once it has
+# authenticated the caller's credential (value "1"; never the credential itself). An
+# edge learns from it that a key is good: an answer without it proves nothing.
+AUTHENTICATED_METADATA = "chronicle-authenticated"

@@ -11,8 +11,9 @@ exactly what the server would:
   the server accepts gives its place back, so the budget meters the keys that fail: new
   valid keys (every client after an edge restart) are held back only while a flood is
   spending it. Keys seen accepted are never held back.
-The server still authenticates every request it gets; only keys' SHA-256 digests are
-kept here, never a key.
+A key is accepted when the server says so: its reply, error or not, carries the
+`chronicle-authenticated` trailer (contract.AUTHENTICATED_METADATA). The server still
+authenticates every request it gets; only keys' SHA-256 digests are kept here.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ from collections.abc import Callable, Iterable
 
 from cachetools import TTLCache
 
-from chronicle import credentials
+from chronicle import contract, credentials
 from chronicle.config import RateLimit
 from chronicle.gcra import InProcessLimiter
+from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.errors import HttpError, Refused
 
 # How long a key, once accepted, skips the new-key budget; how long a client's refusal
@@ -36,9 +38,11 @@ ACCEPTED_SECONDS = 3600.0
 LONGEST_REFUSAL_SECONDS = 3600.0
 REMEMBERED = 100_000  # keys and clients, each
 NEW_KEYS = "new keys"  # the one budget's name
-# Our server's answers that only a key it accepted can get: a bad request, forbidden,
-# not found, a conflict, the key's own rate limit (a client's is told apart), 501.
-_PAST_AUTHENTICATION = frozenset({400, 403, 404, 409, 429, 501})
+
+
+def authenticated(trailing: Iterable[tuple[str, str | bytes]]) -> bool:
+    """Whether a reply's trailing metadata says the server authenticated its key."""
+    return any(key == contract.AUTHENTICATED_METADATA for key, _ in trailing)
 
 
 @functools.lru_cache(maxsize=64)  # one per whole second of wait: a flood repeats them
@@ -56,8 +60,9 @@ class Ticket:
         self.client = client
         self.first: asyncio.Future[HttpError | None] | None = None  # when the key is new
 
-    def settle(self, error: HttpError | None) -> None:
-        self._admission._settle(self, error)
+    def settle(self, error: HttpError | None, *, authenticated: bool) -> None:
+        """The server's answer (None: served), and whether it authenticated the key."""
+        self._admission._settle(self, error, authenticated)
 
     async def __aenter__(self) -> Ticket:
         return self
@@ -86,9 +91,12 @@ class Admission:
         try:
             raw = credentials.presented_key(metadata)
         except credentials.CredentialError as exc:
-            raise Refused(HttpError.of(401, str(exc), "UNAUTHORIZED")) from None
+            raise Refused(HttpError.of(401, str(exc), ErrorReason.UNAUTHORIZED)) from None
         if credentials.parse(raw) is None:
-            raise Refused(HttpError.of(401, credentials.INVALID_KEY_MESSAGE, "API_KEY_INVALID"))
+            invalid = HttpError.of(
+                401, credentials.INVALID_KEY_MESSAGE, ErrorReason.API_KEY_INVALID
+            )
+            raise Refused(invalid)
         ticket = Ticket(self, credentials.digest(raw), client)
         while ticket.digest not in self._accepted:
             first = self._first_calls.get(ticket.digest)
@@ -113,17 +121,15 @@ class Admission:
         if not decision.allowed:
             raise Refused(_busy(math.ceil(decision.retry_after_seconds)))
 
-    def _settle(self, ticket: Ticket, error: HttpError | None) -> None:
+    def _settle(self, ticket: Ticket, error: HttpError | None, authenticated: bool) -> None:
         digest = ticket.digest
         if error is not None and error.client_refused_for > 0:
             self._refused[ticket.client] = (self._clock() + error.client_refused_for, error)
-        elif error is None or (error.from_server and error.status in _PAST_AUTHENTICATION):
-            # The key was accepted: our server answered past authentication. A 5xx, or
-            # a status grpc made itself (no ErrorInfo of ours), proves nothing.
+        elif authenticated:
             self._accepted[digest] = True
             if ticket.first is not None:  # it came through the new-key budget
                 self._budget.refund(NEW_KEYS, self._new_keys)
-        elif error.status == 401:  # revoked or expired since, or never valid
+        elif error is not None and error.status == 401:  # revoked or expired, or never valid
             self._accepted.pop(digest, None)
         self._release(ticket, error)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import logging
 import random
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 import grpc
 import uvicorn
@@ -19,7 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chronicle import contract
 from chronicle.config import Settings
-from edge.admission import Admission
+from edge.admission import Admission, authenticated
 from edge.errors import HttpError, Refused, error_response, from_status
 from edge.local_files import upload_routes
 from edge.openapi import build_openapi
@@ -98,11 +97,9 @@ RETURNED_METADATA = {
 }
 
 
-def passed_back(metadata: Any) -> dict[str, str]:
+def passed_back(metadata: Iterable[tuple[str, str | bytes]]) -> dict[str, str]:
     return {
-        RETURNED_METADATA[key]: str(value)
-        for key, value in (metadata or ())
-        if key in RETURNED_METADATA
+        RETURNED_METADATA[key]: str(value) for key, value in metadata if key in RETURNED_METADATA
     }
 
 
@@ -190,11 +187,12 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
                 try:
                     reply, trailing = await upstream.call(route, message, metadata)
                 except grpc.aio.AioRpcError as exc:
-                    error = from_status(exc.code(), exc.details(), exc.trailing_metadata())
-                    error.headers.update(passed_back(exc.trailing_metadata()))
-                    ticket.settle(error)
+                    trailing = tuple(exc.trailing_metadata() or ())
+                    error = from_status(exc.code(), exc.details(), trailing)
+                    error.headers.update(passed_back(trailing))
+                    ticket.settle(error, authenticated=authenticated(trailing))
                     raise Refused(error) from None
-                ticket.settle(None)
+                ticket.settle(None, authenticated=authenticated(trailing))
             return Response(
                 to_json(reply, route.binding.response_body),
                 status_code=route.binding.success_code,
@@ -221,9 +219,9 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
 
 class FrontDoor:
     """The edge's ASGI app: API calls go straight to the generic handler, past FastAPI's
-    per-request middleware, which is a third of what the edge spends refusing a bad key
-    (bench/keys.py); FastAPI serves its own paths (health, the OpenAPI document, the
-    local upload routes), start-up and shutdown."""
+    per-request middleware, which would cost more than refusing a bad key does; FastAPI
+    serves its own paths (health, the OpenAPI document, the local upload routes),
+    start-up and shutdown."""
 
     def __init__(self, app: FastAPI, api: ASGIApp, own_paths: tuple[str, ...]) -> None:
         """`own_paths`: the prefixes of FastAPI's own routes."""

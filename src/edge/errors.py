@@ -11,6 +11,9 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from starlette.responses import Response
 
+from chronicle import contract
+from chronicle.v1.error_reason_pb2 import ErrorReason
+
 # API.md's status mapping.
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.UNAUTHENTICATED: 401,
@@ -27,24 +30,22 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
 
-# The code, and a message safe to show, when the status carries no ErrorInfo.
-DEFAULTS: dict[int, tuple[str, str]] = {
-    400: ("BAD_REQUEST", "Bad request"),
-    401: ("UNAUTHORIZED", "Unauthorized"),
-    403: ("INSUFFICIENT_PRIVILEGES", "Insufficient privileges"),
-    404: ("NOT_FOUND", "Not found"),
-    405: ("METHOD_NOT_ALLOWED", "Method not allowed"),
-    409: ("CONFLICT", "Conflict"),
-    413: ("PAYLOAD_TOO_LARGE", "Payload too large"),
-    415: ("UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"),
-    429: ("API_KEY_RATE_LIMITED", "Rate limit exceeded"),
-    500: ("INTERNAL_ERROR", "Internal error"),
-    501: ("NOT_IMPLEMENTED", "Not implemented"),
-    503: ("UNAVAILABLE", "The service is temporarily unavailable"),
-    504: ("DEADLINE_EXCEEDED", "The service did not answer in time"),
+# The reason, and a message safe to show, when the status carries no ErrorInfo.
+DEFAULTS: dict[int, tuple[ErrorReason, str]] = {
+    400: (ErrorReason.BAD_REQUEST, "Bad request"),
+    401: (ErrorReason.UNAUTHORIZED, "Unauthorized"),
+    403: (ErrorReason.INSUFFICIENT_PRIVILEGES, "Insufficient privileges"),
+    404: (ErrorReason.NOT_FOUND, "Not found"),
+    405: (ErrorReason.METHOD_NOT_ALLOWED, "Method not allowed"),
+    409: (ErrorReason.CONFLICT, "Conflict"),
+    413: (ErrorReason.PAYLOAD_TOO_LARGE, "Payload too large"),
+    415: (ErrorReason.UNSUPPORTED_MEDIA_TYPE, "Unsupported media type"),
+    429: (ErrorReason.API_KEY_RATE_LIMITED, "Rate limit exceeded"),
+    500: (ErrorReason.INTERNAL_ERROR, "Internal error"),
+    501: (ErrorReason.NOT_IMPLEMENTED, "Not implemented"),
+    503: (ErrorReason.UNAVAILABLE, "The service is temporarily unavailable"),
+    504: (ErrorReason.DEADLINE_EXCEEDED, "The service did not answer in time"),
 }
-
-DOMAIN = "chronicle"
 
 
 @dataclass(frozen=True)
@@ -56,13 +57,17 @@ class HttpError:
     # Seconds the refusal holds for the client whatever it sends (ErrorInfo scope
     # "client": throttled for failed key verifications); 0 when it is this request's.
     client_refused_for: float = 0.0
-    # Our server's answer (a status with our ErrorInfo), not grpc's or the edge's own.
-    from_server: bool = False
 
     @classmethod
-    def of(cls, status: int, message: str | None = None, code: str | None = None) -> HttpError:
-        default_code, default_message = DEFAULTS.get(status, DEFAULTS[500])
-        return cls(status, code or default_code, message or default_message)
+    def of(
+        cls,
+        status: int,
+        message: str | None = None,
+        reason: ErrorReason | None = None,
+    ) -> HttpError:
+        default_reason, default_message = DEFAULTS.get(status, DEFAULTS[500])
+        code = ErrorReason.Name(reason or default_reason)
+        return cls(status, code, message or default_message)
 
     def retry_after(self, seconds: float, client_refused_for: float = 0.0) -> HttpError:
         """This error with `Retry-After` (whole seconds, at least 1)."""
@@ -111,16 +116,16 @@ def from_status(
         if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
-            if info.domain == DOMAIN:
+            if info.domain == contract.DOMAIN:
                 reason, scope = info.reason, info.metadata.get("scope", "")
         elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
             retry = error_details_pb2.RetryInfo()
             detail.Unpack(retry)
             delay = retry.retry_delay.seconds + retry.retry_delay.nanos / 1e9
     # grpc's own messages (connection errors and the like) may name internal hosts.
-    error = HttpError.of(status, (details or None) if reason else None, reason)
-    if reason is not None:
-        error = replace(error, from_server=True)
+    error = HttpError.of(status)
+    if reason:
+        error = replace(error, code=reason, message=details or error.message)
     if delay is not None:
         error = error.retry_after(delay, delay if scope == "client" else 0.0)
     return error

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from chronicle import upload_policy
 from chronicle.config import Settings
+from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.errors import HttpError, Refused, error_response
 
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ def redact_access_log() -> None:
 
 
 def _bad_file(message: str) -> Refused:
-    return Refused(HttpError.of(400, message, "FILE_UPLOAD_ERROR"))
+    return Refused(HttpError.of(400, message, ErrorReason.FILE_UPLOAD_ERROR))
 
 
 def _forbidden(message: str) -> Refused:

@@ -20,7 +20,7 @@ from google.protobuf.descriptor import (
 
 from chronicle.contract import HttpBinding
 
-Schema = dict[str, Any]
+Schema = dict[str, Any]  # a JSON Schema / OpenAPI object: JSON, dynamic by nature
 
 _REF = "#/components/schemas/"
 _JSON = "application/json"
@@ -271,7 +271,7 @@ def _operation(binding: HttpBinding, operation_id: str, components: _Components)
 
 def build_openapi(
     bindings: list[HttpBinding], *, title: str = "Chronicle API", version: str = "v1"
-) -> dict[str, Any]:
+) -> Schema:
     """The OpenAPI 3.1 document of the given routes, every schema derived from the protos."""
     components = _Components()
     paths: dict[str, Schema] = {}

@@ -1,11 +1,9 @@
 """Proto3 JSON printing, compiled once per message type.
 
-`json_format.MessageToDict` walks the descriptor on every call, which made it the
-edge's largest per-request cost (~260 µs for one presentation). This printer
-resolves each field's rule once and produces the same output, with proto field
-names and fields without presence always printed; a test checks it against
-json_format for every message of the contract. Types it does not specialise
-(well-known types, floats) are handed to json_format itself.
+`json_format.MessageToDict` walks the descriptor on every call, a large part of the
+edge's per-request cost; this printer resolves each field's rule once and produces
+the same output (a test checks it against json_format for every message of the
+contract). Types it does not specialise (well-known types, floats) go to json_format.
 """
 
 from __future__ import annotations
@@ -19,7 +17,10 @@ from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
-Printer = Callable[[Message], Any]
+# JSON values and protobuf field values are dynamic by nature: Any, under a name.
+Json = Any
+FieldValue = Any
+Printer = Callable[[Message], Json]
 
 _INT64 = {
     FieldDescriptor.TYPE_INT64,
@@ -32,11 +33,11 @@ _FLOATS = {FieldDescriptor.TYPE_FLOAT, FieldDescriptor.TYPE_DOUBLE}
 _printers: dict[str, Printer] = {}
 
 
-def to_dict(message: Message) -> Any:
+def to_dict(message: Message) -> Json:
     return printer(cast(Descriptor, message.DESCRIPTOR))(message)
 
 
-def _reference(message: Message) -> Any:
+def _reference(message: Message) -> Json:
     return json_format.MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
@@ -47,7 +48,7 @@ def printer(descriptor: Descriptor) -> Printer:
     found = _printers.get(name)
     if found is None:
 
-        def late(message: Message) -> Any:
+        def late(message: Message) -> Json:
             return _printers[name](message)
 
         # Registered before the fields are compiled, so recursive types terminate.
@@ -101,7 +102,7 @@ def _expression(field: FieldDescriptor, access: str, name: str, namespace: dict[
     return f"[{name}(x) for x in {access}]" if field.is_repeated else f"{name}({access})"
 
 
-def _scalar(field: FieldDescriptor) -> Callable[[Any], Any]:
+def _scalar(field: FieldDescriptor) -> Callable[[FieldValue], Json]:
     if field.message_type is not None:
         if field.message_type.full_name == "google.protobuf.Timestamp":
             return lambda value: value.ToJsonString()
@@ -116,11 +117,11 @@ def _scalar(field: FieldDescriptor) -> Callable[[Any], Any]:
     return _identity
 
 
-def _map_key(field: FieldDescriptor) -> Callable[[Any], str]:
+def _map_key(field: FieldDescriptor) -> Callable[[FieldValue], str]:
     if field.type == FieldDescriptor.TYPE_BOOL:
         return lambda key: "true" if key else "false"
     return str
 
 
-def _identity(value: Any) -> Any:
+def _identity(value: FieldValue) -> Json:
     return value

@@ -16,6 +16,9 @@ from google.protobuf.message import Message
 from chronicle.contract import HttpBinding
 from edge import protojson
 
+# A parsed JSON value (object, array, string, number, bool or null): dynamic by nature.
+Json = Any
+
 
 class TranscodeError(ValueError):
     """The HTTP request cannot become the RPC's request message (a 400)."""
@@ -143,14 +146,14 @@ def _field(descriptor: Descriptor, path: str) -> tuple[list[str], FieldDescripto
     return parts, found
 
 
-def _set_nested(data: dict[str, Any], parts: list[str], value: Any) -> None:
+def _set_nested(data: dict[str, Json], parts: list[str], value: Json) -> None:
     for part in parts[:-1]:
         data = data.setdefault(part, {})
     data[parts[-1]] = value
 
 
-def _query_value(fd: FieldDescriptor, name: str, values: list[str]) -> Any:
-    def one(text: str) -> Any:
+def _query_value(fd: FieldDescriptor, name: str, values: list[str]) -> Json:
+    def one(text: str) -> Json:
         if fd.type == FieldDescriptor.TYPE_BOOL:
             if text not in ("true", "false"):
                 raise TranscodeError(f"{name}: expected true or false")
@@ -164,14 +167,14 @@ def _query_value(fd: FieldDescriptor, name: str, values: list[str]) -> Any:
     return one(values[0])
 
 
-def parse_json_object(body: bytes) -> dict[str, Any]:
+def parse_json_object(body: bytes) -> dict[str, Json]:
     data = _parse_json(body) if body.strip() else {}
     if not isinstance(data, dict):
         raise TranscodeError("The JSON body must be an object")
     return data
 
 
-def _parse_json(body: bytes) -> Any:
+def _parse_json(body: bytes) -> Json:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -189,7 +192,7 @@ def build_request(
 ) -> Message:
     """The RPC request: body first, then query, then path variables (which win)."""
     descriptor = cast(Descriptor, route.request_class.DESCRIPTOR)
-    data: dict[str, Any] = {}
+    data: dict[str, Json] = {}
     body_field = route.binding.body
     if body_field == "*":
         data = {k: v for k, v in parse_json_object(body).items() if k not in route.path_fields}
@@ -230,7 +233,7 @@ def build_request(
     return message
 
 
-def _infer_update_mask(route: Route, message: Message, data: dict[str, Any]) -> None:
+def _infer_update_mask(route: Route, message: Message, data: dict[str, Json]) -> None:
     """PATCH with a body: the fields present in the body are the ones to update (AIP-134)."""
     fd = message.DESCRIPTOR.fields_by_name.get("update_mask")
     if (

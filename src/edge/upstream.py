@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from typing import Any
 
 import grpc
 from google.protobuf.message import Message
@@ -44,7 +43,7 @@ class Upstream:
         self._timeout = timeout
         self._channels: list[grpc.aio.Channel] = []
         self._next: itertools.cycle[int] | None = None
-        self._calls: dict[tuple[int, str], Any] = {}
+        self._calls: dict[tuple[int, str], grpc.aio.UnaryUnaryMultiCallable] = {}
 
     async def open(self) -> None:
         # Channels belong to the event loop they are made on: make them at start-up.

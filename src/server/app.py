@@ -118,13 +118,11 @@ class Container:
 
 
 def runs_inline(settings: Settings) -> Callable[[str], bool]:
-    """Which RPCs run on the event loop: reads (a GET http rule) on SQLite, which answer
-    in microseconds from the page cache. Writes may wait on SQLite's lock, and a
-    networked database on the network, so they go to the thread pool."""
+    """Which RPCs run on the event loop: those the protos declare cheap reads, on the
+    embedded database only; on a networked one every RPC runs in the thread pool."""
     if not settings.database_url.startswith("sqlite"):
         return lambda _method: False
-    reads = frozenset(b.full_method for b in contract.http_bindings() if b.verb == "GET")
-    return reads.__contains__
+    return contract.cheap_reads().__contains__
 
 
 def make_writer(settings: Settings) -> Writer:
@@ -216,8 +214,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     settings = container.settings
     executor = ThreadPoolExecutor(settings.grpc_threads, thread_name_prefix="grpc-blocking")
     # argon2 is CPU-bound: more threads than usable cores would only queue in the kernel.
-    # (Not at a lower priority: a niced thread preempted while it holds the GIL, in a
-    # garbage collection say, stalls the event loop; measured with bench/keys.py.)
+    # Not at a lower priority: a niced thread preempted holding the GIL stalls the loop.
     verifier = ThreadPoolExecutor(len(os.sched_getaffinity(0)), thread_name_prefix="argon2")
     interceptor = ChronicleInterceptor(
         container.authenticator,
@@ -264,8 +261,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
 def settle_heap() -> None:
     """Once a server process has started: what is alive now (modules, descriptors, pools)
     lives as long as the process, so collect once and move it out of the collector's
-    sight. Full collections then scan only what requests allocate: measured, their
-    pauses fell from ~120 ms to ~5 ms under a key flood (bench/keys.py)."""
+    sight; full collections then scan only what requests allocate."""
     gc.collect()
     gc.freeze()
 

@@ -10,6 +10,7 @@ from chronicle.v1 import api_key_pb2, generation_pb2, presentation_pb2
 from server.services.keys import key_state
 from server.storage import models
 from server.storage.views import PresentationView
+from server.vocabulary import JobState
 
 
 def timestamp(value: datetime | None) -> timestamp_pb2.Timestamp | None:
@@ -97,7 +98,7 @@ def generation_status(
 ) -> generation_pb2.GenerationStatus:
     """Only the fields that apply to the job's state are set; the rest stay absent."""
     status = generation_pb2.GenerationStatus(generation_id=job.id, status=job.state)
-    if job.state == "generating":
+    if job.state == JobState.GENERATING:
         if job.slides_total or job.current_step:
             status.progress.CopyFrom(
                 generation_pb2.GenerationProgress(
@@ -108,12 +109,12 @@ def generation_status(
             )
         if job.phase:
             status.phase = job.phase
-    elif job.state == "awaiting_input":
+    elif job.state == JobState.AWAITING_INPUT:
         status.message = job.question or ""
-    elif job.state == "completed" and deck is not None:
+    elif job.state == JobState.COMPLETED and deck is not None:
         status.presentation.CopyFrom(presentation_view(deck, app_url))
-    elif job.state == "failed":
+    elif job.state == JobState.FAILED:
         status.error = job.error or "Generation failed"
-    if job.tokens_used and job.state in ("generating", "completed"):
+    if job.tokens_used and job.state in (JobState.GENERATING, JobState.COMPLETED):
         status.tokens_used = job.tokens_used
     return status

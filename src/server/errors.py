@@ -1,7 +1,7 @@
-"""Domain exceptions. Services raise these; one interceptor maps them to statuses.
+"""Domain exceptions: services raise them, `server.error_mapping` turns them into statuses.
 
-Each carries Chronicle's error code (`reason`) and a message safe to show a
-client: never a raw key, a stack trace or SQL.
+Each carries its ErrorReason (from the protos) and a message safe to show a client:
+never a raw key, a stack trace or SQL.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from chronicle.credentials import INVALID_KEY_MESSAGE
+from chronicle.v1.error_reason_pb2 import ErrorReason
 
 # What an id of ours looks like; anything else is not repeated back to the caller.
 _ID = re.compile(r"^[a-z]{2,5}_[0-9A-Za-z]{1,40}$")
@@ -25,7 +26,7 @@ def shown(value: str) -> str:
 
 
 class ChronicleError(Exception):
-    reason = "INTERNAL_ERROR"
+    error_reason: ErrorReason = ErrorReason.INTERNAL_ERROR
     default_message = "Internal error"
     # What the refusal is about beyond this request: "client" when it holds for the
     # caller's address whatever it sends (told in ErrorInfo.metadata["scope"]).
@@ -35,80 +36,85 @@ class ChronicleError(Exception):
         super().__init__(message or self.default_message)
 
     @property
+    def reason(self) -> str:
+        """The reason as sent on the wire (ErrorInfo.reason)."""
+        return ErrorReason.Name(self.error_reason)
+
+    @property
     def message(self) -> str:
         return str(self.args[0])
 
 
 # 401
 class Unauthorized(ChronicleError):
-    reason = "UNAUTHORIZED"
+    error_reason = ErrorReason.UNAUTHORIZED
     default_message = "Missing or malformed API key header"
 
 
 class KeyInvalid(ChronicleError):
-    reason = "API_KEY_INVALID"
+    error_reason = ErrorReason.API_KEY_INVALID
     default_message = INVALID_KEY_MESSAGE  # the edge refuses malformed keys with it too
 
 
 class KeyExpired(ChronicleError):
-    reason = "API_KEY_EXPIRED"
+    error_reason = ErrorReason.API_KEY_EXPIRED
     default_message = "The API key has expired"
 
 
 class KeyRevoked(ChronicleError):
-    reason = "API_KEY_REVOKED"
+    error_reason = ErrorReason.API_KEY_REVOKED
     default_message = "The API key has been revoked"
 
 
 # 403
 class WrongWorkspace(ChronicleError):
-    reason = "INSUFFICIENT_PRIVILEGES"
+    error_reason = ErrorReason.INSUFFICIENT_PRIVILEGES
     default_message = "The resource belongs to another workspace"
 
 
 class CallerNotAllowed(ChronicleError):
-    reason = "INSUFFICIENT_PRIVILEGES"
+    error_reason = ErrorReason.INSUFFICIENT_PRIVILEGES
     default_message = "This credential may not call this service"
 
 
 # 404
 class NotFound(ChronicleError):
-    reason = "NOT_FOUND"
+    error_reason = ErrorReason.NOT_FOUND
     default_message = "Not found"
 
 
 class PresentationNotFound(NotFound):
-    reason = "DOCUMENT_NOT_FOUND"
+    error_reason = ErrorReason.DOCUMENT_NOT_FOUND
     default_message = "Presentation not found"
 
 
 class TemplateNotFound(NotFound):
-    reason = "TEMPLATE_NOT_FOUND"
+    error_reason = ErrorReason.TEMPLATE_NOT_FOUND
     default_message = "Template not found"
 
 
 # 400
 class InvalidArgument(ChronicleError):
-    reason = "BAD_REQUEST"
+    error_reason = ErrorReason.BAD_REQUEST
     default_message = "Bad request"
 
 
 class FileUploadError(InvalidArgument):
     """An upload target refused, or an uploaded file unusable (empty, too large)."""
 
-    reason = "FILE_UPLOAD_ERROR"
+    error_reason = ErrorReason.FILE_UPLOAD_ERROR
     default_message = "The file cannot be uploaded"
 
 
 # 409
 class Conflict(ChronicleError):
-    reason = "CONFLICT"
+    error_reason = ErrorReason.CONFLICT
     default_message = "The resource's state does not allow this call"
 
 
 # 429
 class RateLimited(ChronicleError):
-    reason = "API_KEY_RATE_LIMITED"
+    error_reason = ErrorReason.API_KEY_RATE_LIMITED
     default_message = "The API key's rate limit is exhausted; retry later"
 
     def __init__(self, retry_after_seconds: float, message: str | None = None) -> None:
@@ -126,11 +132,11 @@ class ClientThrottled(RateLimited):
 
 # 503
 class Unavailable(ChronicleError):
-    reason = "UNAVAILABLE"
+    error_reason = ErrorReason.UNAVAILABLE
     default_message = "The service is busy; retry shortly"
 
 
 # 501
 class NotImplementedYet(ChronicleError):
-    reason = "NOT_IMPLEMENTED"
+    error_reason = ErrorReason.NOT_IMPLEMENTED
     default_message = "Not implemented yet"

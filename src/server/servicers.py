@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator, Callable
 
 from google.protobuf import empty_pb2
 
@@ -33,6 +32,7 @@ from server.services import jobs, uploads
 from server.services import keys as key_service
 from server.services import presentations as service
 from server.storage.uow import UnitOfWork
+from server.vocabulary import JobState
 
 UowFactory = Callable[[], UnitOfWork]
 WATCH_SECONDS = 600.0
@@ -109,47 +109,54 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         return empty_pb2.Empty()
 
     def GeneratePresentation(
-        self, request: pres_pb.GeneratePresentationRequest, context: Any
+        self, request: pres_pb.GeneratePresentationRequest, context: object
     ) -> pres_pb.GeneratePresentationResponse:
         with self._uow() as uow:
             job = jobs.submit(
                 uow, self._principal_of(context), _generation_request(request), self._store
             )
             return pres_pb.GeneratePresentationResponse(
-                generation_id=job.id,
-                status=job.state,
-                poll_url=f"/api/v1/presentations/generate/{job.id}/status",
+                generation_id=job.id, status=job.state, poll_url=_poll_url(job.id)
             )
 
-    def GetGenerationStatus(self, request: pres_pb.GetGenerationStatusRequest, context: Any) -> Any:
+    def GetGenerationStatus(
+        self, request: pres_pb.GetGenerationStatusRequest, context: object
+    ) -> generation_pb2.GenerationStatus:
         return self._generation_status(self._principal_of(context), request.generation_id)
 
     def _generation_status(
         self, principal: Principal, generation_id: str
     ) -> generation_pb2.GenerationStatus:
         with self._uow() as uow:
-            job = jobs.owned_job(uow, principal, generation_id)
-            deck = uow.presentations.get(job.presentation_id) if job.presentation_id else None
-            return convert.generation_status(job, deck, self._app_url)
+            view = jobs.status_view(uow, principal, generation_id)
+            return convert.generation_status(view.job, view.deck, self._app_url)
 
     def WatchGeneration(
-        self, request: pres_pb.WatchGenerationRequest, context: Any
-    ) -> Iterator[generation_pb2.GenerationStatus]:
-        """Polls the job (a cheap indexed read) and sends each state that differs."""
-        principal = self._principal_of(context)
+        self, request: pres_pb.WatchGenerationRequest, context: object
+    ) -> AsyncIterator[generation_pb2.GenerationStatus]:
+        """Runs on the event loop: the caller is read here, where the interceptor has set
+        it, and the stream it returns waits between reads without holding a thread."""
+        return self._watch(self._principal_of(context), request.generation_id)
+
+    async def _watch(
+        self, principal: Principal, generation_id: str
+    ) -> AsyncIterator[generation_pb2.GenerationStatus]:
+        """Reads the job (a short call in the loop's default executor, apart from the
+        RPC pool) every WATCH_POLL_SECONDS and sends each status that differs."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + WATCH_SECONDS
         last = None
-        deadline = time.monotonic() + WATCH_SECONDS
-        while time.monotonic() < deadline:
-            status = self._generation_status(principal, request.generation_id)
+        while loop.time() < deadline:
+            status = await asyncio.to_thread(self._generation_status, principal, generation_id)
             if status != last:
                 yield status
                 last = status
-            if status.status in ("completed", "failed"):
+            if JobState(status.status).finished:
                 return
-            time.sleep(WATCH_POLL_SECONDS)
+            await asyncio.sleep(WATCH_POLL_SECONDS)
 
     def SendGenerationMessage(
-        self, request: pres_pb.SendGenerationMessageRequest, context: Any
+        self, request: pres_pb.SendGenerationMessageRequest, context: object
     ) -> pres_pb.SendGenerationMessageResponse:
         with self._uow() as uow:
             job = jobs.send_message(
@@ -184,7 +191,25 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             )
 
 
-def _attachment(message: Any) -> dict[str, str]:
+def _status_route() -> str:
+    """The REST path of GetGenerationStatus, from its google.api.http rule."""
+    method = pres_pb.DESCRIPTOR.services_by_name["PresentationService"].methods_by_name[
+        "GetGenerationStatus"
+    ]
+    for binding in contract.http_bindings():
+        if binding.method.full_name == method.full_name and "{generation_id}" in binding.path:
+            return binding.path
+    raise LookupError("GetGenerationStatus has no http rule naming {generation_id}")
+
+
+_STATUS_ROUTE = _status_route()
+
+
+def _poll_url(generation_id: str) -> str:
+    return _STATUS_ROUTE.replace("{generation_id}", generation_id)
+
+
+def _attachment(message: generation_pb2.Attachment) -> dict[str, str]:
     return {
         "id": message.id,
         "url": message.url,
@@ -199,10 +224,11 @@ def _generation_request(
     def optional(name: str) -> str | None:
         return getattr(request, name) if request.HasField(name) else None
 
-    count = None
+    count: object = None  # a JSON value: a number, a string, a bool, a list or a struct
     if request.HasField("section_count"):
-        kind = request.section_count.WhichOneof("kind") or "null_value"
-        count = (kind.removesuffix("_value"), getattr(request.section_count, kind))
+        kind = request.section_count.WhichOneof("kind")
+        if kind not in (None, "null_value"):
+            count = getattr(request.section_count, kind)
     return jobs.GenerationRequest(
         prompt=request.prompt,
         template_id=optional("template_id"),

@@ -134,6 +134,31 @@ def test_every_401_rule_over_rest(http: httpx.Client, tenant: Tenant) -> None:
         assert tenant.key not in response.text
 
 
+def test_the_server_says_in_its_trailers_when_it_authenticated_the_key(
+    channel: grpc.Channel, http: httpx.Client, tenant: Tenant
+) -> None:
+    stub = channel.unary_unary(
+        GET_CALLER,
+        request_serializer=identity_service_pb2.GetCallerRequest.SerializeToString,
+        response_deserializer=identity_service_pb2.Caller.FromString,
+    )
+    _, served = stub.with_call(identity_service_pb2.GetCallerRequest(), metadata=tenant.bearer)
+    assert dict(served.trailing_metadata())[contract.AUTHENTICATED_METADATA] == "1"
+    request = presentation_service_pb2.GetPresentationRequest(id="pres_missing")
+    get = "/chronicle.v1.PresentationService/GetPresentation"
+    not_found = call(channel, get, request, tenant.bearer)
+    assert not_found.code() == grpc.StatusCode.NOT_FOUND
+    assert contract.AUTHENTICATED_METADATA in dict(not_found.trailing_metadata())
+    for name, metadata, _reason in _unauthorized_cases(tenant):
+        refused = caller(channel, metadata)
+        assert contract.AUTHENTICATED_METADATA not in dict(refused.trailing_metadata()), name
+    # The edge reads it; HTTP clients never see it.
+    for path in ("/api/v1/caller", "/api/v1/presentations/pres_missing"):
+        response = http.get(path, headers=tenant.headers)
+        assert response.status_code in (200, 404)
+        assert contract.AUTHENTICATED_METADATA not in response.headers
+
+
 def test_unknown_key_and_wrong_secret_look_the_same(http: httpx.Client, tenant: Tenant) -> None:
     cases = {name: m for name, m, _ in _unauthorized_cases(tenant)}
     unknown = http.get("/api/v1/templates", headers=dict(cases["unknown key id"]))

@@ -11,19 +11,22 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
 import httpx
 import pytest
 
-from chronicle.v1 import generation_pb2, presentation_service_pb2
+from chronicle.v1 import generation_pb2, presentation_service_pb2, presentation_service_pb2_grpc
 from server.app import Container
 from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Brief, PlannedSection, Written
 from server.services.jobs import MIN_WORDS_TO_PLAN, QUESTIONS
+from server.storage import models
 from tests.conftest import Tenant
 from tests.fake_model import planning, serve_fake_model
 
@@ -34,12 +37,46 @@ NOTES = (
 )
 
 
-class SlowWriter(BuiltinWriter):
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
+class GatedWriter(BuiltinWriter):
+    """Writes slide n only once the test has seen the job at "Creating slide n": every
+    step is observed, without a fixed delay."""
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+        self._changed = threading.Condition()
+        self._writing = 0
+
+    def saw(self, step: str) -> None:
+        with self._changed:
+            self._seen.add(step)
+            self._changed.notify_all()
 
     def write(self, brief: Brief, planned: PlannedSection) -> Written:
-        time.sleep(self.delay)
+        self._writing += 1
+        step = f"Creating slide {self._writing} of "
+        with self._changed:
+            assert self._changed.wait_for(
+                lambda: any(s.startswith(step) for s in self._seen), timeout=20
+            ), f"the test never saw {step!r}"
+        return super().write(brief, planned)
+
+
+class Clock:
+    """The worker's clock, moved by its writer: a job's time runs out without waiting."""
+
+    def __init__(self) -> None:
+        self.now = models.utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class TimeTakingWriter(BuiltinWriter):
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self._clock, self._seconds = clock, seconds
+
+    def write(self, brief: Brief, planned: PlannedSection) -> Written:
+        self._clock.now += timedelta(seconds=self._seconds)
         return super().write(brief, planned)
 
 
@@ -102,7 +139,8 @@ def test_generate_answers_202_and_completes_with_the_stored_deck(
 def test_progress_moves_slide_by_slide(
     http: httpx.Client, tenant: Tenant, start_worker: Any
 ) -> None:
-    start_worker(SlowWriter(0.15))
+    writer = GatedWriter()
+    start_worker(writer)
     gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=5).json()[
         "generation_id"
     ]
@@ -115,6 +153,7 @@ def test_progress_moves_slide_by_slide(
         if status["status"] != "generating":
             break
         if "progress" in status:
+            writer.saw(status["progress"]["current_step"])
             seen.append(
                 (
                     status.get("phase"),
@@ -266,10 +305,25 @@ def test_a_model_failure_ends_the_job_failed_with_its_reason(
     }
 
 
+def test_a_model_job_s_tokens_include_its_planning(
+    http: httpx.Client, tenant: Tenant, start_worker: Any
+) -> None:
+    with serve_fake_model() as (model, url):
+        model.fallback = planning(3, plan_tokens=100, slide_tokens=10)
+        start_worker(ModelWriter(ModelSettings(base_url=url, model="m", attempts=1)))
+        gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=3).json()[
+            "generation_id"
+        ]
+        done = wait_for(http, tenant, gid, "completed", "failed")
+    assert done["status"] == "completed", done
+    assert done["tokens_used"] == 100 + 3 * 10
+
+
 def test_a_job_running_too_long_fails_as_timed_out(
     http: httpx.Client, tenant: Tenant, start_worker: Any
 ) -> None:
-    start_worker(SlowWriter(0.3), job_timeout_seconds=0.5)
+    clock = Clock()
+    start_worker(TimeTakingWriter(clock, 0.3), job_timeout_seconds=0.5, clock=clock)
     gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=6).json()[
         "generation_id"
     ]
@@ -377,7 +431,8 @@ def wait_for_progress(http: httpx.Client, tenant: Tenant, gid: str) -> dict[str,
 def test_watch_streams_each_change_until_the_job_completes(
     http: httpx.Client, channel: grpc.Channel, tenant: Tenant, start_worker: Any
 ) -> None:
-    start_worker(SlowWriter(0.45))  # slower than the watch's 0.2 s poll
+    writer = GatedWriter()  # each slide waits until the watch has shown it
+    start_worker(writer)
     gid = generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=4).json()[
         "generation_id"
     ]
@@ -386,13 +441,14 @@ def test_watch_streams_each_change_until_the_job_completes(
         request_serializer=presentation_service_pb2.WatchGenerationRequest.SerializeToString,
         response_deserializer=generation_pb2.GenerationStatus.FromString,
     )
-    updates = list(
-        stream(
-            presentation_service_pb2.WatchGenerationRequest(generation_id=gid),
-            metadata=tenant.bearer,
-            timeout=30,
-        )
-    )
+    updates = []
+    for update in stream(
+        presentation_service_pb2.WatchGenerationRequest(generation_id=gid),
+        metadata=tenant.bearer,
+        timeout=30,
+    ):
+        writer.saw(update.progress.current_step)
+        updates.append(update)
     assert updates[0].status == "generating"
     assert updates[-1].status == "completed" and updates[-1].presentation.id
     assert all(a != b for a, b in itertools.pairwise(updates))
@@ -413,6 +469,54 @@ def test_watch_needs_a_key_and_a_known_job(channel: grpc.Channel, tenant: Tenant
     with pytest.raises(grpc.RpcError) as missing:
         list(stream(request, metadata=tenant.bearer, timeout=10))
     assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_fifty_watchers_leave_the_thread_pool_to_writes(
+    http: httpx.Client, channel: grpc.Channel, tenant: Tenant, start_worker: Any
+) -> None:
+    """A watch waits without holding a thread: 50 open watches (five times the RPC
+    thread pool) and a stream of writes at the same time all succeed, and every watch
+    then follows its job to the end."""
+    gids = [
+        generate(http, tenant, prompt=NOTES, non_interactive=True, section_count=2).json()[
+            "generation_id"
+        ]
+        for _ in range(5)
+    ]
+    stub = presentation_service_pb2_grpc.PresentationServiceStub(channel)
+    watches = [
+        stub.WatchGeneration(
+            presentation_service_pb2.WatchGenerationRequest(generation_id=gids[i % 5]),
+            metadata=tenant.bearer,
+            timeout=30,
+        )
+        for i in range(50)
+    ]
+    assert all(next(watch).status == "generating" for watch in watches)  # all 50 served
+    template = stub.ListTemplates(
+        presentation_service_pb2.ListTemplatesRequest(), metadata=tenant.bearer
+    ).templates[0]
+
+    def write(index: int) -> str:
+        deck = stub.CreatePresentation(
+            presentation_service_pb2.CreatePresentationRequest(template_id=template.id),
+            metadata=tenant.bearer,
+            timeout=10,
+        )
+        return str(
+            stub.UpdatePresentation(
+                presentation_service_pb2.UpdatePresentationRequest(
+                    id=deck.id, title=f"Deck {index}"
+                ),
+                metadata=tenant.bearer,
+                timeout=10,
+            ).title
+        )
+
+    with ThreadPoolExecutor(8) as writers:
+        assert list(writers.map(write, range(40))) == [f"Deck {i}" for i in range(40)]
+    start_worker()
+    assert all(list(watch)[-1].status == "completed" for watch in watches)
 
 
 def test_language_and_narrative_type_show_in_the_deck(

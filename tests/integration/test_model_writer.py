@@ -49,7 +49,8 @@ def test_plans_and_writes_from_structured_answers(fake: tuple[FakeModel, str]) -
         tokens=30,
     )
     w = writer(url)
-    planned = w.plan(BRIEF)
+    plan = w.plan(BRIEF)
+    planned = plan.sections
     assert [(p.title, p.layout) for p in planned] == [
         ("Loutres", "title"),
         ("Le problème", "title_and_body"),
@@ -58,7 +59,7 @@ def test_plans_and_writes_from_structured_answers(fake: tuple[FakeModel, str]) -
     written = w.write(BRIEF, planned[1])
     assert list(written.section.blocks[1].bullet_list.items) == ["Les rivières sont sales"]
     assert written.section.speaker_notes == "Dites-le."
-    assert written.tokens == 30 and w.tokens_used == 130
+    assert written.tokens == 30 and plan.tokens == 100  # 130 for the two calls
     request = model.requests[0]
     assert request["model"] == "tiny" and request["response_format"] == {"type": "json_object"}
     assert "Otters need clean rivers" in request["messages"][1]["content"]
@@ -70,7 +71,7 @@ def test_server_errors_are_retried_with_backoff(fake: tuple[FakeModel, str]) -> 
     model.script.append((503, {}))
     model.script.append((429, {}))
     model.reply(json.dumps(PLAN))
-    assert len(writer(url).plan(BRIEF)) == 3
+    assert len(writer(url).plan(BRIEF).sections) == 3
     assert len(model.requests) == 3
 
 

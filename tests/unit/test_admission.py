@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import dataclass
 
 import pytest
 
+from chronicle import contract
 from chronicle.config import RateLimit
-from edge.admission import Admission
+from chronicle.v1.error_reason_pb2 import ErrorReason
+from edge.admission import Admission, authenticated
 from edge.errors import HttpError, Refused
 from server import key_material
 
 Metadata = list[tuple[str, str]]
-SERVED = None  # a server's answer that is not an error
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A server's answer as the edge reads it: the error (None: served), and whether
+    the reply carried the trailer saying the server authenticated the key."""
+
+    error: HttpError | None
+    authenticated: bool
+
+
+SERVED = Answer(None, authenticated=True)
 
 
 class Clock:
@@ -24,9 +37,14 @@ class Clock:
         return self.now
 
 
-def from_server(error: HttpError) -> HttpError:
-    """`error` as the edge reads it from our server's status (with our ErrorInfo)."""
-    return replace(error, from_server=True)
+def unproven(error: HttpError) -> Answer:
+    """`error` without the authenticated trailer: nothing said about the key."""
+    return Answer(error, authenticated=False)
+
+
+def past_authentication(error: HttpError) -> Answer:
+    """`error` from our server after it authenticated the key (the trailer is set)."""
+    return Answer(error, authenticated=True)
 
 
 def key() -> Metadata:
@@ -34,7 +52,7 @@ def key() -> Metadata:
 
 
 def call(
-    admission: Admission, metadata: Metadata, client: str, answer: HttpError | None = SERVED
+    admission: Admission, metadata: Metadata, client: str, answer: Answer = SERVED
 ) -> HttpError | None:
     """One request through admission; the server answers `answer`. The edge's own
     refusal, or None once the request reached the server."""
@@ -42,7 +60,7 @@ def call(
     async def request() -> HttpError | None:
         try:
             async with await admission.admit(metadata, client) as ticket:
-                ticket.settle(answer)
+                ticket.settle(answer.error, authenticated=answer.authenticated)
         except Refused as refused:
             return refused.error
         return None
@@ -54,12 +72,12 @@ def test_new_keys_pass_at_the_rate_and_recover_when_the_budget_refills() -> None
     clock = Clock()
     admission = Admission(RateLimit(3, 1), clock)
     for n in range(3):
-        assert call(admission, key(), f"10.0.0.{n}", HttpError.of(401)) is None
+        assert call(admission, key(), f"10.0.0.{n}", unproven(HttpError.of(401))) is None
     busy = call(admission, key(), "10.0.0.9")
     assert busy is not None
     assert (busy.status, busy.code, busy.headers["retry-after"]) == (503, "UNAVAILABLE", "1")
     clock.now += 1 / 3
-    assert call(admission, key(), "10.0.0.9", HttpError.of(401)) is None
+    assert call(admission, key(), "10.0.0.9", unproven(HttpError.of(401))) is None
     assert call(admission, key(), "10.0.0.9") is not None
 
 
@@ -68,7 +86,7 @@ def test_new_keys_a_server_accepts_give_their_place_back() -> None:
     for _ in range(10):
         assert call(admission, key(), "10.0.0.1", SERVED) is None
     for _ in range(2):
-        assert call(admission, key(), "10.0.0.1", HttpError.of(401)) is None
+        assert call(admission, key(), "10.0.0.1", unproven(HttpError.of(401))) is None
     assert call(admission, key(), "10.0.0.1") is not None  # spent by the keys that failed
 
 
@@ -76,14 +94,15 @@ def test_an_accepted_key_skips_the_budget_until_a_server_refuses_it() -> None:
     admission = Admission(RateLimit(1, 60), Clock())
     accepted = key()
     assert call(admission, accepted, "10.0.0.1") is None
-    assert call(admission, key(), "10.0.0.1", HttpError.of(401)) is None
+    assert call(admission, key(), "10.0.0.1", unproven(HttpError.of(401))) is None
     assert call(admission, key(), "10.0.0.1") is not None  # the budget is spent
     for _ in range(5):
         assert call(admission, accepted, "10.0.0.1") is None
     # Rate limited is still accepted; revoked (401) is not.
-    limited = from_server(HttpError.of(429, code="API_KEY_RATE_LIMITED"))
+    limited = past_authentication(HttpError.of(429, reason=ErrorReason.API_KEY_RATE_LIMITED))
     assert call(admission, accepted, "10.0.0.1", limited) is None
-    assert call(admission, accepted, "10.0.0.1", HttpError.of(401, code="API_KEY_REVOKED")) is None
+    revoked = unproven(HttpError.of(401, reason=ErrorReason.API_KEY_REVOKED))
+    assert call(admission, accepted, "10.0.0.1", revoked) is None
     refused = call(admission, accepted, "10.0.0.1")
     assert refused is not None and refused.status == 503
 
@@ -93,8 +112,15 @@ def test_a_client_refused_by_a_server_is_refused_here_until_its_delay_is_over() 
     admission = Admission(RateLimit(100, 1), clock)
     accepted = key()
     assert call(admission, accepted, "10.0.0.1") is None
-    throttled = HttpError.of(429, "Too many failures from this client", "API_KEY_RATE_LIMITED")
-    call(admission, key(), "10.0.0.1", throttled.retry_after(2.5, client_refused_for=2.5))
+    throttled = HttpError.of(
+        429, "Too many failures from this client", ErrorReason.API_KEY_RATE_LIMITED
+    )
+    call(
+        admission,
+        key(),
+        "10.0.0.1",
+        unproven(throttled.retry_after(2.5, client_refused_for=2.5)),
+    )
     clock.now += 1.0
     error = call(admission, key(), "10.0.0.1")
     assert error is not None
@@ -125,7 +151,7 @@ def test_a_request_without_one_well_formed_key_is_refused_before_any_budget() ->
 
 
 def first_call_and_followers(
-    admission: Admission, metadata: Metadata, answer: HttpError | None, followers: int
+    admission: Admission, metadata: Metadata, answer: Answer, followers: int
 ) -> list[HttpError | None]:
     """A new key's first call, answered only once `followers` more requests bringing the
     same key have arrived; what each follower got."""
@@ -134,7 +160,7 @@ def first_call_and_followers(
         async def follower() -> HttpError | None:
             try:
                 async with await admission.admit(metadata, "10.0.0.2") as ticket:
-                    ticket.settle(answer)
+                    ticket.settle(answer.error, authenticated=answer.authenticated)
             except Refused as refused:
                 return refused.error
             return None
@@ -143,7 +169,7 @@ def first_call_and_followers(
             waiting = [asyncio.create_task(follower()) for _ in range(followers)]
             await asyncio.sleep(0.01)
             assert not any(task.done() for task in waiting)  # they wait for the first
-            first.settle(answer)
+            first.settle(answer.error, authenticated=answer.authenticated)
         return list(await asyncio.gather(*waiting))
 
     return asyncio.run(scenario())
@@ -151,10 +177,12 @@ def first_call_and_followers(
 
 def test_requests_with_a_new_key_in_flight_share_its_first_answer_and_spend_no_budget() -> None:
     admission = Admission(RateLimit(2, 60), Clock())
-    invalid = HttpError.of(401, "The API key is invalid", "API_KEY_INVALID")
-    assert first_call_and_followers(admission, key(), invalid, 20) == [invalid] * 20
+    invalid = HttpError.of(401, "The API key is invalid", ErrorReason.API_KEY_INVALID)
+    assert first_call_and_followers(admission, key(), unproven(invalid), 20) == [invalid] * 20
     assert first_call_and_followers(admission, key(), SERVED, 20) == [None] * 20
-    assert call(admission, key(), "10.0.0.3", invalid) is None  # one left: 1 failed, 1 given back
+    assert (
+        call(admission, key(), "10.0.0.3", unproven(invalid)) is None
+    )  # one left: 1 failed, 1 given back
     assert call(admission, key(), "10.0.0.3") is not None
 
 
@@ -165,7 +193,7 @@ def test_followers_ask_again_when_the_first_call_ends_without_an_answer() -> Non
     async def scenario() -> HttpError | None:
         async def follower() -> HttpError | None:
             async with await admission.admit(metadata, "10.0.0.2") as ticket:
-                ticket.settle(SERVED)
+                ticket.settle(SERVED.error, authenticated=SERVED.authenticated)
             return None
 
         with pytest.raises(Refused):
@@ -178,8 +206,12 @@ def test_followers_ask_again_when_the_first_call_ends_without_an_answer() -> Non
     assert asyncio.run(scenario()) is None
 
 
-def test_a_server_error_or_grpcs_own_status_proves_nothing_about_a_new_key() -> None:
-    for answer in (from_server(HttpError.of(504)), HttpError.of(429)):  # grpc's: no ErrorInfo
+def test_an_answer_without_the_authenticated_trailer_proves_nothing_about_a_new_key() -> None:
+    # A server's 5xx before authentication, or a status grpc made itself: no trailer.
+    for answer in (
+        unproven(HttpError.of(504)),
+        unproven(HttpError.of(429)),
+    ):
         admission = Admission(RateLimit(1, 60), Clock())
         made_up = key()
         assert call(admission, made_up, "10.0.0.1", answer) is None
@@ -189,6 +221,14 @@ def test_a_server_error_or_grpcs_own_status_proves_nothing_about_a_new_key() -> 
 
 def test_followers_of_a_first_call_answered_about_its_request_make_their_own() -> None:
     admission = Admission(RateLimit(1, 60), Clock())
-    not_found = from_server(HttpError.of(404, "Presentation not found", "DOCUMENT_NOT_FOUND"))
+    not_found = past_authentication(
+        HttpError.of(404, "Presentation not found", ErrorReason.DOCUMENT_NOT_FOUND)
+    )
     # The key is accepted by the 404: the followers' own calls reach the server.
     assert first_call_and_followers(admission, key(), not_found, 5) == [None] * 5
+
+
+def test_only_the_servers_trailer_says_a_key_was_authenticated() -> None:
+    assert authenticated([(contract.AUTHENTICATED_METADATA, "1"), ("ratelimit-limit", "10")])
+    assert not authenticated([("ratelimit-limit", "10"), ("grpc-status-details-bin", b"")])
+    assert not authenticated([])

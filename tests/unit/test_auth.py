@@ -392,7 +392,7 @@ def _events(uow: FakeUnitOfWork, kind: str) -> list[models.KeyEvent]:
 def test_only_a_trusted_peer_may_forward_the_client_address() -> None:
     """A gRPC caller outside CHRONICLE_TRUSTED_PROXIES cannot pick its own address."""
     from chronicle.config import Settings
-    from server.interceptor import client_address
+    from server.client_address import client_address
 
     trusted = Settings.load({}).trusted_proxies  # loopback by default
     forwarded = [("chronicle-client-address", "10.9.9.9")]

@@ -33,7 +33,7 @@ We need 250,000 euros to open a fourth centre. Each centre treats about 60 otter
 
 def write_all(brief: Brief) -> list[Section]:
     writer = BuiltinWriter()
-    return [writer.write(brief, planned).section for planned in writer.plan(brief)]
+    return [writer.write(brief, planned).section for planned in writer.plan(brief).sections]
 
 
 def test_outline_finds_headings_lists_and_paragraphs() -> None:
@@ -79,7 +79,7 @@ def test_auto_count_follows_the_material() -> None:
 def test_each_narrative_type_gives_its_own_storyline() -> None:
     storylines = {}
     for name in archetypes.ARCHETYPES:
-        planned = BuiltinWriter().plan(Brief(NOTES, NOTES, name, "Subtle", 7, "us"))
+        planned = BuiltinWriter().plan(Brief(NOTES, NOTES, name, "Subtle", 7, "us")).sections
         storylines[name] = tuple(p.title for p in planned[1:])
     assert len(set(storylines.values())) == len(archetypes.ARCHETYPES)
     assert storylines["Pitch"][0] == label("us", "problem")
@@ -87,7 +87,7 @@ def test_each_narrative_type_gives_its_own_storyline() -> None:
 
 
 def test_slides_take_the_role_their_own_heading_names() -> None:
-    planned = BuiltinWriter().plan(Brief(NOTES, NOTES, "Pitch", "Subtle", 6, "us"))
+    planned = BuiltinWriter().plan(Brief(NOTES, NOTES, "Pitch", "Subtle", 6, "us")).sections
     assert [(p.heading, p.title) for p in planned[1:-1]] == [
         ("Why otters need help", "The problem"),
         ("What we do", "The solution"),
@@ -153,7 +153,7 @@ def test_template_flow_follows_the_template_sections_in_order() -> None:
         Section(id="sec_b", title="Details", layout="two_column"),
         Section(id="sec_c", title="Wrap up", layout="closing"),
     )
-    planned = BuiltinWriter().plan(Brief(NOTES, NOTES, template_sections=template))
+    planned = BuiltinWriter().plan(Brief(NOTES, NOTES, template_sections=template)).sections
     assert [(p.title, p.layout) for p in planned] == [
         ("Intro", "title"),
         ("Details", "two_column"),
@@ -164,7 +164,8 @@ def test_template_flow_follows_the_template_sections_in_order() -> None:
 def test_writing_is_deterministic_and_counts_tokens() -> None:
     brief = Brief(NOTES, NOTES, "Sales", "Strong", 6, "de")
     writer = BuiltinWriter()
-    first = [writer.write(brief, p) for p in writer.plan(brief)]
-    second = [writer.write(brief, p) for p in writer.plan(brief)]
+    first = [writer.write(brief, p) for p in writer.plan(brief).sections]
+    second = [writer.write(brief, p) for p in writer.plan(brief).sections]
     assert [w.section for w in first] == [w.section for w in second]
     assert all(w.tokens > 0 for w in first)
+    assert writer.plan(brief).tokens == 0  # planning reads no model

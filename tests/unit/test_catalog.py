@@ -1,4 +1,5 @@
-"""Checks that the built-in template catalog is valid `chronicle.v1.Template` proto JSON."""
+"""Checks that the built-in template catalog is valid `chronicle.v1.Template` proto JSON, and
+that its loader refuses a data file that is not."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ import pytest
 from google.protobuf import json_format
 
 from chronicle.v1 import presentation_pb2
-from server import catalog
+from server import catalog, data
+from server.data import DataError
+from server.vocabulary import Layout
 
 TEMPLATE_ID = re.compile(r"^tpl_[0-9A-Za-z]{20}$")
 SECTION_ID = re.compile(r"^sec_[0-9A-Za-z]{20}$")
-LAYOUTS = {"title", "title_and_body", "two_column", "quote", "image", "closing"}
+LAYOUTS = set(Layout)
 
 TEMPLATES = catalog.BUILTIN_TEMPLATES
 
@@ -78,11 +81,55 @@ def test_catalog_uses_table_and_quote_blocks() -> None:
     assert {"table", "quote"} <= kinds
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=_name)
-def test_builtin_template_finds_by_id(template: dict[str, Any]) -> None:
-    assert catalog.builtin_template(template["id"]) is template
+def test_catalog_holds_the_eight_builtin_templates_in_order() -> None:
+    assert [t["id"] for t in TEMPLATES] == [
+        "tpl_XPCqg6WKxce0uqV0CpVo",  # Pitch Deck
+        "tpl_j6PJw3Dvd105wpsy0jAv",  # Quarterly Business Review
+        "tpl_Aixx7JcN6oDsKX6Zwyze",  # Sales Proposal
+        "tpl_5hn0TDlH5xNkIT6xSgsd",  # Research Report
+        "tpl_GzLdpTAlFWOIWKtAetG8",  # Project Proposal
+        "tpl_2ldqTbGsEbAmQIrLDO6V",  # How-To Guide
+        "tpl_rHIqeK8zycfSq8kISSdJ",  # Team All-Hands
+        "tpl_lBX33gUbwIwQNCD2uFJl",  # Portfolio
+    ]
 
 
-def test_builtin_template_unknown_id_returns_none() -> None:
-    assert catalog.builtin_template("tpl_00000000000000000000") is None
-    assert catalog.builtin_template("") is None
+def _valid() -> Any:
+    return data.load_json("templates.json")  # a fresh copy to spoil
+
+
+def test_loader_accepts_the_shipped_catalog() -> None:
+    assert catalog.parse_templates(_valid()) == TEMPLATES
+
+
+def test_loader_rejects_an_unknown_field_naming_file_and_template() -> None:
+    document = _valid()
+    document[1]["sections"][2]["colour"] = "red"
+    with pytest.raises(DataError, match=r"templates\.json: template tpl_j6PJw3Dvd105wpsy0jAv"):
+        catalog.parse_templates(document)
+
+
+def test_loader_rejects_a_layout_outside_the_vocabulary() -> None:
+    document = _valid()
+    document[0]["sections"][0]["layout"] = "three_column"
+    with pytest.raises(DataError, match="layout 'three_column' is not one of title, "):
+        catalog.parse_templates(document, "broken.json")
+
+
+def test_loader_rejects_a_wrongly_typed_value() -> None:
+    document = _valid()
+    document[0]["sections"][1]["blocks"][0]["heading"]["level"] = "two"
+    with pytest.raises(DataError, match=r"not a chronicle\.v1\.Template"):
+        catalog.parse_templates(document)
+
+
+def test_loader_rejects_a_repeated_template_id() -> None:
+    document = _valid()
+    document.append(document[0])
+    with pytest.raises(DataError, match="missing or repeated id"):
+        catalog.parse_templates(document)
+
+
+def test_loader_rejects_a_document_that_is_not_a_list() -> None:
+    with pytest.raises(DataError, match="expected a JSON list"):
+        catalog.parse_templates({"templates": []})

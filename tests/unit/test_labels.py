@@ -1,15 +1,20 @@
-"""Slide labels: every language covers every storyline key, in its own words and script."""
+"""Slide labels: every language covers every storyline key, in its own words and script, and
+the loader refuses a labels file that does not."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
+from server import data
+from server.data import DataError
 from server.generation.archetypes import all_label_keys
-from server.generation.labels import LABELS, LANGUAGES, label
+from server.generation.labels import LABELS, LANGUAGES, label, parse_labels
+from server.vocabulary import Language
 
-EXTRAS = {"speaker_notes_intro", "speaker_notes_closing", "slide_of", "continued"}
+EXTRAS = {"speaker_notes_intro", "speaker_notes_closing"}
 EXPECTED_KEYS = set(all_label_keys()) | EXTRAS
 NON_ENGLISH = [language for language in LANGUAGES if language not in {"us", "uk"}]
 SCRIPTS = {
@@ -53,14 +58,6 @@ def test_no_label_is_empty(language: str) -> None:
     assert blank == []
 
 
-@pytest.mark.parametrize("language", LANGUAGES)
-def test_slide_of_formats_with_n_and_total(language: str) -> None:
-    text = label(language, "slide_of", n=3, total=9)
-    assert "3" in text
-    assert "9" in text
-    assert "{" not in text
-
-
 @pytest.mark.parametrize("language", NON_ENGLISH)
 def test_non_english_labels_are_translated(language: str) -> None:
     us = LABELS["us"]
@@ -83,7 +80,8 @@ def test_labels_are_written_in_the_language_script(language: str) -> None:
 def test_label_returns_the_table_text() -> None:
     assert label("us", "problem") == "The problem"
     assert label("us", "closing_questions") == "Questions?"
-    assert label("de", "slide_of", n=2, total=5) == "Folie 2 von 5"
+    assert label("de", "problem") == "Das Problem"
+    assert label(Language.JA, "closing_questions") == "ご質問はありますか？"  # noqa: RUF001
 
 
 def test_unknown_language_raises_key_error() -> None:
@@ -94,3 +92,41 @@ def test_unknown_language_raises_key_error() -> None:
 def test_unknown_key_raises_key_error() -> None:
     with pytest.raises(KeyError, match="unknown label key 'nope'"):
         label("fr", "nope")
+
+
+def _document() -> dict[str, Any]:
+    return data.load_toml("labels.toml")  # a fresh copy to spoil
+
+
+def test_loader_accepts_the_shipped_labels() -> None:
+    assert parse_labels(_document()) == LABELS
+
+
+def test_loader_rejects_a_language_missing_a_key() -> None:
+    document = _document()
+    del document["fr"]["budget"]
+    with pytest.raises(
+        DataError, match=r"labels\.toml: \[fr\] extra keys \[\], missing \['budget'\]"
+    ):
+        parse_labels(document)
+
+
+def test_loader_rejects_an_extra_key() -> None:
+    document = _document()
+    document["ko"]["slide_of"] = "{n} / {total}"
+    with pytest.raises(DataError, match=r"\[ko\] extra keys \['slide_of'\]"):
+        parse_labels(document)
+
+
+def test_loader_rejects_a_missing_or_unknown_language() -> None:
+    document = _document()
+    document["xx"] = document.pop("bn")
+    with pytest.raises(DataError, match=r"unknown languages \['xx'\], missing languages \['bn'\]"):
+        parse_labels(document)
+
+
+def test_loader_rejects_a_blank_label() -> None:
+    document = _document()
+    document["ar"]["title"] = " "
+    with pytest.raises(DataError, match=r"\[ar\] must map keys to non-blank strings"):
+        parse_labels(document)

@@ -1,4 +1,4 @@
-"""Strangers' verifications in the interceptor: shared per key, bounded in number."""
+"""Strangers' key verifications: shared per key, bounded in number."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from server import errors
 from server.auth import Principal
-from server.interceptor import _Verifications
+from server.verifications import Verifications
 
 PRINCIPAL = Principal(1, "key_a", "ws_a", "live")
 
@@ -25,7 +25,7 @@ def test_requests_bringing_one_key_at_once_share_one_verification() -> None:
         return PRINCIPAL
 
     async def scenario() -> list[Principal]:
-        verifications = _Verifications(ThreadPoolExecutor(2), limit=4)
+        verifications = Verifications(ThreadPoolExecutor(2), limit=4)
         callers = [asyncio.ensure_future(verifications.run(b"k", verify)) for _ in range(20)]
         await asyncio.sleep(0.05)
         release.set()
@@ -43,7 +43,7 @@ def test_beyond_the_limit_a_stranger_is_told_to_retry_and_a_slot_frees_when_done
         raise errors.KeyInvalid()
 
     async def scenario() -> None:
-        verifications = _Verifications(ThreadPoolExecutor(2), limit=2)
+        verifications = Verifications(ThreadPoolExecutor(2), limit=2)
         held = [asyncio.ensure_future(verifications.run(k, verify)) for k in (b"a", b"b")]
         await asyncio.sleep(0.05)
         with pytest.raises(errors.Unavailable):

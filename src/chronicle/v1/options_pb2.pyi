@@ -10,10 +10,19 @@ class CallerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CALLER_KIND_UNSPECIFIED: _ClassVar[CallerKind]
     CALLER_KIND_API_KEY: _ClassVar[CallerKind]
     CALLER_KIND_SERVICE_TOKEN: _ClassVar[CallerKind]
+
+class Execution(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXECUTION_UNSPECIFIED: _ClassVar[Execution]
+    EXECUTION_CHEAP_READ: _ClassVar[Execution]
 CALLER_KIND_UNSPECIFIED: CallerKind
 CALLER_KIND_API_KEY: CallerKind
 CALLER_KIND_SERVICE_TOKEN: CallerKind
+EXECUTION_UNSPECIFIED: Execution
+EXECUTION_CHEAP_READ: Execution
 HTTP_SUCCESS_CODE_FIELD_NUMBER: _ClassVar[int]
 http_success_code: _descriptor.FieldDescriptor
+EXECUTION_FIELD_NUMBER: _ClassVar[int]
+execution: _descriptor.FieldDescriptor
 ALLOWED_CALLERS_FIELD_NUMBER: _ClassVar[int]
 allowed_callers: _descriptor.FieldDescriptor

@@ -1,1 +1,1 @@
-"""Generation: planning and writing decks from a prompt (issue 3, in progress)."""
+"""Generation: the writers that plan and write a deck, and the worker that runs jobs."""

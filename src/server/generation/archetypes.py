@@ -1,165 +1,80 @@
-"""The nine narrative types: the storyline each gives a deck, as label keys.
+"""The storyline each narrative type gives a deck, read from `data/storylines.toml`.
 
 A storyline is a sequence of section roles; the words shown for each role live in
-`labels.py`, in every supported language. Auto picks one type from the material.
+`data/labels.toml`, in every supported language. Auto picks one type from the material.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
-NARRATIVE_TYPES = (
-    "Pitch",
-    "Showcase",
-    "Sales",
-    "Proposal",
-    "Research",
-    "Guide",
-    "Meeting",
-    "Portfolio",
-    "Auto",
-)
+from server import data
+from server.vocabulary import NarrativeType
+
+_SOURCE = "storylines.toml"
+_FIELDS = frozenset({"roles", "closing", "signals"})
+
+NARRATIVE_TYPES: tuple[NarrativeType, ...] = tuple(NarrativeType)
 
 
 @dataclass(frozen=True)
 class Archetype:
-    name: str
+    name: NarrativeType
     # Body roles in order, between the title slide and the closing slide. The most
     # important come first: a short deck keeps a prefix of them.
     roles: tuple[str, ...]
     closing: str
+    # Words in the material that point to this type when the caller asks for Auto.
+    signals: tuple[str, ...]
 
 
-ARCHETYPES: dict[str, Archetype] = {
-    "Pitch": Archetype(
-        "Pitch",
-        (
-            "problem",
-            "solution",
-            "market",
-            "business_model",
-            "traction",
-            "competition",
-            "team",
-            "financials",
-            "ask",
-        ),
-        "closing_pitch",
-    ),
-    "Showcase": Archetype(
-        "Showcase",
-        ("overview", "highlights", "how_it_works", "features", "results", "whats_next"),
-        "closing_thanks",
-    ),
-    "Sales": Archetype(
-        "Sales",
-        (
-            "customer_challenge",
-            "cost_of_inaction",
-            "our_solution",
-            "benefits",
-            "proof",
-            "pricing",
-            "next_steps",
-        ),
-        "closing_contact",
-    ),
-    "Proposal": Archetype(
-        "Proposal",
-        ("background", "objectives", "approach", "timeline", "budget", "risks", "decision_needed"),
-        "closing_questions",
-    ),
-    "Research": Archetype(
-        "Research",
-        (
-            "research_question",
-            "background",
-            "methodology",
-            "findings",
-            "analysis",
-            "limitations",
-            "conclusions",
-        ),
-        "closing_questions",
-    ),
-    "Guide": Archetype(
-        "Guide",
-        ("what_you_will_learn", "before_you_start", "steps", "tips", "common_mistakes", "summary"),
-        "closing_questions",
-    ),
-    "Meeting": Archetype(
-        "Meeting",
-        ("agenda", "updates", "discussion", "decisions", "action_items"),
-        "closing_next_meeting",
-    ),
-    "Portfolio": Archetype(
-        "Portfolio",
-        ("about", "selected_work", "approach", "outcomes", "testimonials", "services"),
-        "closing_contact",
-    ),
-}
+def _words(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not value or not all(isinstance(w, str) for w in value):
+        raise data.DataError(f"{where}: expected a non-empty list of strings")
+    return tuple(value)
 
-# Words that point to a narrative type when the caller asks for Auto.
-_SIGNALS: dict[str, tuple[str, ...]] = {
-    "Pitch": (
-        "investor",
-        "investors",
-        "funding",
-        "raise",
-        "seed",
-        "series",
-        "startup",
-        "valuation",
-        "runway",
-    ),
-    "Sales": ("customer", "customers", "pricing", "prospect", "deal", "buyer", "roi", "sales"),
-    "Proposal": ("proposal", "propose", "budget", "approve", "approval", "scope", "initiative"),
-    "Research": (
-        "research",
-        "study",
-        "hypothesis",
-        "experiment",
-        "data",
-        "findings",
-        "survey",
-        "paper",
-        "method",
-    ),
-    "Guide": (
-        "how",
-        "steps",
-        "guide",
-        "tutorial",
-        "learn",
-        "setup",
-        "install",
-        "onboarding",
-        "training",
-    ),
-    "Meeting": ("meeting", "agenda", "standup", "sync", "minutes", "retro", "weekly", "quarterly"),
-    "Portfolio": (
-        "portfolio",
-        "projects",
-        "clients",
-        "designer",
-        "photographer",
-        "freelance",
-        "case",
-    ),
-    "Showcase": ("launch", "product", "feature", "release", "demo", "showcase", "new"),
-}
+
+def parse_storylines(
+    document: Mapping[str, object], source: str = _SOURCE
+) -> Mapping[NarrativeType, Archetype]:
+    """One archetype per narrative type but Auto, in NarrativeType order, or DataError naming
+    `source` and the table that does not fit."""
+    expected = [t for t in NarrativeType if t is not NarrativeType.AUTO]
+    if set(document) != set(expected):
+        raise data.DataError(
+            f"{source}: expected the tables {', '.join(expected)}; got {', '.join(document)}"
+        )
+    archetypes: dict[NarrativeType, Archetype] = {}
+    for name in expected:
+        table = document[name]
+        if not isinstance(table, dict) or set(table) != _FIELDS:
+            fields = ", ".join(sorted(_FIELDS))
+            raise data.DataError(f"{source}: [{name}] must have exactly {fields}")
+        closing = table["closing"]
+        if not isinstance(closing, str) or not closing:
+            raise data.DataError(f"{source}: [{name}] closing must be a label key")
+        roles = _words(table["roles"], f"{source}: [{name}] roles")
+        signals = _words(table["signals"], f"{source}: [{name}] signals")
+        archetypes[name] = Archetype(name, roles, closing, signals)
+    return MappingProxyType(archetypes)
+
+
+ARCHETYPES: Mapping[NarrativeType, Archetype] = parse_storylines(data.load_toml(_SOURCE))
 _WORD = re.compile(r"[a-z]+")
 
 
 def choose(narrative_type: str, material: str) -> Archetype:
     """The archetype asked for, or for Auto the one the material points to most."""
-    if narrative_type != "Auto":
-        return ARCHETYPES[narrative_type]
+    if narrative_type != NarrativeType.AUTO:
+        return ARCHETYPES[NarrativeType(narrative_type)]
     words = _WORD.findall(material.lower())
-    counts = {name: sum(words.count(w) for w in signals) for name, signals in _SIGNALS.items()}
-    best = max(counts, key=lambda name: (counts[name], name == "Showcase"))
-    return ARCHETYPES[best if counts[best] else "Showcase"]
+    counts = {a.name: sum(words.count(w) for w in a.signals) for a in ARCHETYPES.values()}
+    # Ties go to Showcase, then to the type listed first.
+    best = max(counts, key=lambda name: (counts[name], name == NarrativeType.SHOWCASE))
+    return ARCHETYPES[best if counts[best] else NarrativeType.SHOWCASE]
 
 
 def all_label_keys() -> tuple[str, ...]:

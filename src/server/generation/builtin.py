@@ -8,7 +8,7 @@ the bullets left out. Labels the product writes are in the requested language; t
 user's text stays as written.
 
 `tokens` is an estimate, the words read plus the words written: there is no model
-and so no tokenizer.
+and so no tokenizer. Planning reads nothing a model would, so it counts none.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import re
 from chronicle.v1.presentation_pb2 import BulletList, ContentBlock, Heading, Paragraph, Section
 from server.generation import archetypes, material
 from server.generation.labels import label
-from server.generation.writer import Brief, PlannedSection, Written
+from server.generation.writer import Brief, Plan, PlannedSection, Written
+from server.vocabulary import Language, Layout, RewriteStyle
 
 BULLETS_PER_SLIDE = 4
 MIN_AUTO_SECTIONS, MAX_AUTO_SECTIONS = 4, 12
@@ -33,10 +34,10 @@ _CLAUSE_BREAK = re.compile(r"\s*(?:;|:|\u2014|\u2013| - |\(|, which |, because |
 
 def rewrite(sentence: str, style: str) -> str:
     """Preserve keeps the sentence verbatim; Subtle trims filler; Strong condenses."""
-    if style == "Preserve":
+    if style == RewriteStyle.PRESERVE:
         return sentence
     text = re.sub(r"\s+", " ", _FILLER.sub("", sentence)).strip()
-    if style == "Strong":
+    if style == RewriteStyle.STRONG:
         words = _CLAUSE_BREAK.split(text, maxsplit=1)[0].split()
         # A main clause of up to 16 words stays whole; a longer one is cut to 12.
         text = " ".join(words) if len(words) <= 16 else " ".join(words[:12]) + "…"
@@ -120,7 +121,7 @@ def assign_roles(roles: tuple[str, ...], headings: list[str]) -> list[str]:
     names an unused role takes it; the others take the unused roles in storyline order
     (cycling when the deck is longer than the storyline)."""
     phrases = {
-        role: (label("us", role).lower().removeprefix("the "), *_ROLE_PHRASES.get(role, ()))
+        role: (label(Language.US, role).lower().removeprefix("the "), *_ROLE_PHRASES.get(role, ()))
         for role in roles
     }
     chosen: list[str | None] = []
@@ -140,18 +141,23 @@ def assign_roles(roles: tuple[str, ...], headings: list[str]) -> list[str]:
 
 
 class BuiltinWriter:
-    def plan(self, brief: Brief) -> list[PlannedSection]:
+    def plan(self, brief: Brief) -> Plan:
+        return Plan(tuple(self._storyline(brief)))
+
+    def _storyline(self, brief: Brief) -> list[PlannedSection]:
         chunks = material.outline(brief.material)
         everything = tuple(s for c in chunks for s in c.sentences)
         if brief.template_sections:
             sources = _spread(chunks, len(brief.template_sections))
             return [
-                PlannedSection(s.title, s.layout or "title_and_body", "template", text, heading)
+                PlannedSection(
+                    s.title, s.layout or Layout.TITLE_AND_BODY, "template", text, heading
+                )
                 for s, (heading, text) in zip(brief.template_sections, sources, strict=True)
             ]
         archetype = archetypes.choose(brief.narrative_type, brief.material)
         total = brief.section_count or auto_count(chunks, brief.material)
-        title = PlannedSection(deck_title(brief, chunks), "title", "title", everything)
+        title = PlannedSection(deck_title(brief, chunks), Layout.TITLE, "title", everything)
         if total == 1:
             return [title]
         parts = _spread(chunks, total - 2)
@@ -159,11 +165,13 @@ class BuiltinWriter:
         planned = [title]
         for role, (heading, text) in zip(roles, parts, strict=True):
             planned.append(
-                PlannedSection(label(brief.language, role), "title_and_body", role, text, heading)
+                PlannedSection(
+                    label(brief.language, role), Layout.TITLE_AND_BODY, role, text, heading
+                )
             )
         planned.append(
             PlannedSection(
-                label(brief.language, archetype.closing), "closing", "closing", everything
+                label(brief.language, archetype.closing), Layout.CLOSING, "closing", everything
             )
         )
         return planned

@@ -7,19 +7,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from server import data
+
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _ITEM = re.compile(r"^\s*(?:[-*•+]|\d{1,3}[.)])\s+(.+)$")
 # Western and CJK full stops, exclamation and question marks.
 _SENTENCE_END = re.compile(r"(?<=[.!?\u3002\uff01\uff1f])\s+")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
-_STOPWORDS = frozenset(
-    """a an and are as at be been but by can could did do does for from had has have he her
-    his how i if in into is it its just more most my no not of on or our out over she so
-    some than that the their them then there these they this those to too up us very was
-    we were what when where which while who why will with would you your also about after
-    all any because before between both each few only other own same such through under
-    until again further once here off own s t don should now""".split()  # noqa: SIM905 - a word list reads better as prose
-)
+_STOPWORDS = data.load_words("stopwords.txt")
 
 
 @dataclass

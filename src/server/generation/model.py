@@ -23,9 +23,10 @@ from tenacity import (
 )
 
 from chronicle.v1.presentation_pb2 import BulletList, ContentBlock, Heading, Section
-from server.generation.writer import Brief, PlannedSection, Written
+from server.generation.writer import Brief, Plan, PlannedSection, Written
+from server.vocabulary import Layout
 
-LAYOUTS = ("title", "title_and_body", "two_column", "quote", "image", "closing")
+LAYOUTS = tuple(layout.value for layout in Layout)
 
 
 class ModelError(Exception):
@@ -55,9 +56,8 @@ class ModelWriter:
             headers=headers,
             timeout=settings.timeout_seconds,
         )
-        self.tokens_used = 0
 
-    def plan(self, brief: Brief) -> list[PlannedSection]:
+    def plan(self, brief: Brief) -> Plan:
         count = f"exactly {brief.section_count}" if brief.section_count else "between 4 and 12"
         answer, tokens = self._ask(
             "You plan slide decks. Answer with JSON only: "
@@ -74,8 +74,7 @@ class ModelWriter:
             raise ModelError(
                 f"The model planned {len(sections)} sections instead of {brief.section_count}"
             )
-        self.tokens_used += tokens
-        return [_planned(item) for item in sections]
+        return Plan(tuple(_planned(item) for item in sections), tokens)
 
     def write(self, brief: Brief, planned: PlannedSection) -> Written:
         answer, tokens = self._ask(
@@ -93,12 +92,11 @@ class ModelWriter:
         section.blocks.append(ContentBlock(heading=Heading(text=planned.title, level=1)))
         if bullets:
             section.blocks.append(ContentBlock(bullet_list=BulletList(items=bullets)))
-        self.tokens_used += tokens
         return Written(section, tokens)
 
-    def _ask(self, system: str, user: str) -> tuple[dict[str, Any], int]:
+    def _ask(self, system: str, user: str) -> tuple[dict[str, object], int]:
         """One chat completion whose content is a JSON object, and the tokens it used."""
-        body = {
+        body: dict[str, object] = {
             "model": self._settings.model,
             "messages": [{"role": "system", "content": system}, {"role": "user", "content": user}],
             "response_format": {"type": "json_object"},
@@ -121,7 +119,10 @@ class ModelWriter:
             raise ModelError("The model's answer is not a JSON object")
         return answer, tokens
 
-    def _post_with_retries(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post_with_retries(self, body: dict[str, object]) -> dict[str, Any]:
+        """The server's reply as parsed JSON: Any, since `_ask` reads it defensively
+        (any shape it does not expect is a ModelError)."""
+
         @retry(
             retry=retry_if_exception(lambda e: isinstance(e, _Retryable)),
             stop=stop_after_attempt(self._settings.attempts),
@@ -147,11 +148,12 @@ class ModelWriter:
         return post()
 
 
-def _planned(item: Any) -> PlannedSection:
-    if not isinstance(item, dict) or not isinstance(item.get("title"), str):
+def _planned(item: object) -> PlannedSection:
+    title = item.get("title") if isinstance(item, dict) else None
+    if not isinstance(item, dict) or not isinstance(title, str):
         raise ModelError("A section of the model's plan has no title")
     points = item.get("points", [])
     if not isinstance(points, list) or not all(isinstance(p, str) for p in points):
         raise ModelError("A section of the model's plan has points that are not text")
-    layout = item.get("layout") if item.get("layout") in LAYOUTS else "title_and_body"
-    return PlannedSection(item["title"].strip(), str(layout), "model", tuple(points))
+    layout = item.get("layout") if item.get("layout") in LAYOUTS else Layout.TITLE_AND_BODY
+    return PlannedSection(title.strip(), str(layout), "model", tuple(points))

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chronicle.v1.presentation_pb2 import Section
+from server.vocabulary import Language, NarrativeType, RewriteStyle
 
-REWRITE_STYLES = ("Strong", "Subtle", "Preserve")
+REWRITE_STYLES = tuple(RewriteStyle)
 
 
 @dataclass(frozen=True)
@@ -16,10 +17,10 @@ class Brief:
 
     prompt: str
     material: str
-    narrative_type: str = "Auto"
-    rewrite_style: str = "Subtle"
+    narrative_type: NarrativeType = NarrativeType.AUTO
+    rewrite_style: RewriteStyle = RewriteStyle.SUBTLE
     section_count: int | None = None  # None: the writer picks ("auto")
-    language: str = "us"
+    language: Language = Language.US
     template_sections: tuple[Section, ...] = ()  # the template flow when non-empty
 
 
@@ -35,13 +36,21 @@ class PlannedSection:
 
 
 @dataclass(frozen=True)
+class Plan:
+    """The storyline, and the tokens it took to plan it."""
+
+    sections: tuple[PlannedSection, ...]
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
 class Written:
     section: Section
     tokens: int
 
 
 class Writer(Protocol):
-    def plan(self, brief: Brief) -> list[PlannedSection]:
+    def plan(self, brief: Brief) -> Plan:
         """Phase `storyline`: the deck's sections, in order."""
         ...
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Final, Protocol, TypeVar
 
@@ -21,8 +22,9 @@ from server.storage import models
 from server.storage.repository import Cursor
 from server.storage.uow import UnitOfWork
 from server.storage.views import PresentationView
+from server.vocabulary import Layout
 
-LAYOUTS = frozenset({"title", "title_and_body", "two_column", "quote", "image", "closing"})
+LAYOUTS = frozenset(Layout)
 MAX_TITLE = 500
 MAX_SECTIONS = 200
 
@@ -48,13 +50,14 @@ def list_templates(uow: UnitOfWork, principal: Principal) -> list[models.Templat
     return list(uow.templates.list_visible(principal.workspace_id))
 
 
-def visible_template(uow: UnitOfWork, principal: Principal, template_id: str) -> models.Template:
+def visible_template(uow: UnitOfWork, workspace_id: str, template_id: str) -> models.Template:
+    """The template, if the workspace may use it: a built-in one, or one of its own."""
     if not template_id:
         raise InvalidArgument("template_id is required")
     template = uow.templates.get(template_id)
     if template is None:
         raise TemplateNotFound(f"No template with id {shown(template_id)}")
-    if template.workspace_id not in (None, principal.workspace_id):
+    if template.workspace_id not in (None, workspace_id):
         raise WrongWorkspace("Template does not belong to this workspace")
     return template
 
@@ -71,26 +74,36 @@ def select_sections(template: models.Template, selected_ids: list[str]) -> list[
     return [s for s in template.sections if not chosen or s.id in chosen]
 
 
-def create_presentation(
-    uow: UnitOfWork, principal: Principal, template_id: str, selected_section_ids: list[str]
+def add_presentation(
+    uow: UnitOfWork,
+    workspace_id: str,
+    title: str,
+    sections: list[Section],
+    now: datetime | None = None,
 ) -> models.Presentation:
-    template = visible_template(uow, principal, template_id)
-    sections = [
-        _copy(section, id=new_id("sec"))
-        for section in select_sections(template, selected_section_ids)
-    ]
-    now = models.utcnow()
+    """A new private presentation in this unit of work (not committed), its sections
+    copied with fresh ids: the one place a presentation is made."""
+    now = now or models.utcnow()
     presentation = models.Presentation(
         id=new_id("pres"),
-        workspace_id=principal.workspace_id,
-        title=template.name,
-        sections=sections,
+        workspace_id=workspace_id,
+        title=title[:MAX_TITLE],
+        sections=validate_sections([_copy(section, id="") for section in sections]),
         is_public=False,
         created_at=now,
         updated_at=now,
         revision=1,
     )
     uow.presentations.add(presentation)
+    return presentation
+
+
+def create_presentation(
+    uow: UnitOfWork, principal: Principal, template_id: str, selected_section_ids: list[str]
+) -> models.Presentation:
+    template = visible_template(uow, principal.workspace_id, template_id)
+    sections = select_sections(template, selected_section_ids)
+    presentation = add_presentation(uow, principal.workspace_id, template.name, sections)
     uow.commit()
     return presentation
 
@@ -143,7 +156,7 @@ def validate_sections(sections: list[Section]) -> list[Section]:
     seen: set[str] = set()
     result = []
     for index, section in enumerate(sections):
-        layout = section.layout or "title_and_body"
+        layout = section.layout or Layout.TITLE_AND_BODY
         if layout not in LAYOUTS:
             raise InvalidArgument(
                 f"sections[{index}].layout: {layout!r} is not one of {', '.join(sorted(LAYOUTS))}"

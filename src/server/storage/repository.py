@@ -10,6 +10,7 @@ from sqlalchemy import Engine, Select, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from server.storage import models, views
+from server.vocabulary import JobState
 
 Cursor = tuple[datetime, str]
 Model = TypeVar("Model", models.Presentation, models.ApiKey, models.KeyEvent)
@@ -197,7 +198,7 @@ class GenerationJobRepository:
         if session.get_bind().dialect.name == "postgresql":
             job_id = session.scalars(
                 select(job.id)
-                .where(job.state == "generating", free)
+                .where(job.state == JobState.GENERATING, free)
                 .order_by(job.created_at)
                 .limit(1)
                 .with_for_update(skip_locked=True)
@@ -212,12 +213,15 @@ class GenerationJobRepository:
             )
             return job_id
         candidates = session.scalars(
-            select(job.id).where(job.state == "generating", free).order_by(job.created_at).limit(5)
+            select(job.id)
+            .where(job.state == JobState.GENERATING, free)
+            .order_by(job.created_at)
+            .limit(5)
         ).all()
         for job_id in candidates:
             taken = session.execute(
                 update(job)
-                .where(job.id == job_id, job.state == "generating", free)
+                .where(job.id == job_id, job.state == JobState.GENERATING, free)
                 .values(lease_owner=owner, lease_expires_at=until, attempts=job.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
