@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Self
 
-from server.storage import models
+from chronicle.v1.presentation_pb2 import Presentation as PresentationMessage
+from server.storage import models, views
 from server.storage.repository import Cursor
 
 
@@ -42,6 +43,29 @@ class FakeTemplates(_Rows):
         return [r for r in self.rows.values() if r.workspace_id in (None, workspace_id)]
 
 
+class FakePresentations(_Rows):
+    """`get` answers as the read model does: a view, never the entity to change."""
+
+    def get(self, row_id: str) -> views.PresentationView | None:
+        row = self.rows.get(row_id)
+        if row is None:
+            return None
+        return views.PresentationView(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            title=row.title,
+            is_public=row.is_public,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            revision=row.revision,
+            sections_wire=PresentationMessage(sections=row.sections).SerializeToString(),
+        )
+
+    def get_for_update(self, row_id: str) -> models.Presentation | None:
+        found: models.Presentation | None = self.rows.get(row_id)
+        return found
+
+
 class FakeCredentials(_Rows):
     def snapshot(self, row_id: str) -> Any:
         return self.get(row_id)
@@ -63,7 +87,7 @@ class FakeUnitOfWork:
     def __init__(self) -> None:
         self.workspaces = _Rows()
         self.templates = FakeTemplates()
-        self.presentations = _Rows()
+        self.presentations = FakePresentations()
         self.api_keys = FakeCredentials()
         self.service_tokens = FakeCredentials()
         self.key_events = _Rows()

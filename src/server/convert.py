@@ -1,15 +1,15 @@
-"""Rows ↔ protobuf messages. The only module that knows both shapes."""
+"""Entities and views ↔ protobuf messages. The only module that knows both shapes."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from google.protobuf import duration_pb2, timestamp_pb2
 
 from chronicle.v1 import api_key_pb2, generation_pb2, presentation_pb2
 from server.services.keys import key_state
 from server.storage import models
+from server.storage.views import PresentationView
 from server.vocabulary import JobState
 
 
@@ -25,21 +25,29 @@ def duration(value: duration_pb2.Duration) -> timedelta | None:
     return value.ToTimedelta() if value.seconds or value.nanos else None
 
 
-def presentation(row: Any, app_url: str) -> presentation_pb2.Presentation:
-    """From a row or a read-only snapshot of one."""
-    message = presentation_pb2.Presentation(
-        id=row.id,
-        title=row.title,
-        workspace_id=row.workspace_id,
-        is_public=row.is_public,
-        url=f"{app_url.rstrip('/')}/presentations/{row.id}",
-        created_at=timestamp(row.created_at),
-        updated_at=timestamp(row.updated_at),
+def _presentation_fields(
+    deck: models.Presentation | PresentationView, app_url: str
+) -> presentation_pb2.Presentation:
+    return presentation_pb2.Presentation(
+        id=deck.id,
+        title=deck.title,
+        workspace_id=deck.workspace_id,
+        is_public=deck.is_public,
+        url=f"{app_url.rstrip('/')}/presentations/{deck.id}",
+        created_at=timestamp(deck.created_at),
+        updated_at=timestamp(deck.updated_at),
     )
-    if isinstance(row.sections, bytes):
-        message.MergeFromString(row.sections)  # a snapshot: the stored wire bytes
-    else:
-        message.sections.extend(row.sections)
+
+
+def presentation(deck: models.Presentation, app_url: str) -> presentation_pb2.Presentation:
+    message = _presentation_fields(deck, app_url)
+    message.sections.extend(deck.sections)
+    return message
+
+
+def presentation_view(view: PresentationView, app_url: str) -> presentation_pb2.Presentation:
+    message = _presentation_fields(view, app_url)
+    message.MergeFromString(view.sections_wire)  # the sections, parsed in place
     return message
 
 
@@ -86,7 +94,7 @@ def key_event(row: models.KeyEvent) -> api_key_pb2.ApiKeyEvent:
 
 
 def generation_status(
-    job: models.GenerationJob, deck: Any, app_url: str
+    job: models.GenerationJob, deck: PresentationView | None, app_url: str
 ) -> generation_pb2.GenerationStatus:
     """Only the fields that apply to the job's state are set; the rest stay absent."""
     status = generation_pb2.GenerationStatus(generation_id=job.id, status=job.state)
@@ -104,7 +112,7 @@ def generation_status(
     elif job.state == JobState.AWAITING_INPUT:
         status.message = job.question or ""
     elif job.state == JobState.COMPLETED and deck is not None:
-        status.presentation.CopyFrom(presentation(deck, app_url))
+        status.presentation.CopyFrom(presentation_view(deck, app_url))
     elif job.state == JobState.FAILED:
         status.error = job.error or "Generation failed"
     if job.tokens_used and job.state in (JobState.GENERATING, JobState.COMPLETED):

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from google.protobuf import empty_pb2
 
 from chronicle import contract
 from chronicle.v1 import (
-    api_key_service_pb2 as keys_pb,
-)
-from chronicle.v1 import (
+    api_key_pb2,
     api_key_service_pb2_grpc,
     generation_pb2,
     identity_service_pb2,
     identity_service_pb2_grpc,
+    presentation_pb2,
     presentation_service_pb2_grpc,
+)
+from chronicle.v1 import (
+    api_key_service_pb2 as keys_pb,
 )
 from chronicle.v1 import (
     presentation_service_pb2 as pres_pb,
@@ -36,7 +37,8 @@ from server.vocabulary import JobState
 UowFactory = Callable[[], UnitOfWork]
 WATCH_SECONDS = 600.0
 WATCH_POLL_SECONDS = 0.2
-PrincipalOf = Callable[[Any], Principal]
+# The gRPC context is only handed on to find the caller (tests pass their own).
+PrincipalOf = Callable[[object], Principal]
 
 
 class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServicer):  # type: ignore[misc]
@@ -53,13 +55,15 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         self._store = store  # where uploads go; None: uploads are not available
 
     def ListTemplates(
-        self, request: pres_pb.ListTemplatesRequest, context: Any
+        self, request: pres_pb.ListTemplatesRequest, context: object
     ) -> pres_pb.ListTemplatesResponse:
         with self._uow() as uow:
             rows = service.list_templates(uow, self._principal_of(context))
             return pres_pb.ListTemplatesResponse(templates=[convert.template(r) for r in rows])
 
-    def CreatePresentation(self, request: pres_pb.CreatePresentationRequest, context: Any) -> Any:
+    def CreatePresentation(
+        self, request: pres_pb.CreatePresentationRequest, context: object
+    ) -> presentation_pb2.Presentation:
         with self._uow() as uow:
             row = service.create_presentation(
                 uow,
@@ -69,12 +73,16 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             )
             return convert.presentation(row, self._app_url)
 
-    def GetPresentation(self, request: pres_pb.GetPresentationRequest, context: Any) -> Any:
+    def GetPresentation(
+        self, request: pres_pb.GetPresentationRequest, context: object
+    ) -> presentation_pb2.Presentation:
         with self._uow() as uow:
-            row = service.get_presentation(uow, self._principal_of(context), request.id)
-            return convert.presentation(row, self._app_url)
+            view = service.get_presentation(uow, self._principal_of(context), request.id)
+            return convert.presentation_view(view, self._app_url)
 
-    def UpdatePresentation(self, request: pres_pb.UpdatePresentationRequest, context: Any) -> Any:
+    def UpdatePresentation(
+        self, request: pres_pb.UpdatePresentationRequest, context: object
+    ) -> presentation_pb2.Presentation:
         with self._uow() as uow:
             row = service.update_presentation(
                 uow, self._principal_of(context), request.id, _changes(request)
@@ -82,7 +90,7 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             return convert.presentation(row, self._app_url)
 
     def ListPresentations(
-        self, request: pres_pb.ListPresentationsRequest, context: Any
+        self, request: pres_pb.ListPresentationsRequest, context: object
     ) -> pres_pb.ListPresentationsResponse:
         with self._uow() as uow:
             rows, next_token = service.list_presentations(
@@ -94,14 +102,14 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             )
 
     def DeletePresentation(
-        self, request: pres_pb.DeletePresentationRequest, context: Any
+        self, request: pres_pb.DeletePresentationRequest, context: object
     ) -> empty_pb2.Empty:
         with self._uow() as uow:
             service.delete_presentation(uow, self._principal_of(context), request.id)
         return empty_pb2.Empty()
 
     def GeneratePresentation(
-        self, request: pres_pb.GeneratePresentationRequest, context: Any
+        self, request: pres_pb.GeneratePresentationRequest, context: object
     ) -> pres_pb.GeneratePresentationResponse:
         with self._uow() as uow:
             job = jobs.submit(
@@ -112,7 +120,7 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             )
 
     def GetGenerationStatus(
-        self, request: pres_pb.GetGenerationStatusRequest, context: Any
+        self, request: pres_pb.GetGenerationStatusRequest, context: object
     ) -> generation_pb2.GenerationStatus:
         return self._generation_status(self._principal_of(context), request.generation_id)
 
@@ -124,7 +132,7 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             return convert.generation_status(view.job, view.deck, self._app_url)
 
     def WatchGeneration(
-        self, request: pres_pb.WatchGenerationRequest, context: Any
+        self, request: pres_pb.WatchGenerationRequest, context: object
     ) -> AsyncIterator[generation_pb2.GenerationStatus]:
         """Runs on the event loop: the caller is read here, where the interceptor has set
         it, and the stream it returns waits between reads without holding a thread."""
@@ -148,7 +156,7 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             await asyncio.sleep(WATCH_POLL_SECONDS)
 
     def SendGenerationMessage(
-        self, request: pres_pb.SendGenerationMessageRequest, context: Any
+        self, request: pres_pb.SendGenerationMessageRequest, context: object
     ) -> pres_pb.SendGenerationMessageResponse:
         with self._uow() as uow:
             job = jobs.send_message(
@@ -162,7 +170,7 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             return pres_pb.SendGenerationMessageResponse(status=job.state)
 
     def CreateUploadTarget(
-        self, request: pres_pb.CreateUploadTargetRequest, context: Any
+        self, request: pres_pb.CreateUploadTargetRequest, context: object
     ) -> pres_pb.CreateUploadTargetResponse:
         if self._store is None:
             raise NotImplementedYet("Uploads are not configured on this server")
@@ -265,12 +273,12 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
         self._on_change = on_change  # tells the authenticator to re-read a key's status
         self._principal_of = principal_of
 
-    def _actor(self, context: Any) -> str:
+    def _actor(self, context: object) -> str:
         principal = self._principal_of(context)
         return f"service-token:{principal.name or principal.credential_id}"
 
     def CreateApiKey(
-        self, request: keys_pb.CreateApiKeyRequest, context: Any
+        self, request: keys_pb.CreateApiKeyRequest, context: object
     ) -> keys_pb.CreateApiKeyResponse:
         with self._uow() as uow:
             issued = key_service.create_api_key(
@@ -287,12 +295,12 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
                 api_key=convert.api_key(issued.record), key=issued.raw
             )
 
-    def GetApiKey(self, request: keys_pb.GetApiKeyRequest, context: Any) -> Any:
+    def GetApiKey(self, request: keys_pb.GetApiKeyRequest, context: object) -> api_key_pb2.ApiKey:
         with self._uow() as uow:
             return convert.api_key(key_service.get_api_key(uow, request.id))
 
     def ListApiKeys(
-        self, request: keys_pb.ListApiKeysRequest, context: Any
+        self, request: keys_pb.ListApiKeysRequest, context: object
     ) -> keys_pb.ListApiKeysResponse:
         with self._uow() as uow:
             rows, next_token = key_service.list_api_keys(
@@ -302,14 +310,16 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
                 api_keys=[convert.api_key(r) for r in rows], next_page_token=next_token
             )
 
-    def RevokeApiKey(self, request: keys_pb.RevokeApiKeyRequest, context: Any) -> Any:
+    def RevokeApiKey(
+        self, request: keys_pb.RevokeApiKeyRequest, context: object
+    ) -> api_key_pb2.ApiKey:
         with self._uow() as uow:
             row = key_service.revoke_api_key(uow, request.id, request.reason, self._actor(context))
             self._on_change(row.id)
             return convert.api_key(row)
 
     def RotateApiKey(
-        self, request: keys_pb.RotateApiKeyRequest, context: Any
+        self, request: keys_pb.RotateApiKeyRequest, context: object
     ) -> keys_pb.RotateApiKeyResponse:
         grace = request.grace_period.ToTimedelta() if request.HasField("grace_period") else None
         with self._uow() as uow:
@@ -324,7 +334,7 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
             )
 
     def ListApiKeyEvents(
-        self, request: keys_pb.ListApiKeyEventsRequest, context: Any
+        self, request: keys_pb.ListApiKeyEventsRequest, context: object
     ) -> keys_pb.ListApiKeyEventsResponse:
         with self._uow() as uow:
             rows, next_token = key_service.list_key_events(
@@ -339,7 +349,9 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):  # ty
     def __init__(self, principal_of: PrincipalOf = current_principal) -> None:
         self._principal_of = principal_of
 
-    def GetCaller(self, request: Any, context: Any) -> identity_service_pb2.Caller:
+    def GetCaller(
+        self, request: identity_service_pb2.GetCallerRequest, context: object
+    ) -> identity_service_pb2.Caller:
         principal = self._principal_of(context)
         is_key = principal.kind == CallerKind.API_KEY
         return identity_service_pb2.Caller(

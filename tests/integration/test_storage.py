@@ -11,6 +11,7 @@ from sqlalchemy import event, inspect
 from chronicle.config import Settings
 from server import bootstrap, catalog, convert
 from server.container import Container
+from server.services import keys as key_service
 from server.storage import models
 
 
@@ -104,8 +105,56 @@ def test_sections_round_trip_through_the_database(container: Container) -> None:
         locked = uow.presentations.get_for_update("pres_s")
     assert snapshot is not None and locked is not None
     assert list(locked.sections) == [section]
-    assert convert.presentation(snapshot, "u") == convert.presentation(locked, "u")
-    assert list(convert.presentation(snapshot, "u").sections) == [section]
+    assert snapshot.sections == (section,)
+    assert convert.presentation_view(snapshot, "u") == convert.presentation(locked, "u")
+    assert list(convert.presentation_view(snapshot, "u").sections) == [section]
+
+
+def test_the_read_model_reads_outside_any_transaction_and_sees_each_commit(
+    container: Container,
+) -> None:
+    with container.uow() as uow:
+        uow.workspaces.add(models.Workspace(id="ws_view", name="v"))
+        uow.flush()
+        uow.presentations.add(models.Presentation(id="pres_view", workspace_id="ws_view"))
+        uow.commit()
+    with container.uow() as uow:
+        assert uow.presentations.get("pres_view") is not None  # this thread's connection opens
+        checked_out = container.engine.pool.checkedout()  # type: ignore[attr-defined]
+        view = uow.presentations.get("pres_view")
+        # No session, no pooled connection: the read took no part in a transaction.
+        assert container.engine.pool.checkedout() == checked_out  # type: ignore[attr-defined]
+    assert view is not None and view.title == "" and view.revision == 1
+    with container.uow() as writer:
+        deck = writer.presentations.get_for_update("pres_view")
+        assert deck is not None
+        deck.title = "changed"
+        deck.revision += 1
+        writer.flush()
+        pending = writer.presentations.get("pres_view")  # the row is locked, not the read
+        assert pending is not None and pending.title == "" and pending.revision == 1
+        writer.commit()
+        committed = writer.presentations.get("pres_view")
+    assert committed is not None and committed.title == "changed" and committed.revision == 2
+
+
+def test_the_key_status_view_reflects_a_committed_revoke(container: Container) -> None:
+    with container.uow() as uow:
+        workspace = key_service.create_workspace(uow, "status")
+        issued = key_service.create_api_key(
+            uow, container.hasher, workspace_id=workspace.id, actor="t"
+        )
+    key_id = issued.record.id
+    with container.uow() as uow:
+        before = uow.api_keys.snapshot(key_id)
+        key_service.revoke_api_key(uow, key_id, "gone", "t")
+        after = uow.api_keys.snapshot(key_id)
+        missing = uow.api_keys.snapshot("nope")
+    assert before is not None and before.revoked_at is None
+    assert before.workspace_id == workspace.id and before.environment == "live"
+    assert before.secret_hash == issued.record.secret_hash
+    assert after is not None and after.revoked_at is not None
+    assert missing is None
 
 
 def test_timestamps_come_back_timezone_aware(container: Container) -> None:

@@ -87,6 +87,13 @@ def test_owner_only_reads_updates_and_deletes(uow: FakeUnitOfWork) -> None:
         service.get_presentation(uow, ALICE, "pres_missing")
 
 
+def test_get_returns_the_read_model_view_of_the_presentation(uow: FakeUnitOfWork) -> None:
+    deck = service.create_presentation(uow, ALICE, "tpl_pub", [])
+    view = service.get_presentation(uow, ALICE, deck.id)
+    assert (view.id, view.title, view.revision) == (deck.id, "Public", 1)
+    assert view.sections == tuple(deck.sections) and view.sections
+
+
 def test_update_applies_only_given_fields_and_bumps_revision(uow: FakeUnitOfWork) -> None:
     deck = service.create_presentation(uow, ALICE, "tpl_pub", [])
     sections_before = deck.sections

@@ -23,6 +23,7 @@ from server.services.presentations import add_presentation, select_sections, vis
 from server.services.uploads import attached_files
 from server.storage import models
 from server.storage.uow import UnitOfWork
+from server.storage.views import PresentationView
 from server.vocabulary import JobPhase, JobState, Language, NarrativeType, RewriteStyle
 
 Member = TypeVar("Member", NarrativeType, RewriteStyle, Language)
@@ -179,7 +180,7 @@ def owned_job(uow: UnitOfWork, principal: Principal, job_id: str) -> models.Gene
 class StatusView:
     job: models.GenerationJob
     # A completed job's deck, as the presentation read returns it (None when deleted).
-    deck: object | None
+    deck: PresentationView | None
 
 
 def status_view(uow: UnitOfWork, principal: Principal, job_id: str) -> StatusView:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from enum import Enum
+from typing import Final, Protocol, TypeVar
 
 from chronicle.v1.presentation_pb2 import Section
 from server import paging
@@ -20,12 +21,21 @@ from server.ids import new_id
 from server.storage import models
 from server.storage.repository import Cursor
 from server.storage.uow import UnitOfWork
+from server.storage.views import PresentationView
 from server.vocabulary import Layout
 
 LAYOUTS = frozenset(Layout)
 MAX_TITLE = 500
 MAX_SECTIONS = 200
-UNSET: Any = object()
+
+
+class _Unset(Enum):
+    """The type of UNSET: a field an update leaves as it is."""
+
+    UNSET = "unset"
+
+
+UNSET: Final = _Unset.UNSET
 
 
 class _Owned(Protocol):
@@ -98,7 +108,7 @@ def create_presentation(
     return presentation
 
 
-def _copy(section: Section, **changes: Any) -> Section:
+def _copy(section: Section, **changes: str) -> Section:
     result = Section()
     result.CopyFrom(section)
     for name, value in changes.items():
@@ -122,8 +132,10 @@ def owned_presentation(
     return _check_owner(found, principal, presentation_id)
 
 
-def get_presentation(uow: UnitOfWork, principal: Principal, presentation_id: str) -> Any:
-    """The caller's presentation, read-only."""
+def get_presentation(
+    uow: UnitOfWork, principal: Principal, presentation_id: str
+) -> PresentationView:
+    """The caller's presentation, from the read model (outside any transaction)."""
     found = uow.presentations.get(presentation_id) if presentation_id else None
     return _check_owner(found, principal, presentation_id)
 
@@ -132,9 +144,9 @@ def get_presentation(uow: UnitOfWork, principal: Principal, presentation_id: str
 class PresentationChanges:
     """What to change; UNSET leaves a field as it is."""
 
-    title: Any = UNSET
-    is_public: Any = UNSET
-    sections: Any = UNSET
+    title: str | _Unset = UNSET
+    is_public: bool | _Unset = UNSET
+    sections: list[Section] | _Unset = UNSET
 
 
 def validate_sections(sections: list[Section]) -> list[Section]:
@@ -163,14 +175,14 @@ def update_presentation(
     uow: UnitOfWork, principal: Principal, presentation_id: str, changes: PresentationChanges
 ) -> models.Presentation:
     presentation = owned_presentation(uow, principal, presentation_id)
-    if changes.title is not UNSET:
+    if not isinstance(changes.title, _Unset):
         title = changes.title.strip()
         if not title or len(title) > MAX_TITLE:
             raise InvalidArgument(f"title: must be 1 to {MAX_TITLE} characters")
         presentation.title = title
-    if changes.is_public is not UNSET:
+    if not isinstance(changes.is_public, _Unset):
         presentation.is_public = changes.is_public
-    if changes.sections is not UNSET:
+    if not isinstance(changes.sections, _Unset):
         presentation.sections = validate_sections(changes.sections)
     presentation.updated_at = models.utcnow()
     presentation.revision += 1

@@ -9,7 +9,6 @@ another workspace.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from chronicle import upload_policy
 from server.auth import Principal
@@ -85,7 +84,7 @@ def attached_files(
     principal: Principal,
     store: FileStore | None,
     attachments: list[dict[str, str]],
-) -> list[dict[str, Any]]:
+) -> list[dict[str, str]]:
     """Each attachment checked and resolved to the stored object a worker will read."""
     if len(attachments) > MAX_ATTACHMENTS:
         raise InvalidArgument(f"attachments: at most {MAX_ATTACHMENTS}")

@@ -67,10 +67,11 @@ def utcnow() -> datetime:
 
 
 class Base(DeclarativeBase):
+    # Keys are Python annotations, as SQLAlchemy declares the map; a JSON document
+    # (dict[str, Any]) holds whatever JSON value it was given.
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime,
         dict[str, Any]: JSON,
-        list[Any]: JSON,
     }
 
 
@@ -138,7 +139,7 @@ class Template(Base):
     workspace_id: Mapped[str | None] = mapped_column(ForeignKey("workspaces.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    category: Mapped[list[Any]] = mapped_column(default=list)
+    category: Mapped[list[str]] = mapped_column(JSON, default=list)
     preview_url: Mapped[str | None] = mapped_column(Text)
     sections: Mapped[list[Section]] = mapped_column(SectionList, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

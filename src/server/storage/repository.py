@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import Engine, Select, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from server.storage import models
-from server.storage.rowreader import RowReader
+from server.storage import models, views
 from server.vocabulary import JobState
 
 Cursor = tuple[datetime, str]
@@ -18,7 +17,7 @@ Model = TypeVar("Model", models.Presentation, models.ApiKey, models.KeyEvent)
 
 
 def _page(
-    session: Session, query: Select[Model], model: Any, limit: int, after: Cursor | None
+    session: Session, query: Select[Model], model: type[Model], limit: int, after: Cursor | None
 ) -> list[Model]:
     """Newest first, keyset-paged on (created_at, id): any page costs what page 1 costs."""
     if after is not None:
@@ -27,7 +26,11 @@ def _page(
     return list(session.scalars(query))
 
 
-def _touch(session: Session, model: Any, last_used: dict[str, datetime]) -> None:
+def _touch(
+    session: Session,
+    model: type[models.ApiKey] | type[models.ServiceToken],
+    last_used: dict[str, datetime],
+) -> None:
     if last_used:
         session.execute(
             update(model),
@@ -75,13 +78,6 @@ class TemplateRepository:
         return self._session().scalars(query).all()
 
 
-# Sections stay in wire format: the converter merges them into the reply as they are.
-_PRESENTATION_READER = RowReader(
-    models.Presentation.__table__,  # type: ignore[arg-type]
-    raw=frozenset({"sections"}),
-)
-
-
 class PresentationRepository:
     def __init__(self, session: Callable[[], Session], engine: Engine) -> None:
         self._session = session
@@ -90,10 +86,10 @@ class PresentationRepository:
     def add(self, presentation: models.Presentation) -> None:
         self._session().add(presentation)
 
-    def get(self, presentation_id: str) -> Any:
-        """A read-only snapshot (a named tuple of the columns, `sections` as stored
-        bytes), or None: the hot path."""
-        return _PRESENTATION_READER.get(self._engine, presentation_id)
+    def get(self, presentation_id: str) -> views.PresentationView | None:
+        """The read model's view, read outside this unit of work's transaction: the
+        latest commit, not this unit's pending changes. The hot read path."""
+        return views.presentation(self._engine, presentation_id)
 
     def get_for_update(self, presentation_id: str) -> models.Presentation | None:
         """The row, locked until this unit of work ends, to change it."""
@@ -121,12 +117,6 @@ class PresentationRepository:
         return _page(self._session(), query, models.Presentation, limit, after)
 
 
-# What authentication reads on a cache miss, often for ids that do not exist (a flood):
-# the hot read path, without a session.
-_API_KEY_READER = RowReader(models.ApiKey.__table__)  # type: ignore[arg-type]
-_SERVICE_TOKEN_READER = RowReader(models.ServiceToken.__table__)  # type: ignore[arg-type]
-
-
 class ApiKeyRepository:
     def __init__(self, session: Callable[[], Session], engine: Engine) -> None:
         self._session = session
@@ -138,9 +128,9 @@ class ApiKeyRepository:
     def get(self, key_id: str) -> models.ApiKey | None:
         return self._session().get(models.ApiKey, key_id)
 
-    def snapshot(self, key_id: str) -> Any:
-        """A read-only named tuple of the key's columns, or None."""
-        return _API_KEY_READER.get(self._engine, key_id)
+    def snapshot(self, key_id: str) -> views.KeyStatusView | None:
+        """What authentication reads of the key, outside this unit of work's transaction."""
+        return views.api_key_status(self._engine, key_id)
 
     def list_page(self, workspace_id: str, limit: int, after: Cursor | None) -> list[models.ApiKey]:
         query = select(models.ApiKey).where(models.ApiKey.workspace_id == workspace_id)
@@ -162,9 +152,9 @@ class ServiceTokenRepository:
     def get(self, token_id: str) -> models.ServiceToken | None:
         return self._session().get(models.ServiceToken, token_id)
 
-    def snapshot(self, token_id: str) -> Any:
-        """A read-only named tuple of the token's columns, or None."""
-        return _SERVICE_TOKEN_READER.get(self._engine, token_id)
+    def snapshot(self, token_id: str) -> views.ServiceTokenStatusView | None:
+        """What authentication reads of the token, outside this unit of work's transaction."""
+        return views.service_token_status(self._engine, token_id)
 
     def touch(self, last_used: dict[str, datetime]) -> None:
         """Record last use of many tokens in one statement."""
