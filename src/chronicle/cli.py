@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from chronicle.config import ConfigError, Settings, parse_duration
 
@@ -17,6 +17,10 @@ if TYPE_CHECKING:  # each command imports its own pieces when it runs: `--help` 
     from google.protobuf.message import Message
 
     from server.container import Container
+    from server.storage.models import ApiKey
+
+    # argparse names no public type for it (and it is subscriptable only in stubs)
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 log = logging.getLogger("chronicle")
 CLI_ACTOR = "cli"
@@ -58,7 +62,7 @@ def _container(args: argparse.Namespace, *, prepare: bool = True) -> Container:
     return container
 
 
-def _print_json(data: Any) -> None:
+def _print_json(data: object) -> None:
     print(json.dumps(data, default=str))
 
 
@@ -185,13 +189,13 @@ def cmd_workspace_create(args: argparse.Namespace) -> None:
     print(workspace.id)
 
 
-def _message_json(message: Message) -> dict[str, Any]:
+def _message_json(message: Message) -> dict[str, object]:
     from google.protobuf import json_format
 
     return json_format.MessageToDict(message, preserving_proto_field_name=True)
 
 
-def _key_json(row: Any) -> dict[str, Any]:
+def _key_json(row: ApiKey) -> dict[str, object]:
     from server import convert
 
     return _message_json(convert.api_key(row))
@@ -360,9 +364,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(
-        name: str, handler: Callable[[argparse.Namespace], None], parent: Any = sub, **kwargs: Any
+        name: str,
+        handler: Callable[[argparse.Namespace], None],
+        parent: Subcommands = sub,
+        help: str | None = None,
     ) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = parent.add_parser(name, **kwargs)
+        p = parent.add_parser(name, help=help)
         p.add_argument("--database-url", default=argparse.SUPPRESS)
         p.set_defaults(handler=handler)
         return p
