@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any
+from typing import Any, TypeVar
 
 _DURATION = re.compile(r"^(\d+)(s|m|h|d)$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -126,6 +126,9 @@ def _upload_backend(text: str) -> str:
     return backend
 
 
+T = TypeVar("T")
+
+
 def _secret(env: str) -> str:
     """A secret from `env`, or from the file `env`_FILE names: read when needed, never
     kept in settings (nor printed with them)."""
@@ -136,8 +139,10 @@ def _secret(env: str) -> str:
     return os.environ.get(env, "")
 
 
-def _setting(env: str, parse: Callable[[str], Any], default: Any) -> Any:
-    return field(default=default, metadata={"env": env, "parse": parse})
+def _setting(env: str, parse: Callable[[str], T], default: T) -> T:
+    """A field read from `env` by `parse` (a dataclass field posing as its value)."""
+    field_: T = field(default=default, metadata={"env": env, "parse": parse})
+    return field_
 
 
 @dataclass(frozen=True)
@@ -212,10 +217,10 @@ class Settings:
     access_log: bool = _setting("CHRONICLE_ACCESS_LOG", _bool, True)
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Environment first, then flags (`overrides`, None meaning 'not given')."""
         environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = {}  # each field's own type, as its parse made it
         for f in fields(cls):
             raw = environ.get(f.metadata["env"])
             if raw is not None and raw != "":
@@ -256,7 +261,7 @@ class Settings:
         return replace(self, **changes)
 
 
-def _parse(meta: Mapping[str, Any], raw: str, source: str | None = None) -> Any:
+def _parse(meta: Mapping[str, Any], raw: str, source: str | None = None) -> object:
     """The value, or a ConfigError naming where it came from (flag or variable)."""
     source = source or meta["env"]
     try:
