@@ -29,7 +29,9 @@ from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Writer
 from server.interceptor import ChronicleInterceptor
-from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
+from server.servicers.identity import IdentityServicer
+from server.servicers.keys import ApiKeyServicer
+from server.servicers.presentations import PresentationServicer
 
 log = logging.getLogger(__name__)
 

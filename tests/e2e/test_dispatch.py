@@ -13,7 +13,7 @@ from google.protobuf import descriptor, message_factory
 from chronicle import contract
 from server.app import start_grpc_server
 from server.container import Container
-from server.servicers import IdentityServicer
+from server.servicers.identity import IdentityServicer
 from tests.conftest import Tenant, on_sqlite
 
 # Far above what an inline read costs (well under a millisecond on SQLite), far below

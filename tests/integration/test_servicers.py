@@ -16,7 +16,9 @@ from chronicle.v1 import (
 from server.auth import Principal
 from server.container import Container
 from server.errors import WrongWorkspace
-from server.servicers import ApiKeyServicer, IdentityServicer, PresentationServicer
+from server.servicers.identity import IdentityServicer
+from server.servicers.keys import ApiKeyServicer
+from server.servicers.presentations import PresentationServicer
 from tests.conftest import Tenant
 
 PRES = presentation_service_pb2.DESCRIPTOR.services_by_name["PresentationService"]

@@ -1,44 +1,27 @@
-"""Thin servicers: unpack the request, call a service function, pack the reply."""
+"""PresentationService: templates, presentations, generation and uploads."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 from google.protobuf import empty_pb2
 
 from chronicle import contract
-from chronicle.v1 import (
-    api_key_pb2,
-    api_key_service_pb2_grpc,
-    generation_pb2,
-    identity_service_pb2,
-    identity_service_pb2_grpc,
-    presentation_pb2,
-    presentation_service_pb2_grpc,
-)
-from chronicle.v1 import (
-    api_key_service_pb2 as keys_pb,
-)
-from chronicle.v1 import (
-    presentation_service_pb2 as pres_pb,
-)
-from server import convert, key_material
-from server.auth import CallerKind, Principal
+from chronicle.v1 import generation_pb2, presentation_pb2, presentation_service_pb2_grpc
+from chronicle.v1 import presentation_service_pb2 as pres_pb
+from server import convert
+from server.auth import Principal
 from server.errors import InvalidArgument, NotImplementedYet
 from server.files.store import FileStore
 from server.interceptor import current_principal
+from server.servicers import PrincipalOf, UowFactory
 from server.services import jobs, uploads
-from server.services import keys as key_service
 from server.services import presentations as service
-from server.storage.uow import UnitOfWork
 from server.vocabulary import JobState
 
-UowFactory = Callable[[], UnitOfWork]
 WATCH_SECONDS = 600.0
 WATCH_POLL_SECONDS = 0.2
-# The gRPC context is only handed on to find the caller (tests pass their own).
-PrincipalOf = Callable[[object], Principal]
 
 
 class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServicer):  # type: ignore[misc]
@@ -258,105 +241,3 @@ def _changes(request: pres_pb.UpdatePresentationRequest) -> service.Presentation
         is_public=request.is_public if "is_public" in paths else service.UNSET,
         sections=list(request.sections) if "sections" in paths else service.UNSET,
     )
-
-
-class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: ignore[misc]
-    def __init__(
-        self,
-        uow: UowFactory,
-        hasher: key_material.SecretHasher,
-        on_change: Callable[[str], None],
-        principal_of: PrincipalOf = current_principal,
-    ) -> None:
-        self._uow = uow
-        self._hasher = hasher
-        self._on_change = on_change  # tells the authenticator to re-read a key's status
-        self._principal_of = principal_of
-
-    def _actor(self, context: object) -> str:
-        principal = self._principal_of(context)
-        return f"service-token:{principal.name or principal.credential_id}"
-
-    def CreateApiKey(
-        self, request: keys_pb.CreateApiKeyRequest, context: object
-    ) -> keys_pb.CreateApiKeyResponse:
-        with self._uow() as uow:
-            issued = key_service.create_api_key(
-                uow,
-                self._hasher,
-                workspace_id=request.workspace_id,
-                name=request.name,
-                environment=request.environment,
-                expires_in=convert.duration(request.expires_in),
-                rate_limit=request.rate_limit if request.HasField("rate_limit") else None,
-                actor=self._actor(context),
-            )
-            return keys_pb.CreateApiKeyResponse(
-                api_key=convert.api_key(issued.record), key=issued.raw
-            )
-
-    def GetApiKey(self, request: keys_pb.GetApiKeyRequest, context: object) -> api_key_pb2.ApiKey:
-        with self._uow() as uow:
-            return convert.api_key(key_service.get_api_key(uow, request.id))
-
-    def ListApiKeys(
-        self, request: keys_pb.ListApiKeysRequest, context: object
-    ) -> keys_pb.ListApiKeysResponse:
-        with self._uow() as uow:
-            rows, next_token = key_service.list_api_keys(
-                uow, request.workspace_id, request.page_size, request.page_token
-            )
-            return keys_pb.ListApiKeysResponse(
-                api_keys=[convert.api_key(r) for r in rows], next_page_token=next_token
-            )
-
-    def RevokeApiKey(
-        self, request: keys_pb.RevokeApiKeyRequest, context: object
-    ) -> api_key_pb2.ApiKey:
-        with self._uow() as uow:
-            row = key_service.revoke_api_key(uow, request.id, request.reason, self._actor(context))
-            self._on_change(row.id)
-            return convert.api_key(row)
-
-    def RotateApiKey(
-        self, request: keys_pb.RotateApiKeyRequest, context: object
-    ) -> keys_pb.RotateApiKeyResponse:
-        grace = request.grace_period.ToTimedelta() if request.HasField("grace_period") else None
-        with self._uow() as uow:
-            issued, old = key_service.rotate_api_key(
-                uow, self._hasher, request.id, grace=grace, actor=self._actor(context)
-            )
-            self._on_change(old.id)
-            return keys_pb.RotateApiKeyResponse(
-                api_key=convert.api_key(issued.record),
-                key=issued.raw,
-                previous=convert.api_key(old),
-            )
-
-    def ListApiKeyEvents(
-        self, request: keys_pb.ListApiKeyEventsRequest, context: object
-    ) -> keys_pb.ListApiKeyEventsResponse:
-        with self._uow() as uow:
-            rows, next_token = key_service.list_key_events(
-                uow, request.workspace_id, request.page_size, request.page_token
-            )
-            return keys_pb.ListApiKeyEventsResponse(
-                events=[convert.key_event(r) for r in rows], next_page_token=next_token
-            )
-
-
-class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):  # type: ignore[misc]
-    def __init__(self, principal_of: PrincipalOf = current_principal) -> None:
-        self._principal_of = principal_of
-
-    def GetCaller(
-        self, request: identity_service_pb2.GetCallerRequest, context: object
-    ) -> identity_service_pb2.Caller:
-        principal = self._principal_of(context)
-        is_key = principal.kind == CallerKind.API_KEY
-        return identity_service_pb2.Caller(
-            kind="api_key" if is_key else "service_token",
-            workspace_id=principal.workspace_id,
-            credential_id=principal.credential_id,
-            environment=principal.environment,
-        )

@@ -1,0 +1,7 @@
+"""`python -m chronicle.cli`."""
+
+import sys
+
+from chronicle.cli import main
+
+sys.exit(main())
