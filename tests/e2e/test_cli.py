@@ -21,8 +21,9 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Databases, free_port
+from tests.harness import Databases, free_port
 from tests.processes import cli_env, command, wait_healthz
+from tests.waiting import wait_until
 
 WORKSPACE_ID = re.compile(r"^ws_[0-9A-Za-z]{20}$")
 LIVE_KEY = re.compile(r"^chr_live_[0-9A-Za-z]+_[0-9A-Za-z]+$")
@@ -167,14 +168,18 @@ class Served:
             pytest.fail(f"serve exited with {self.process.returncode}:\n{self.stderr()}")
 
     def wait_for(self, pattern: re.Pattern[str], timeout: float = 20) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        found: list[re.Match[str]] = []
+
+        def printed() -> bool:
             match = pattern.search(self.stdout())
             if match:
-                return match
+                found.append(match)
+                return True
             self._check_alive()
-            time.sleep(0.1)
-        pytest.fail(f"no {pattern.pattern!r} on stdout within {timeout}s:\n{self.stdout()}")
+            return False
+
+        wait_until(printed, timeout, what=lambda: f"{pattern.pattern!r} on stdout\n{self.stdout()}")
+        return found[0]
 
     def wait_healthy(self, timeout: float = 20) -> None:
         wait_healthz(self.url, self._check_alive, self.stderr, timeout)
