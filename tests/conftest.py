@@ -1,4 +1,5 @@
-"""Shared fixtures: settings on a temporary SQLite file, servers on port 0, clients."""
+"""Shared fixtures (settings on a temporary SQLite file, servers on port 0, clients) and
+the markers every test gets from where it lives."""
 
 from __future__ import annotations
 
