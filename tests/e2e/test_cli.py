@@ -24,6 +24,7 @@ import pytest
 from chronicle.config import Settings
 from server import bootstrap
 from server.app import Container
+from server.services import keys as key_service
 from tests.harness import Databases, free_port
 from tests.processes import cli_env, command, wait_healthz
 from tests.waiting import wait_until
@@ -137,7 +138,12 @@ def cli(tmp_path: Path, database_url: str) -> Cli:
 
 @pytest.fixture
 def workspace(cli: Cli) -> str:
-    return cli.last_line("workspace", "create", "acme")
+    """A workspace made in this process (`workspace create` itself runs in `populated`)."""
+    container = Container(Settings.load({}, database_url=cli.url))
+    with container.uow() as uow:
+        workspace_id = key_service.create_workspace(uow, "acme").id
+    container.engine.dispose()
+    return workspace_id
 
 
 @pytest.fixture(scope="module")
