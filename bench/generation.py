@@ -25,10 +25,11 @@ import time
 from pathlib import Path
 
 import grpc
+import loads
+import report
+import run
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as base
-
+import harness
 from chronicle.v1 import presentation_service_pb2 as pres_pb
 from chronicle.v1 import presentation_service_pb2_grpc as pres_grpc
 from server.generation.builtin import BuiltinWriter
@@ -135,23 +136,23 @@ def main() -> int:
     )
     print(
         f"built-in writer, 2,000-word prompt -> 10 slides: median {median:.1f} ms, "
-        f"p90 {p90:.1f} ms (target median <= 200 ms: {base.verdict(median <= 200)})"
+        f"p90 {p90:.1f} ms (target median <= 200 ms: {report.verdict(median <= 200)})"
     )
 
     with (
         tempfile.TemporaryDirectory(prefix="chronicle-genbench-") as tmp,
-        base.processes() as group,
+        harness.processes() as group,
     ):
         work = Path(tmp)
-        env = base.bench_env(f"sqlite:///{work / 'bench.db'}")
-        keys = base.provision(env, 1)
-        keys_file = base.write_keys(work, keys)
-        endpoints = base.start_servers(group, env, work)
-        payload = base.get_presentation_payload(
-            base.create_presentation(endpoints.grpc_target, keys[0])
+        env = harness.bench_env(f"sqlite:///{work / 'bench.db'}")
+        keys = harness.provision(env, 1)
+        keys_file = harness.write_keys(work, keys)
+        endpoints = harness.start_servers(group, env, work)
+        payload = harness.get_presentation_payload(
+            harness.create_presentation(endpoints.grpc_target, keys[0])
         )
         load = {"connections": 50, "duration": opts.duration}
-        idle = base.run_grpc_load(
+        idle = loads.run_grpc_load(
             "GetPresentation, idle",
             endpoints.grpc_target,
             GET_PRESENTATION,
@@ -161,10 +162,10 @@ def main() -> int:
         )
         # Enough jobs that, one worker taking them in turn, at least --jobs are still in
         # the system when the measured window ends.
-        backlog = opts.jobs + int((opts.duration + base.WARMUP_SECONDS) * 1000 / median * 2)
+        backlog = opts.jobs + int((opts.duration + loads.WARMUP_SECONDS) * 1000 / median * 2)
         ids = submit_jobs(endpoints.grpc_target, keys[0], prompt, backlog)
-        group.start([*base.chronicle_command(), "worker"], env, work / "worker.log")
-        busy = base.run_grpc_load(
+        group.start([*harness.chronicle_command(), "worker"], env, work / "worker.log")
+        busy = loads.run_grpc_load(
             f"GetPresentation, {opts.jobs} jobs",
             endpoints.grpc_target,
             GET_PRESENTATION,
@@ -175,11 +176,11 @@ def main() -> int:
         states = job_states(endpoints.grpc_target, keys[0], ids)
 
     print()
-    for line in base.table([idle, busy, None], [idle.name, busy.name, "-"], [None, None])[:-1]:
+    for line in run.table([idle, busy, None], [idle.name, busy.name, "-"], [None, None])[:-1]:
         print(line)
     ratio = busy.p99_ms / idle.p99_ms
     print(
-        f"\np99 with jobs / idle: {ratio:.2f} (target <= 2.00: {base.verdict(ratio <= 2)}); "
+        f"\np99 with jobs / idle: {ratio:.2f} (target <= 2.00: {report.verdict(ratio <= 2)}); "
         f"jobs at the end of the window: {states}"
     )
     return 0

@@ -9,8 +9,8 @@ one; `wrk` for the REST rows; Node with @grpc/grpc-js, from `make setup`, for th
 Everything runs on loopback against a fresh SQLite database with production argon2. On two
 or more CPUs, this process and the servers get CPU 0, every load generator CPU 1.
 
-1. Limiter cost (cost). A gRPC server in this process (GrpcServerThread), GetCaller (a no-op
-   behind the interceptor) driven by the load generator of bench/run.py in a separate
+1. Limiter cost (cost). A gRPC server in this process (bench/harness.py), GetCaller (a no-op
+   behind the interceptor) driven by the load generator of bench/loads.py in a separate
    process, with three limiters in turn: none (every request allowed without bookkeeping),
    the in-process GCRA, and the Redis GCRA (one Lua call per request). Ratio: limited / none.
 2. Flood, the way public traffic comes (rest): `chronicle serve-edge` in front of the same
@@ -52,16 +52,16 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import loads
+import report
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as base
-
+import harness
 from chronicle import credentials
 from chronicle.config import Settings
 from chronicle.gcra import Decision, InProcessLimiter
 from server import key_material
-from server.app import GrpcServerThread
-from server.container import Container, settle_heap
+from server.app import settle_heap
+from server.container import Container
 from server.ratelimit import RedisLimiter
 
 FLOOD_TARGET = 0.70
@@ -99,27 +99,27 @@ def redis_available() -> bool:
         return False
 
 
-def serve(settings: Settings, limiter: str = "in-process") -> GrpcServerThread:
+def serve(settings: Settings, limiter: str = "in-process") -> harness.InProcessServer:
     container = Container(settings)
     container.limiter = make_limiter(limiter)  # type: ignore[misc]  # a cached_property
-    server = GrpcServerThread(container, port=0).start()
+    server = harness.InProcessServer(container).start()
     settle_heap()  # as `chronicle serve-grpc` does once it has started
     return server
 
 
-def warm(server: GrpcServerThread, real_keys: list[str]) -> None:
+def warm(server: harness.InProcessServer, real_keys: list[str]) -> None:
     """One call per valid key, so they are verified before any flood starts."""
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        call = channel.unary_unary(base.GET_CALLER)
+        call = channel.unary_unary(loads.GET_CALLER)
         for key in real_keys:
             call(b"", metadata=[("x-api-key", key)], timeout=30)
 
 
-def valid_load(name: str, server: GrpcServerThread, keys_file: Path, opts: Any) -> base.Row:
-    return base.run_grpc_load(
+def valid_load(name: str, server: harness.InProcessServer, keys_file: Path, opts: Any) -> loads.Row:
+    return loads.run_grpc_load(
         name,
         f"127.0.0.1:{server.port}",
-        base.GET_CALLER,
+        loads.GET_CALLER,
         b"",
         keys_file,
         connections=opts.connections,
@@ -158,18 +158,18 @@ def start_flood(
     """`endpoint`: {"target", "method"} for gRPC, {"url"} for REST (see bench/flood.mjs)."""
     node = shutil.which("node")
     if node is None or not (Path("node_modules") / "@grpc" / "grpc-js").is_dir():
-        raise base.BenchError("the flood needs node and @grpc/grpc-js: run `make setup`")
+        raise harness.BenchError("the flood needs node and @grpc/grpc-js: run `make setup`")
     config = {
         **endpoint,
         "rate": opts.flood,
-        "duration": opts.duration + base.WARMUP_SECONDS + 2,  # covers the valid load
+        "duration": opts.duration + loads.WARMUP_SECONDS + 2,  # covers the valid load
         "keys": flood_keys(kind, real_keys),
         "many_clients": "many clients" in kind,
     }
     settings = work / "flood.json"
     settings.write_text(json.dumps(config))
     return subprocess.Popen(
-        [*base.on_cpus(opts.client_cpus), node, str(FLOOD_SCRIPT), str(settings)],
+        [*harness.on_cpus(opts.client_cpus), node, str(FLOOD_SCRIPT), str(settings)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -179,7 +179,7 @@ def start_flood(
 def finish_flood(process: subprocess.Popen[str]) -> dict[str, Any]:
     out, err = process.communicate(timeout=60)
     if process.returncode != 0:
-        raise base.BenchError(f"the flood sender exited {process.returncode}:\n{err}")
+        raise harness.BenchError(f"the flood sender exited {process.returncode}:\n{err}")
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
@@ -187,14 +187,14 @@ def finish_flood(process: subprocess.Popen[str]) -> dict[str, Any]:
 
 
 def start_edge(
-    group: base.Processes, env: dict[str, str], server: GrpcServerThread, work: Path
+    group: harness.Processes, env: dict[str, str], server: harness.InProcessServer, work: Path
 ) -> str:
     """The edge's base URL. A child of this process, so on the server's CPU too."""
-    port = base.free_port()
+    port = harness.free_port()
     url = f"http://127.0.0.1:{port}"
     log = work / "serve-edge.log"
     cmd = [
-        *base.chronicle_command(),
+        *harness.chronicle_command(),
         "serve-edge",
         "--grpc-target",
         f"127.0.0.1:{server.port}",
@@ -202,7 +202,7 @@ def start_edge(
         str(port),
     ]
     proc = group.start(cmd, env, log)
-    base.wait_until(lambda: base.http_ok(f"{url}/healthz"), proc, "chronicle serve-edge", log)
+    harness.wait_until(lambda: harness.http_ok(f"{url}/healthz"), proc, "chronicle serve-edge", log)
     return url
 
 
@@ -214,11 +214,11 @@ def warm_edge(url: str, real_keys: list[str]) -> None:
             answer.read()
 
 
-def valid_rest_load(name: str, url: str, script: Path, opts: Any) -> base.Row:
+def valid_rest_load(name: str, url: str, script: Path, opts: Any) -> loads.Row:
     target = url + REST_PATH
-    base.run_wrk(target, script, opts.connections, base.WARMUP_SECONDS, opts.client_cpus)
-    return base.parse_wrk(
-        name, base.run_wrk(target, script, opts.connections, opts.duration, opts.client_cpus)
+    loads.run_wrk(target, script, opts.connections, loads.WARMUP_SECONDS, opts.client_cpus)
+    return loads.parse_wrk(
+        name, loads.run_wrk(target, script, opts.connections, opts.duration, opts.client_cpus)
     )
 
 
@@ -226,10 +226,10 @@ def valid_rest_load(name: str, url: str, script: Path, opts: Any) -> base.Row:
 
 
 def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
-    env = base.bench_env(f"sqlite:///{work / 'bench.db'}")
-    real_keys = base.provision(env, opts.keys)
-    keys_file = base.write_keys(work, real_keys)
-    wrk_script = base.write_wrk_script(work, real_keys)
+    env = harness.bench_env(f"sqlite:///{work / 'bench.db'}")
+    real_keys = harness.provision(env, opts.keys)
+    keys_file = harness.write_keys(work, real_keys)
+    wrk_script = loads.write_wrk_script(work, real_keys)
     settings = Settings.load(env)
     limiters = ["none", "in-process"] + (["redis"] if redis_available() else [])
     limiters = limiters if "cost" in opts.parts else []
@@ -253,14 +253,17 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
         for way, kind in itertools.product(ways, ("none", *FLOOD_KINDS)):
             server = serve(settings)
             try:
-                with base.processes() as group:
+                with harness.processes() as group:
                     if way == "rest":
                         url = start_edge(group, env, server, work)
                         warm_edge(url, real_keys)
                         endpoint = {"url": url + REST_PATH}
                     else:
                         warm(server, real_keys)
-                        endpoint = {"target": f"127.0.0.1:{server.port}", "method": base.GET_CALLER}
+                        endpoint = {
+                            "target": f"127.0.0.1:{server.port}",
+                            "method": loads.GET_CALLER,
+                        }
                     sender = (
                         None
                         if kind == "none"
@@ -281,23 +284,23 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
     return results
 
 
-def ratios(rows: Sequence[base.Row], baseline: Sequence[base.Row]) -> list[float]:
+def ratios(rows: Sequence[loads.Row], baseline: Sequence[loads.Row]) -> list[float]:
     return [r.rps / b.rps for r, b in zip(rows, baseline, strict=True)]
 
 
-def print_table(title: str, groups: dict[str, list[base.Row]], target: float | None) -> None:
+def print_table(title: str, groups: dict[str, list[loads.Row]], target: float | None) -> None:
     header = f"{title:40}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'ratio':<24}{'errors':>12}"
     print(header)
     print("-" * len(header))
     baseline = next(iter(groups.values()))
     for name, rows in groups.items():
-        row = base.median_row(rows)
+        row = report.median_row(rows)
         assert row is not None
         per_round = ratios(rows, baseline)
         ratio = statistics.median(per_round)
         shown = "baseline" if rows is baseline else f"{ratio:.2f}"
         if target is not None and rows is not baseline:
-            shown += f" (>= {target:.2f}) {base.verdict(ratio >= target)}"
+            shown += f" (>= {target:.2f}) {report.verdict(ratio >= target)}"
         print(
             f"{name:40}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {shown:<24}"
             f"{row.errors}/{row.calls:>11}"
@@ -311,13 +314,13 @@ def print_table(title: str, groups: dict[str, list[base.Row]], target: float | N
 
 
 def run(opts: argparse.Namespace) -> int:
-    base.print_header(opts)
+    report.print_header(opts)
     if opts.server_cpus:
         print(
             f"pinned: this process, its gRPC server and the edge on CPU {opts.server_cpus}; "
             f"the valid load and the flood on CPU {opts.client_cpus} (--no-pin: share both)\n"
         )
-    base.pin(opts.server_cpus)
+    harness.pin(opts.server_cpus)
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-keys-") as tmp:
         results = measure(opts, Path(tmp))
     if "cost" in opts.parts:
@@ -352,7 +355,7 @@ def run(opts: argparse.Namespace) -> int:
         for rows in results[group].values()
         for row in rows
     ]
-    return base.report_failures(valid_rows, "the valid calls of a row")
+    return report.report_failures(valid_rows, "the valid calls of a row")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -382,7 +385,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return base.run_reporting_failure(run, parse_args(argv))
+    return report.run_reporting_failure(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ For each database (a fresh SQLite file; a fresh PostgreSQL database, dropped aft
 `chronicle migrate`, a workspace, --keys API keys, one deck created over gRPC from the
 first template, then --decks copies of it inserted directly (the workspace's list). Then,
 with 1 and with 2 `chronicle serve-grpc` processes (two ports; the load generator of
-bench/run.py balances its channels round-robin across them), three gRPC loads:
+bench/loads.py balances its channels round-robin across them), three gRPC loads:
 GetPresentation, ListPresentations page 1 and ListPresentations page --deep-page (20
 decks a page, its token made from the row where that page starts). Rows are interleaved
 over --rounds rounds; each shows its median round. Ratios, all within this run:
@@ -41,13 +41,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import loads
 import psycopg
+import report
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as base
-
+import harness
 from chronicle.v1 import presentation_service_pb2 as pb
 from server.paging import encode_token
 from server.storage import models
@@ -134,24 +134,26 @@ def page_token(url: str, workspace: str, page: int) -> str:
 
 
 def start_servers(
-    group: base.Processes, env: dict[str, str], work: Path, n: int
+    group: harness.Processes, env: dict[str, str], work: Path, n: int
 ) -> list[tuple[str, subprocess.Popen[bytes]]]:
     """`n` serve-grpc processes on ports of their own: (target, process) each."""
-    return [base.start_grpc_server(group, env, work / f"serve-grpc-{n}-{i}.log") for i in range(n)]
+    return [
+        harness.start_grpc_server(group, env, work / f"serve-grpc-{n}-{i}.log") for i in range(n)
+    ]
 
 
 def load(
     name: str, targets: list[str], method: str, payload: bytes, *, keys: Path, opts: Any
-) -> base.Row:
+) -> loads.Row:
     target = targets[0] if len(targets) == 1 else "ipv4:" + ",".join(targets)
-    return base.run_grpc_load(
+    return loads.run_grpc_load(
         name, target, method, payload, keys, connections=opts.connections, duration=opts.duration
     )
 
 
 def payloads(deck_id: str, deep_token: str) -> dict[str, tuple[str, bytes]]:
     return {
-        "GetPresentation": (base.GET_PRESENTATION, base.get_presentation_payload(deck_id)),
+        "GetPresentation": (loads.GET_PRESENTATION, harness.get_presentation_payload(deck_id)),
         "List page 1": (LIST, pb.ListPresentationsRequest(page_size=PAGE_SIZE).SerializeToString()),
         "List deep page": (
             LIST,
@@ -163,7 +165,13 @@ def payloads(deck_id: str, deep_token: str) -> dict[str, tuple[str, bytes]]:
 
 
 def profile(
-    group: base.Processes, env: dict[str, str], work: Path, *, keys: Path, request: Any, opts: Any
+    group: harness.Processes,
+    env: dict[str, str],
+    work: Path,
+    *,
+    keys: Path,
+    request: Any,
+    opts: Any,
 ) -> Path | None:
     """A py-spy record of one server under one load: `request` is (name, method, payload)."""
     spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
@@ -247,26 +255,26 @@ def where_time_goes(raw: Path, top: int = 12) -> list[str]:
 
 def measure(
     opts: argparse.Namespace, work: Path
-) -> tuple[dict[str, list[base.Row]], dict[str, Path]]:
+) -> tuple[dict[str, list[loads.Row]], dict[str, Path]]:
     kinds = ["sqlite"] + (["postgresql"] if postgres_reachable(opts.postgres) else [])
     if "postgresql" not in kinds:
         print(f"(no PostgreSQL at {opts.postgres}: its rows are skipped)\n")
-    rows: dict[str, list[base.Row]] = {}
+    rows: dict[str, list[loads.Row]] = {}
     profiles: dict[str, Path] = {}
     for kind in kinds:
         with database(kind, work, opts.postgres) as url:
-            env = base.bench_env(url)
-            keys = base.provision(env, opts.keys)
-            keys_file = base.write_keys(work, keys)
-            with base.processes() as group:
+            env = harness.bench_env(url)
+            keys = harness.provision(env, opts.keys)
+            keys_file = harness.write_keys(work, keys)
+            with harness.processes() as group:
                 ((target, _),) = start_servers(group, env, work, 1)
-                deck_id = base.create_presentation(target, keys[0])
+                deck_id = harness.create_presentation(target, keys[0])
             workspace = seed(url, deck_id, opts.decks)
             requests = payloads(deck_id, page_token(url, workspace, opts.deep_page))
             for n in range(opts.rounds):
                 print(f"{kind}: round {n + 1}/{opts.rounds}…", file=sys.stderr, flush=True)
                 for servers in (1, 2):
-                    with base.processes() as group:
+                    with harness.processes() as group:
                         targets = [t for t, _ in start_servers(group, env, work, servers)]
                         for name, (method, payload) in requests.items():
                             label = f"{kind}, {servers} server{'s' * (servers > 1)}: {name}"
@@ -275,7 +283,7 @@ def measure(
             if kind != kinds[-1] or opts.profile <= 0:
                 continue
             for name in ("GetPresentation", "List page 1"):
-                with base.processes() as group:
+                with harness.processes() as group:
                     request = (name, *requests[name])
                     raw = profile(group, env, work, keys=keys_file, request=request, opts=opts)
                     if raw is not None:
@@ -283,14 +291,14 @@ def measure(
     return rows, profiles
 
 
-def ratio(rows: dict[str, list[base.Row]], top: str, bottom: str) -> str:
+def ratio(rows: dict[str, list[loads.Row]], top: str, bottom: str) -> str:
     if top not in rows or bottom not in rows:
         return "-"
     per_round = [a.rps / b.rps for a, b in zip(rows[top], rows[bottom], strict=True)]
     return f"{statistics.median(per_round):.2f}"
 
 
-def report(rows: dict[str, list[base.Row]], opts: argparse.Namespace) -> None:
+def print_report(rows: dict[str, list[loads.Row]], opts: argparse.Namespace) -> None:
     header = (
         f"{'':40}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'deep/p1':>8}"
         f"{'PG/SQLite':>10}{'2/1 srv':>9}{'errors':>13}"
@@ -298,7 +306,7 @@ def report(rows: dict[str, list[base.Row]], opts: argparse.Namespace) -> None:
     print(header)
     print("-" * len(header))
     for label, runs in rows.items():
-        row = base.median_row(runs)
+        row = report.median_row(runs)
         assert row is not None
         kind, rest = label.split(", ", 1)
         servers, load_name = rest.split(": ")
@@ -321,16 +329,16 @@ def report(rows: dict[str, list[base.Row]], opts: argparse.Namespace) -> None:
 
 
 def run(opts: argparse.Namespace) -> int:
-    base.print_header(opts)
+    report.print_header(opts)
     with tempfile.TemporaryDirectory(prefix="chronicle-bench-scale-") as tmp:
         rows, profiles = measure(opts, Path(tmp))
-        report(rows, opts)
+        print_report(rows, opts)
         for name, raw in profiles.items():
             print(f"profile (py-spy, {max(3, int(opts.profile))} s): {name}")
             print("\n".join(where_time_goes(raw)))
             print()
     all_rows = [r for runs in rows.values() for r in runs]
-    return base.report_failures(all_rows, "the calls of a row")
+    return report.report_failures(all_rows, "the calls of a row")
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -350,7 +358,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return base.run_reporting_failure(run, parse_args(argv))
+    return report.run_reporting_failure(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -29,9 +29,7 @@ from pathlib import Path
 import httpx
 from fpdf import FPDF
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import run as base
-
+import harness
 from chronicle import upload_policy
 from server.files import extract
 
@@ -39,9 +37,9 @@ CHUNK = 64 * 1024
 LINE = b"Uploads stream through the edge to disk, chunk by chunk, never whole in memory.\n"
 
 
-def start(group: base.Processes, env: dict[str, str], work: Path) -> str:
+def start(group: harness.Processes, env: dict[str, str], work: Path) -> str:
     """serve-grpc and serve-edge; the edge's base URL (also the server's public URL)."""
-    return base.start_servers(group, {**env, "CHRONICLE_ACCESS_LOG": "false"}, work).http_base
+    return harness.start_servers(group, {**env, "CHRONICLE_ACCESS_LOG": "false"}, work).http_base
 
 
 def upload_once(client: httpx.Client, key: str, source: Path) -> float:
@@ -59,7 +57,7 @@ def upload_once(client: httpx.Client, key: str, source: Path) -> float:
         posted = client.post(target["url"], data=fields, files={"file": ("bench.txt", f)})
         elapsed = time.perf_counter() - started
     if posted.status_code != 204:
-        raise base.BenchError(f"upload answered {posted.status_code}: {posted.text[:200]}")
+        raise harness.BenchError(f"upload answered {posted.status_code}: {posted.text[:200]}")
     return elapsed
 
 
@@ -111,11 +109,14 @@ def main() -> int:
         f"--rounds {opts.rounds} --pages {opts.pages}"
     )
 
-    with tempfile.TemporaryDirectory(prefix="chronicle-upbench-") as tmp, base.processes() as group:
+    with (
+        tempfile.TemporaryDirectory(prefix="chronicle-upbench-") as tmp,
+        harness.processes() as group,
+    ):
         work = Path(tmp)
-        env = base.bench_env(f"sqlite:///{work / 'bench.db'}")
+        env = harness.bench_env(f"sqlite:///{work / 'bench.db'}")
         env["CHRONICLE_UPLOAD_DIR"] = str(work / "uploads")
-        key = base.provision(env, 1)[0]
+        key = harness.provision(env, 1)[0]
         public = start(group, env, work)
         source = work / "source.txt"
         source.write_bytes((LINE * (size // len(LINE) + 1))[:size])

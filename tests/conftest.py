@@ -1,14 +1,11 @@
-"""Shared fixtures: settings on a temporary SQLite file, servers on port 0, clients."""
+"""Shared fixtures (settings on a temporary SQLite file, servers on port 0, clients) and
+the markers every test gets from where it lives."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import socket
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,15 +14,33 @@ from pathlib import Path
 import grpc
 import httpx
 import pytest
-import sqlalchemy
-import uvicorn
 
 from chronicle.config import Settings
-from edge.app import create_app
 from server import bootstrap
-from server.app import GrpcServerThread
 from server.container import Container
 from server.services import keys as key_service
+from tests.harness import Databases, EdgeServer, GrpcServerThread, free_port, reachable
+from tests.tiers import BACKENDS, Tier, tier_of
+from tests.waiting import wait_until
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test gets exactly one tier marker, from its folder (a test outside the tier
+    folders, or marked with a second tier by hand, stops the run), and the `backends`
+    marker when it varies with the PostgreSQL + Redis pass."""
+    for item in items:
+        tier = tier_of(item.path)
+        if tier is None:
+            raise pytest.UsageError(f"{item.nodeid}: not under tests/{{{','.join(Tier)}}}/")
+        item.add_marker(tier.value)
+        tiers = [mark.name for mark in item.iter_markers() if mark.name in set(Tier)]
+        if len(tiers) != 1:
+            raise pytest.UsageError(f"{item.nodeid}: tiers {tiers}, exactly one expected")
+        # `postgres` is where both CHRONICLE_TEST_* settings enter (settings, container,
+        # database_url all depend on it); a test without it runs alike in both passes.
+        if "postgres" in getattr(item, "fixturenames", ()):
+            item.add_marker(BACKENDS)
+
 
 # Cheap argon2 for tests; the production defaults are exercised in test_keys.py.
 FAST_ARGON2 = {"argon2_memory_kib": 1024, "argon2_time_cost": 1}
@@ -36,44 +51,6 @@ FAST_ARGON2 = {"argon2_memory_kib": 1024, "argon2_time_cost": 1}
 # URL (a fresh database is made for each test) and a Redis URL.
 TEST_POSTGRES = os.environ.get("CHRONICLE_TEST_POSTGRES", "")
 TEST_REDIS = os.environ.get("CHRONICLE_TEST_REDIS", "")
-
-
-class Databases:
-    """Fresh PostgreSQL databases, cloned from a migrated template (a clone takes ~0.1 s,
-    a migration ~1 s), dropped after each test."""
-
-    def __init__(self, admin_url: str) -> None:
-        # One template per test session: two sessions on one server keep apart.
-        self.TEMPLATE = f"chronicle_test_template_{uuid.uuid4().hex[:8]}"
-        self._admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        self._base = sqlalchemy.make_url(admin_url)
-
-    def url(self, name: str) -> str:
-        return self._base.set(database=name).render_as_string(hide_password=False)
-
-    def _run(self, sql: str) -> None:
-        with self._admin.connect() as connection:
-            connection.execute(sqlalchemy.text(sql))
-
-    def make_template(self) -> None:
-        self._run(f'DROP DATABASE IF EXISTS "{self.TEMPLATE}" WITH (FORCE)')
-        self._run(f'CREATE DATABASE "{self.TEMPLATE}"')
-        container = Container(Settings.load({}, database_url=self.url(self.TEMPLATE)))
-        bootstrap.prepare(container.engine, container.uow())
-        container.engine.dispose()
-
-    def create(self, *, migrated: bool) -> str:
-        name = f"chronicle_test_{uuid.uuid4().hex[:16]}"
-        template = self.TEMPLATE if migrated else "template0"
-        self._run(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        return name
-
-    def drop(self, name: str) -> None:
-        self._run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    def close(self) -> None:
-        self.drop(self.TEMPLATE)
-        self._admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -186,39 +163,6 @@ def channel(grpc_server: GrpcServerThread) -> Iterator[grpc.Channel]:
         yield channel
 
 
-class EdgeServer:
-    """uvicorn serving the edge on a free port, in a thread with its own event loop."""
-
-    def __init__(self, settings: Settings, targets: list[str], port: int = 0) -> None:
-        config = uvicorn.Config(
-            create_app(settings, targets),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
-
-    def __enter__(self) -> EdgeServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("edge did not start")
-            time.sleep(0.01)
-        self.port = self.server.servers[0].sockets[0].getsockname()[1]
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-
 @pytest.fixture
 def edge_factory(settings: Settings, grpc_server: GrpcServerThread) -> Iterator[object]:
     started: list[EdgeServer] = []
@@ -246,19 +190,7 @@ def http(edge: EdgeServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
-
-
-def reachable(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) == 0
 
 
 @pytest.fixture
@@ -281,10 +213,7 @@ def own_redis() -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
-    while not reachable("127.0.0.1", port):
-        assert time.monotonic() < deadline, "redis-server did not start"
-        time.sleep(0.05)
+    wait_until(lambda: reachable("127.0.0.1", port), what="redis-server starting")
     yield process, f"redis://127.0.0.1:{port}/0"
     if process.poll() is None:
         process.kill()

@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,8 @@ import grpc
 import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from tests.waiting import wait_until
 
 # Cheap argon2 (see FAST_ARGON2 in conftest), unbuffered and UTF-8 output.
 FAST_ENV = {
@@ -77,12 +78,13 @@ class Process:
             pytest.fail(f"{self.name} exited with {self.process.returncode}:\n{self.output()}")
 
     def wait_for_log(self, pattern: str, timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not re.search(pattern, self.output()):
+        def logged() -> bool:
+            if re.search(pattern, self.output()):
+                return True
             self.check_alive()
-            if time.monotonic() > deadline:
-                pytest.fail(f"{self.name}: no {pattern!r} within {timeout}s:\n{self.output()}")
-            time.sleep(0.05)
+            return False
+
+        wait_until(logged, timeout, what=lambda: f"{self.name}: {pattern!r}\n{self.output()}")
 
     def signal(self, signum: int) -> None:
         assert self.process is not None
@@ -106,20 +108,21 @@ class GrpcServerProcess(Process):
     port: int = 0
 
     def wait_serving(self, timeout: float = 20) -> GrpcServerProcess:
-        deadline = time.monotonic() + timeout
         with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
-            while True:
+
+            def serving() -> bool:
                 self.check_alive()
                 try:
                     answer = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
-                    if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                        return self
                 except grpc.RpcError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"{self.name} not serving within {timeout}s:\n{self.output()}")
-                time.sleep(0.1)
+                    return False
+                return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+            wait_until(
+                serving, timeout, what=lambda: f"{self.name} serving\n{self.output()}", interval=0.1
+            )
+        return self
 
     @property
     def target(self) -> str:
@@ -162,13 +165,14 @@ def wait_healthz(
 ) -> None:
     """Until GET {base_url}/healthz answers 200; fails the test with `output()` when the
     process dies first or it never does."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         check_alive()
         try:
-            if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                return
+            return httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"{base_url}/healthz did not answer 200 within {timeout}s:\n{output()}")
+            return False
+
+    wait_until(
+        healthy, timeout, what=lambda: f"{base_url}/healthz answering 200\n{output()}", interval=0.1
+    )

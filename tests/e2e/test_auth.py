@@ -27,11 +27,12 @@ from chronicle.v1 import (
 )
 from chronicle.v1.presentation_pb2 import Section
 from server import key_material
-from server.app import GrpcServerThread
 from server.container import Container
 from server.services import keys as key_service
 from server.storage import models
 from tests.conftest import Tenant, make_tenant, on_sqlite
+from tests.harness import GrpcServerThread
+from tests.waiting import wait_until
 
 GET_CALLER = "/chronicle.v1.IdentityService/GetCaller"
 
@@ -211,13 +212,18 @@ def test_expired_key_is_api_key_expired(
 
 def _wait_until_refused(channel: grpc.Channel, metadata: Any, limit: float) -> float:
     start = time.monotonic()
-    while time.monotonic() - start < limit + 1:
+    refusals: list[grpc.RpcError] = []
+
+    def refused() -> bool:
         result = caller(channel, metadata)
         if isinstance(result, grpc.RpcError):
-            assert reason_of(result) == "API_KEY_REVOKED"
-            return time.monotonic() - start
-        time.sleep(0.02)
-    raise AssertionError("revoked key still accepted")
+            refusals.append(result)
+        return bool(refusals)
+
+    wait_until(refused, limit + 1, what="revoked key still accepted", interval=0.02)
+    elapsed = time.monotonic() - start
+    assert reason_of(refusals[0]) == "API_KEY_REVOKED"
+    return elapsed
 
 
 def test_revoked_through_grpc_is_refused_at_once(
@@ -579,15 +585,14 @@ def test_last_used_at_is_written_in_batches(
 ) -> None:
     for _ in range(5):
         http.get("/api/v1/templates", headers=tenant.headers)
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:
+
+    def written() -> bool:
         with container.uow() as uow:
             key = uow.api_keys.get(tenant.key_id)
             assert key is not None
-            if key.last_used_at is not None:
-                return
-        time.sleep(0.05)
-    raise AssertionError("last_used_at never written")
+            return key.last_used_at is not None
+
+    wait_until(written, 3, what="last_used_at written", interval=0.05)
 
 
 def test_key_json_from_admin_rest_routes(

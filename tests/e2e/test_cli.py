@@ -21,8 +21,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Databases, free_port
+from chronicle.config import Settings
+from server import bootstrap
+from server.container import Container
+from server.services import keys as key_service
+from tests.harness import Databases, free_port
 from tests.processes import cli_env, command, wait_healthz
+from tests.waiting import wait_until
 
 WORKSPACE_ID = re.compile(r"^ws_[0-9A-Za-z]{20}$")
 LIVE_KEY = re.compile(r"^chr_live_[0-9A-Za-z]+_[0-9A-Za-z]+$")
@@ -121,15 +126,24 @@ def sqlite_cli(directory: Path) -> Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, empty_database_url: str) -> Cli:
-    cli = Cli(tmp_path, empty_database_url)
-    cli.ok("migrate")
-    return cli
+def cli(tmp_path: Path, database_url: str) -> Cli:
+    """The CLI on this test's database, migrated in this process the way `chronicle
+    migrate` does it (the command itself runs in `populated` and the migrate tests):
+    one start of the CLI fewer per test."""
+    container = Container(Settings.load({}, database_url=database_url))
+    bootstrap.prepare(container.engine, container.uow())
+    container.engine.dispose()
+    return Cli(tmp_path, database_url)
 
 
 @pytest.fixture
 def workspace(cli: Cli) -> str:
-    return cli.last_line("workspace", "create", "acme")
+    """A workspace made in this process (`workspace create` itself runs in `populated`)."""
+    container = Container(Settings.load({}, database_url=cli.url))
+    with container.uow() as uow:
+        workspace_id = key_service.create_workspace(uow, "acme").id
+    container.engine.dispose()
+    return workspace_id
 
 
 @pytest.fixture(scope="module")
@@ -167,14 +181,18 @@ class Served:
             pytest.fail(f"serve exited with {self.process.returncode}:\n{self.stderr()}")
 
     def wait_for(self, pattern: re.Pattern[str], timeout: float = 20) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        found: list[re.Match[str]] = []
+
+        def printed() -> bool:
             match = pattern.search(self.stdout())
             if match:
-                return match
+                found.append(match)
+                return True
             self._check_alive()
-            time.sleep(0.1)
-        pytest.fail(f"no {pattern.pattern!r} on stdout within {timeout}s:\n{self.stdout()}")
+            return False
+
+        wait_until(printed, timeout, what=lambda: f"{pattern.pattern!r} on stdout\n{self.stdout()}")
+        return found[0]
 
     def wait_healthy(self, timeout: float = 20) -> None:
         wait_healthz(self.url, self._check_alive, self.stderr, timeout)

@@ -11,13 +11,13 @@ import httpx
 from chronicle import credentials
 from chronicle.config import Settings
 from chronicle.v1 import api_key_service_pb2, identity_service_pb2
-from server.app import GrpcServerThread
 from server.auth import FAILURES_PER_KEY
 from server.container import Container
 from server.services import keys as key_service
 from server.storage import models
 from tests.conftest import Tenant
 from tests.e2e.test_auth import GET_CALLER, call, reason_of
+from tests.harness import GrpcServerThread
 
 
 def limited_key(container: Container, tenant: Tenant, rate: str) -> str:

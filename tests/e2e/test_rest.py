@@ -7,7 +7,8 @@ import re
 import httpx
 import pytest
 
-from tests.conftest import EdgeServer, Tenant
+from tests.conftest import Tenant
+from tests.harness import EdgeServer
 
 ISO_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
 
@@ -338,7 +339,7 @@ def test_healthz_is_200_when_grpc_is_reachable(http: httpx.Client) -> None:
 
 
 def test_healthz_is_503_when_no_grpc_server_answers(edge_factory: object) -> None:
-    from tests.conftest import free_port
+    from tests.harness import free_port
 
     edge: EdgeServer = edge_factory(targets=[f"127.0.0.1:{free_port()}"])  # type: ignore[operator]
     with httpx.Client(base_url=edge.url) as http:
@@ -350,7 +351,7 @@ def test_healthz_is_503_when_no_grpc_server_answers(edge_factory: object) -> Non
 def test_unreachable_server_is_a_503_envelope_without_internals(
     edge_factory: object, tenant: Tenant
 ) -> None:
-    from tests.conftest import free_port
+    from tests.harness import free_port
 
     port = free_port()
     edge: EdgeServer = edge_factory(targets=[f"127.0.0.1:{port}"])  # type: ignore[operator]

@@ -15,8 +15,9 @@ from google.protobuf import duration_pb2
 
 from chronicle.v1 import api_key_service_pb2
 from server.container import Container
-from tests.conftest import EdgeServer, Tenant, on_sqlite
+from tests.conftest import Tenant, on_sqlite
 from tests.e2e.test_auth import call, reason_of
+from tests.harness import EdgeServer
 
 
 def test_a_raw_key_pasted_as_an_id_is_never_echoed(http: httpx.Client, tenant: Tenant) -> None:

@@ -25,10 +25,12 @@ from chronicle.v1 import api_key_service_pb2, presentation_service_pb2
 from server import bootstrap
 from server.container import Container
 from server.services import keys as key_service
-from tests.conftest import FAST_ARGON2, TEST_REDIS, Databases, free_port
+from tests.conftest import FAST_ARGON2, TEST_REDIS
 from tests.e2e.test_auth import call
 from tests.fake_model import planning, serve_fake_model
+from tests.harness import Databases, free_port
 from tests.processes import GrpcServerProcess, Process, grpc_server_process, wait_healthz
+from tests.waiting import wait_until
 
 GET = "/chronicle.v1.PresentationService/GetPresentation"
 LEASE_SECONDS = 2
@@ -206,14 +208,18 @@ def test_a_killed_worker_s_job_is_finished_by_the_other(topology: Topology) -> N
     owners = {w.name: _owner(w) for w in topology.workers}
     victim = next(w for w in topology.workers if owners[w.name] == holder)
     victim.signal(signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        status = topology.rest(
-            1, "GET", f"/api/v1/presentations/generate/{gid}/status", topology.key
-        ).json()
-        if status["status"] in ("completed", "failed"):
-            break
-        time.sleep(0.1)
+    statuses: list[dict[str, Any]] = []
+
+    def finished() -> bool:
+        statuses.append(
+            topology.rest(
+                1, "GET", f"/api/v1/presentations/generate/{gid}/status", topology.key
+            ).json()
+        )
+        return statuses[-1]["status"] in ("completed", "failed")
+
+    wait_until(finished, 30, what=lambda: f"the job finishing: {statuses[-1]}", interval=0.1)
+    status = statuses[-1]
     assert status["status"] == "completed", status
     with topology.container.uow() as uow:
         job = uow.generation_jobs.get(gid)
@@ -224,14 +230,17 @@ def test_a_killed_worker_s_job_is_finished_by_the_other(topology: Topology) -> N
 
 
 def _holder(topology: Topology, gid: str) -> str:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
+    owners: list[str] = []
+
+    def taken() -> bool:
         with topology.container.uow() as uow:
             job = uow.generation_jobs.get(gid)
             if job is not None and job.lease_owner and job.slides_completed >= 1:
-                return job.lease_owner
-        time.sleep(0.05)
-    raise AssertionError("no worker took the job")
+                owners.append(job.lease_owner)
+        return bool(owners)
+
+    wait_until(taken, 20, what="a worker taking the job", interval=0.05)
+    return owners[0]
 
 
 def _owner(worker: Process) -> str:

@@ -115,7 +115,7 @@ def test_a_client_error_is_not_retried(fake: tuple[FakeModel, str]) -> None:
 
 
 def test_an_unreachable_server_is_a_readable_error() -> None:
-    from tests.conftest import free_port
+    from tests.harness import free_port
 
     with pytest.raises(ModelError, match="cannot be reached"):
         writer(f"http://127.0.0.1:{free_port()}/v1", attempts=2).plan(BRIEF)

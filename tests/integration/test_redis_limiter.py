@@ -16,7 +16,7 @@ import redis
 from chronicle.config import RateLimit
 from server.errors import Unavailable
 from server.ratelimit import RedisLimiter
-from tests.conftest import free_port
+from tests.harness import free_port
 
 
 @pytest.fixture
