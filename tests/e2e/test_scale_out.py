@@ -297,13 +297,21 @@ def test_sigterm_of_a_server_under_load_fails_no_request(topology: Topology) -> 
 
     threads = [threading.Thread(target=grpc_client) for _ in range(4)]
     threads += [threading.Thread(target=rest_client, args=(n % 2,)) for n in range(4)]
+
+    def served_at_least(n: int) -> bool:
+        return counts["grpc"] >= n and counts["rest"] >= n
+
+    # Waits for load, not for a fixed time: on a busy machine a second may hold few calls.
     for thread in threads:
         thread.start()
-    time.sleep(1.0)
+    wait_until(lambda: served_at_least(30), 30, what=lambda: f"load before SIGTERM: {counts}")
     stopping = topology.servers[0]
     stopping.signal(signal.SIGTERM)
     exit_status = stopping.stop(timeout=15)
-    time.sleep(1.0)  # load on the survivor alone
+    after_exit = min(counts.values())
+    wait_until(  # load on the survivor alone
+        lambda: served_at_least(after_exit + 25), 30, what=lambda: f"load after exit: {counts}"
+    )
     stop.set()
     for thread in threads:
         thread.join(timeout=30)
