@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make serve   set up, then run everything on the embedded default (SQLite, in-process limits)
-#   make test    set up, then run every check: buf lint/breaking, generated code, ruff, mypy, pytest
+#   make test    set up, then run every check: buf lint/breaking, generated code, ruff, mypy,
+#                the layering contracts, dead code, pytest
 PY := .venv/bin/python
 BUF := node_modules/.bin/buf
 SHELL := bash
@@ -39,6 +40,8 @@ lint: .venv/.installed
 	@$(call timed,ruff check,.venv/bin/ruff check src tests bench)
 	@$(call timed,ruff format,.venv/bin/ruff format --check src tests bench)
 	@$(call timed,mypy,.venv/bin/mypy)
+	@$(call timed,layers,.venv/bin/lint-imports)
+	@$(call timed,dead code,.venv/bin/vulture)
 
 # The suite twice: every test on the embedded default (SQLite, limits in process), and
 # on PostgreSQL + Redis (a fresh database per test) the tests marked `backends`, the only

@@ -55,7 +55,6 @@ from server.storage import models
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 LIST = "/chronicle.v1.PresentationService/ListPresentations"
 PAGE_SIZE = 20
-LOADS = ("GetPresentation", "List page 1", "List deep page")
 
 
 @contextmanager

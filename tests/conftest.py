@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grpc
@@ -170,7 +170,7 @@ def edge_factory(settings: Settings, grpc_server: GrpcServerThread) -> Iterator[
     def start(**changes: object) -> EdgeServer:
         targets = changes.pop("targets", [f"127.0.0.1:{grpc_server.port}"])
         port = int(changes.pop("port", 0))  # type: ignore[call-overload]
-        server = EdgeServer(settings.with_(**changes), list(targets), port)  # type: ignore[arg-type]
+        server = EdgeServer(replace(settings, **changes), list(targets), port)  # type: ignore[arg-type]
         started.append(server.__enter__())
         return server
 

@@ -257,9 +257,6 @@ class Settings:
         kept in UPLOAD_DIR (chronicle.upload_policy.load_signing_key)."""
         return _secret("CHRONICLE_UPLOAD_SIGNING_KEY")
 
-    def with_(self, **changes: Any) -> Settings:
-        return replace(self, **changes)
-
 
 def _parse(meta: Mapping[str, Any], raw: str, source: str | None = None) -> object:
     """The value, or a ConfigError naming where it came from (flag or variable)."""

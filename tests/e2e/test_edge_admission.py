@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -29,7 +30,7 @@ FAILURES = RateLimit(3, 1)  # per client, on the server
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.with_(failed_verifications=FAILURES)
+    return replace(settings, failed_verifications=FAILURES)
 
 
 @pytest.fixture

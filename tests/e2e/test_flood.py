@@ -6,6 +6,7 @@ forwards."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import grpc
@@ -64,7 +65,7 @@ def test_malformed_keys_and_bad_checksums_are_answered_without_a_query(
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.with_(failed_verifications=RateLimit(5, 60))
+    return replace(settings, failed_verifications=RateLimit(5, 60))
 
 
 def from_address(edge_url: str, address: str) -> httpx.Client:

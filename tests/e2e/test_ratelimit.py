@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 import grpc
@@ -86,7 +87,7 @@ def test_rate_limit_headers_come_with_errors_too(
 def test_with_redis_configured_two_servers_share_the_allowance(
     settings: Settings, tenant: Tenant, container: Container, shared_redis: str
 ) -> None:
-    shared = settings.with_(redis_url=shared_redis, redis_timeout_seconds=1.0)
+    shared = replace(settings, redis_url=shared_redis, redis_timeout_seconds=1.0)
     key = limited_key(container, tenant, "3/minute")
     servers = [GrpcServerThread(Container(shared), port=0).start() for _ in range(2)]
     try:

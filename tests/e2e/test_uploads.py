@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +45,11 @@ def settings(
 ) -> Settings:
     """The suite's settings, with the edge at a known address (the base of local upload
     URLs) and, for S3, a fresh bucket on the moto server."""
-    changed = settings.with_(public_url=f"http://127.0.0.1:{edge_port}")
+    changed = replace(settings, public_url=f"http://127.0.0.1:{edge_port}")
     if backend == "s3":
         bucket: S3Bucket = request.getfixturevalue("s3_bucket")
-        changed = changed.with_(
+        changed = replace(
+            changed,
             upload_backend="s3",
             s3_bucket=bucket.name,
             s3_endpoint_url=bucket.endpoint_url,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 from alembic.autogenerate import compare_metadata
@@ -185,7 +186,7 @@ def test_last_use_batch_is_one_statement_for_many_keys(container: Container) -> 
 def test_prepare_reports_an_empty_database_once(
     settings: Settings, empty_database_url: str
 ) -> None:
-    container = Container(settings.with_(database_url=empty_database_url))
+    container = Container(replace(settings, database_url=empty_database_url))
     assert bootstrap.prepare(container.engine, container.uow()) is True
     assert bootstrap.prepare(container.engine, container.uow()) is False
 
@@ -221,7 +222,7 @@ def test_a_deep_page_is_an_index_range_scan_like_page_one(container: Container) 
     _seed_decks(container, "ws_other", 500)  # another workspace's decks are never read
     statements: list[tuple[str, object]] = []
 
-    def capture(conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
+    def capture(_conn: object, cursor: object, statement: str, params: object, *_: object) -> None:
         if "FROM presentations" in statement:
             statements.append((statement, params))
 

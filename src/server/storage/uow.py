@@ -42,9 +42,9 @@ class UnitOfWork(Protocol):
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
-        exc_type: type[BaseException] | None,
+        _exc_type: type[BaseException] | None,
         exc: BaseException | None,
-        tb: TracebackType | None,
+        _tb: TracebackType | None,
     ) -> None: ...
     def commit(self) -> None: ...
     def flush(self) -> None: ...
@@ -102,9 +102,9 @@ class SqlUnitOfWork:
 
     def __exit__(
         self,
-        exc_type: type[BaseException] | None,
+        _exc_type: type[BaseException] | None,
         exc: BaseException | None,
-        tb: TracebackType | None,
+        _tb: TracebackType | None,
     ) -> None:
         # close() rolls back whatever was not committed and detaches the objects,
         # which keep their loaded state for the caller to read.
