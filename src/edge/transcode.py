@@ -15,9 +15,7 @@ from google.protobuf.message import Message
 
 from chronicle.contract import HttpBinding
 from edge import protojson
-
-# A parsed JSON value (object, array, string, number, bool or null): dynamic by nature.
-Json = Any
+from edge.protojson import Json
 
 
 class TranscodeError(ValueError):

@@ -91,6 +91,7 @@ def _pptx_slides(stream: IO[bytes]) -> Iterator[str]:
         yield "\n\n".join(line for line in lines if line.strip())
 
 
+# python-pptx ships no type hints: a shape is whatever kind the slide holds.
 def _shape_text(shape: Any) -> Iterator[str]:
     """Text frames, table cells and grouped shapes, in reading order."""
     if hasattr(shape, "shapes"):

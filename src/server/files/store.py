@@ -134,7 +134,7 @@ class S3Store:
         bucket: str,
         endpoint_url: str | None = None,
         region: str | None = None,
-        client: Any = None,
+        client: Any = None,  # a boto3 S3 client (boto3 ships no type hints)
     ) -> None:
         self.bucket = bucket
         self.client = client or boto3.client(
