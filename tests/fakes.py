@@ -108,3 +108,13 @@ class FakeUnitOfWork:
 
     def flush(self) -> None:
         pass
+
+
+class FakeClock:
+    """A monotonic clock in seconds that moves only when a test sets `now`."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now

@@ -13,6 +13,7 @@ from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.admission import Admission, authenticated
 from edge.errors import HttpError, Refused
 from server import key_material
+from tests.fakes import FakeClock
 
 Metadata = list[tuple[str, str]]
 
@@ -27,14 +28,6 @@ class Answer:
 
 
 SERVED = Answer(None, authenticated=True)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def unproven(error: HttpError) -> Answer:
@@ -69,7 +62,7 @@ def call(
 
 
 def test_new_keys_pass_at_the_rate_and_recover_when_the_budget_refills() -> None:
-    clock = Clock()
+    clock = FakeClock()
     admission = Admission(RateLimit(3, 1), clock)
     for n in range(3):
         assert call(admission, key(), f"10.0.0.{n}", unproven(HttpError.of(401))) is None
@@ -82,7 +75,7 @@ def test_new_keys_pass_at_the_rate_and_recover_when_the_budget_refills() -> None
 
 
 def test_new_keys_a_server_accepts_give_their_place_back() -> None:
-    admission = Admission(RateLimit(2, 60), Clock())
+    admission = Admission(RateLimit(2, 60), FakeClock())
     for _ in range(10):
         assert call(admission, key(), "10.0.0.1", SERVED) is None
     for _ in range(2):
@@ -91,7 +84,7 @@ def test_new_keys_a_server_accepts_give_their_place_back() -> None:
 
 
 def test_an_accepted_key_skips_the_budget_until_a_server_refuses_it() -> None:
-    admission = Admission(RateLimit(1, 60), Clock())
+    admission = Admission(RateLimit(1, 60), FakeClock())
     accepted = key()
     assert call(admission, accepted, "10.0.0.1") is None
     assert call(admission, key(), "10.0.0.1", unproven(HttpError.of(401))) is None
@@ -108,7 +101,7 @@ def test_an_accepted_key_skips_the_budget_until_a_server_refuses_it() -> None:
 
 
 def test_a_client_refused_by_a_server_is_refused_here_until_its_delay_is_over() -> None:
-    clock = Clock()
+    clock = FakeClock()
     admission = Admission(RateLimit(100, 1), clock)
     accepted = key()
     assert call(admission, accepted, "10.0.0.1") is None
@@ -133,7 +126,7 @@ def test_a_client_refused_by_a_server_is_refused_here_until_its_delay_is_over() 
 
 
 def test_a_request_without_one_well_formed_key_is_refused_before_any_budget() -> None:
-    admission = Admission(RateLimit(1, 60), Clock())
+    admission = Admission(RateLimit(1, 60), FakeClock())
     raw = key_material.generate("live").raw
     cases = {
         "no key": ([], "UNAUTHORIZED"),
@@ -176,7 +169,7 @@ def first_call_and_followers(
 
 
 def test_requests_with_a_new_key_in_flight_share_its_first_answer_and_spend_no_budget() -> None:
-    admission = Admission(RateLimit(2, 60), Clock())
+    admission = Admission(RateLimit(2, 60), FakeClock())
     invalid = HttpError.of(401, "The API key is invalid", ErrorReason.API_KEY_INVALID)
     assert first_call_and_followers(admission, key(), unproven(invalid), 20) == [invalid] * 20
     assert first_call_and_followers(admission, key(), SERVED, 20) == [None] * 20
@@ -187,7 +180,7 @@ def test_requests_with_a_new_key_in_flight_share_its_first_answer_and_spend_no_b
 
 
 def test_followers_ask_again_when_the_first_call_ends_without_an_answer() -> None:
-    admission = Admission(RateLimit(100, 1), Clock())
+    admission = Admission(RateLimit(100, 1), FakeClock())
     metadata = key()
 
     async def scenario() -> HttpError | None:
@@ -212,7 +205,7 @@ def test_an_answer_without_the_authenticated_trailer_proves_nothing_about_a_new_
         unproven(HttpError.of(504)),
         unproven(HttpError.of(429)),
     ):
-        admission = Admission(RateLimit(1, 60), Clock())
+        admission = Admission(RateLimit(1, 60), FakeClock())
         made_up = key()
         assert call(admission, made_up, "10.0.0.1", answer) is None
         refused = call(admission, made_up, "10.0.0.1")  # still new; its place not back
@@ -220,7 +213,7 @@ def test_an_answer_without_the_authenticated_trailer_proves_nothing_about_a_new_
 
 
 def test_followers_of_a_first_call_answered_about_its_request_make_their_own() -> None:
-    admission = Admission(RateLimit(1, 60), Clock())
+    admission = Admission(RateLimit(1, 60), FakeClock())
     not_found = past_authentication(
         HttpError.of(404, "Presentation not found", ErrorReason.DOCUMENT_NOT_FOUND)
     )

@@ -16,15 +16,7 @@ from server.auth import Authenticator, UsageRecorder, credential_from_metadata
 from server.errors import KeyExpired, KeyInvalid, KeyRevoked, RateLimited, Unauthorized, Unavailable
 from server.services import keys as key_service
 from server.storage import models
-from tests.fakes import FakeUnitOfWork
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock, FakeUnitOfWork
 
 
 @pytest.fixture
@@ -40,14 +32,14 @@ def uow() -> FakeUnitOfWork:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 def authenticator(
     uow: FakeUnitOfWork,
     hasher: key_material.SecretHasher,
-    clock: Clock,
+    clock: FakeClock,
     usage: UsageRecorder | None = None,
     **options: Any,
 ) -> Authenticator:
@@ -90,7 +82,7 @@ def test_equal_keys_in_both_headers_and_any_bearer_case_are_fine() -> None:
 
 
 def test_valid_key_gives_a_principal_of_its_workspace(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     raw = issue(uow, hasher, environment="test")
     principal = authenticator(uow, hasher, clock).authenticate([("x-api-key", raw)])
@@ -99,7 +91,7 @@ def test_valid_key_gives_a_principal_of_its_workspace(
 
 
 def test_argon2_runs_once_per_key_per_cache_ttl(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     raw = issue(uow, hasher)
     auth = authenticator(uow, hasher, clock)
@@ -114,7 +106,7 @@ def test_argon2_runs_once_per_key_per_cache_ttl(
 
 
 def test_concurrent_first_requests_share_one_verification(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     raw = issue(uow, hasher)
     auth = authenticator(uow, hasher, clock)
@@ -134,7 +126,7 @@ def test_concurrent_first_requests_share_one_verification(
 
 
 def test_status_is_reread_after_its_ttl_so_revocation_wins_over_the_cache(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     auth = authenticator(uow, hasher, clock)
@@ -147,7 +139,7 @@ def test_status_is_reread_after_its_ttl_so_revocation_wins_over_the_cache(
 
 
 def test_forget_makes_a_local_revocation_immediate(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     auth = authenticator(uow, hasher, clock)
@@ -159,7 +151,7 @@ def test_forget_makes_a_local_revocation_immediate(
 
 
 def test_expired_key_is_refused(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     issued = key_service.create_api_key(
         uow, hasher, workspace_id="ws_a", actor="t", expires_in=timedelta(hours=1)
@@ -170,7 +162,7 @@ def test_expired_key_is_refused(
 
 
 def test_wrong_secret_of_a_revoked_key_says_invalid_not_revoked(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     key_service.revoke_api_key(uow, issued.record.id, "", "t")
@@ -183,7 +175,7 @@ def test_wrong_secret_of_a_revoked_key_says_invalid_not_revoked(
 
 
 def test_malformed_keys_touch_neither_store_nor_argon2(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     auth = authenticator(uow, hasher, clock)
     raw = key_material.generate("live").raw
@@ -194,7 +186,7 @@ def test_malformed_keys_touch_neither_store_nor_argon2(
 
 
 def test_last_use_is_recorded_in_one_batch(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     usage = UsageRecorder(lambda: uow, interval=60)
     raws = [issue(uow, hasher) for _ in range(3)]
@@ -214,7 +206,7 @@ def _wrong_secret(key_id: str) -> str:
 
 
 def test_repeated_wrong_secrets_for_one_key_id_stop_reaching_argon2(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     from server.auth import FAILURES_PER_KEY, SUSPECT_SECONDS
 
@@ -244,7 +236,7 @@ def test_repeated_wrong_secrets_for_one_key_id_stop_reaching_argon2(
 
 
 def test_a_suspect_key_is_verified_again_once_the_suspects_budget_has_room(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     from server.auth import SUSPECT_VERIFICATIONS
 
@@ -260,7 +252,7 @@ def test_a_suspect_key_is_verified_again_once_the_suspects_budget_has_room(
 
 
 def test_unknown_key_ids_never_reach_argon2_but_answer_as_late_as_a_wrong_secret(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     from server.auth import UnknownKeyId
 
@@ -276,7 +268,7 @@ def test_unknown_key_ids_never_reach_argon2_but_answer_as_late_as_a_wrong_secret
 
 
 def test_a_client_with_too_many_failures_gets_429_without_argon2(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     budget = DEFAULT_FAILED_VERIFICATIONS
     cached, fresh = issue(uow, hasher), issue(uow, hasher)
@@ -307,7 +299,7 @@ def test_a_client_with_too_many_failures_gets_429_without_argon2(
 
 
 def test_an_expired_key_presented_is_audited_once(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     issued = key_service.create_api_key(
         uow, hasher, workspace_id="ws_a", actor="t", expires_in=timedelta(hours=1)
@@ -326,7 +318,7 @@ def test_an_expired_key_presented_is_audited_once(
 
 
 def test_a_rate_limited_burst_is_audited_once_per_burst(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     from server.auth import BURST_GAP_SECONDS, Principal
 
@@ -346,7 +338,7 @@ def test_a_rate_limited_burst_is_audited_once_per_burst(
 
 
 def test_with_pushed_changes_the_status_is_reread_only_as_a_safety_net(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     auth = authenticator(uow, hasher, clock, pushed_status_ttl=30)
@@ -364,7 +356,7 @@ def test_with_pushed_changes_the_status_is_reread_only_as_a_safety_net(
 
 
 def test_a_status_read_while_a_change_is_told_is_not_kept(
-    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: Clock
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher, clock: FakeClock
 ) -> None:
     issued = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t")
     key_id = issued.record.id

@@ -7,23 +7,16 @@ import pytest
 from chronicle.config import RateLimit
 from server.auth.budgets import FAILURES_PER_KEY, SUSPECT_VERIFICATIONS, FloodBudgets
 from server.errors import ClientThrottled
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 def test_a_key_id_is_refused_once_its_failures_are_spent_and_again_allowed_later(
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     budgets = FloodBudgets(RateLimit(100, 60), clock)
     started = [budgets.key_failed("key_a") for _ in range(FAILURES_PER_KEY.count + 3)]
@@ -35,7 +28,7 @@ def test_a_key_id_is_refused_once_its_failures_are_spent_and_again_allowed_later
 
 
 def test_a_client_with_too_many_failures_is_throttled_until_its_window_has_room(
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     budget = RateLimit(3, 60)
     budgets = FloodBudgets(budget, clock)
@@ -53,7 +46,7 @@ def test_a_client_with_too_many_failures_is_throttled_until_its_window_has_room(
 
 
 def test_suspects_share_one_budget_of_verifications_and_others_are_never_held(
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     budgets = FloodBudgets(RateLimit(100, 60), clock)
     budgets.suspect("key_a")

@@ -9,15 +9,7 @@ from server import key_material
 from server.auth.key_status import StatusCache
 from server.services import keys as key_service
 from server.storage import models
-from tests.fakes import FakeUnitOfWork
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes import FakeClock, FakeUnitOfWork
 
 
 @pytest.fixture
@@ -41,7 +33,7 @@ def _parsed(raw: str) -> credentials.ParsedKey:
 def test_a_status_is_served_from_the_cache_until_its_ttl_and_then_reread(
     uow: FakeUnitOfWork, hasher: key_material.SecretHasher
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     issued = key_service.create_api_key(
         uow, hasher, workspace_id="ws_a", actor="t", rate_limit="5/minute"
     )
@@ -61,7 +53,7 @@ def test_a_status_is_served_from_the_cache_until_its_ttl_and_then_reread(
 def test_while_pushed_the_ttl_is_the_longer_one(
     uow: FakeUnitOfWork, hasher: key_material.SecretHasher
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     raw = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t").raw
     cache = StatusCache(lambda: uow, ttl=0.5, pushed_ttl=30, clock=clock)
     cache.set_pushed(True)
@@ -78,7 +70,7 @@ def test_while_pushed_the_ttl_is_the_longer_one(
 def test_unknown_key_ids_and_forgotten_statuses_are_reread(
     uow: FakeUnitOfWork, hasher: key_material.SecretHasher
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     raw = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t").raw
     cache = StatusCache(lambda: uow, ttl=0.5, pushed_ttl=None, clock=clock)
     unknown = _parsed(key_material.generate("live").raw)
@@ -95,7 +87,7 @@ def test_a_service_tokens_status_has_no_workspace_environment_or_expiry(
     uow: FakeUnitOfWork, hasher: key_material.SecretHasher
 ) -> None:
     _, raw = key_service.create_service_token(uow, hasher, "ops")
-    cache = StatusCache(lambda: uow, ttl=0.5, pushed_ttl=None, clock=Clock())
+    cache = StatusCache(lambda: uow, ttl=0.5, pushed_ttl=None, clock=FakeClock())
     status = cache.get(_parsed(raw))
     assert status is not None and status.name == "ops"
     assert (status.workspace_id, status.environment, status.expires_at) == ("", "", None)
