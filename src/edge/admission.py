@@ -125,7 +125,9 @@ class Admission:
         digest = ticket.digest
         if error is not None and error.client_refused_for > 0:
             self._refused[ticket.client] = (self._clock() + error.client_refused_for, error)
-        elif authenticated:
+        elif authenticated or error is None:
+            # The trailer says so; a success says so too (every route here needs a key),
+            # and keeps keys accepted behind a server that predates the trailer.
             self._accepted[digest] = True
             if ticket.first is not None:  # it came through the new-key budget
                 self._budget.refund(NEW_KEYS, self._new_keys)

@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import orjson
 from google.protobuf import field_mask_pb2, json_format, message_factory
@@ -266,5 +266,5 @@ def _readable(text: str) -> str:
 
 def to_json(message: Message, response_body: str = "") -> bytes:
     """Proto JSON with snake_case names; fields without presence always printed."""
-    target: Any = getattr(message, response_body) if response_body else message
+    target: Message = getattr(message, response_body) if response_body else message
     return orjson.dumps(protojson.to_dict(target))

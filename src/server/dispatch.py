@@ -52,19 +52,27 @@ class Dispatcher:
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[Message]:
         """A sync generator may wait between replies: each step runs in the pool. A
-        servicer that returns an async iterator waits without a thread: it is iterated
-        on the loop."""
+        servicer that returns an async iterator waits without a thread: each step runs on
+        the loop, in `scope` too."""
         replies = scope.run(handler, request, context)
         if isinstance(replies, AsyncIterator):
-            async for message in replies:
+            loop = asyncio.get_running_loop()
+            while True:
+                try:
+                    message = await loop.create_task(_anext(replies), context=scope)
+                except StopAsyncIteration:
+                    return
                 yield message
-            return
         loop = asyncio.get_running_loop()
         while (
             reply := await loop.run_in_executor(self._executor, scope.run, _next, replies)
         ) is not _DONE:
             assert isinstance(reply, Message)
             yield reply
+
+
+async def _anext(replies: AsyncIterator[Message]) -> Message:
+    return await anext(replies)
 
 
 async def _awaited(reply: Awaitable[Message]) -> Message:

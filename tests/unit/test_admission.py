@@ -212,6 +212,16 @@ def test_an_answer_without_the_authenticated_trailer_proves_nothing_about_a_new_
         assert refused is not None and refused.status == 503
 
 
+def test_a_served_request_accepts_its_key_even_from_a_server_without_the_trailer() -> None:
+    # A server that predates the trailer (a rolling upgrade, edges first) still serves.
+    admission = Admission(RateLimit(1, 60), FakeClock())
+    older_server = key()
+    assert call(admission, older_server, "10.0.0.1", Answer(None, authenticated=False)) is None
+    for _ in range(5):  # accepted: past the budget of one new key
+        assert call(admission, older_server, "10.0.0.1") is None
+    assert call(admission, key(), "10.0.0.1", unproven(HttpError.of(401))) is None
+
+
 def test_followers_of_a_first_call_answered_about_its_request_make_their_own() -> None:
     admission = Admission(RateLimit(1, 60), FakeClock())
     not_found = past_authentication(

@@ -12,7 +12,7 @@ from server import convert
 from server.auth import Principal
 from server.errors import Conflict, InvalidArgument, NotFound, TemplateNotFound, WrongWorkspace
 from server.services import jobs
-from server.services.job_spec import SPEC_VERSION, AttachedFile, JobSpec
+from server.services.job_spec import SPEC_VERSION, AttachedFile, CorruptSpec, JobSpec
 from server.storage import models
 from server.vocabulary import JobPhase, JobState
 from tests.fakes import FakeUnitOfWork
@@ -144,6 +144,13 @@ def test_a_spec_stored_before_versions_existed_reads_as_version_1() -> None:
     assert spec.version == 1 and spec.answers == ("for kids",) and spec.attachments == ()
     assert JobSpec.from_json(spec.to_json()) == spec
     assert {**stored, "attachments": [], "version": 1} == spec.to_json()
+
+
+@pytest.mark.parametrize("version", [SPEC_VERSION + 1, "1", True])
+def test_a_spec_from_a_newer_release_or_with_a_bad_version_is_refused(version: object) -> None:
+    stored = JobSpec(prompt="Otters").to_json()
+    with pytest.raises(CorruptSpec, match="version"):
+        JobSpec.from_json({**stored, "version": version})
 
 
 def test_a_spec_round_trips_through_its_json_with_attachments() -> None:

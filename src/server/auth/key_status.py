@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from chronicle.config import RateLimit
@@ -16,7 +16,7 @@ from server.storage.uow import UnitOfWork
 
 @dataclass(frozen=True)
 class KeyStatus:
-    secret_hash: str
+    secret_hash: str = field(repr=False)  # a hash, not a key; still no repr needs it
     workspace_id: str
     environment: str
     name: str

@@ -21,6 +21,11 @@ class CallerKind(IntEnum):
     def of(cls, kind: KeyKind) -> CallerKind:
         return cls.SERVICE_TOKEN if kind.is_service_token else cls.API_KEY
 
+    @property
+    def wire_name(self) -> str:
+        """As `Caller.kind` spells it: `api_key` or `service_token`."""
+        return self.name.lower()
+
 
 @dataclass(frozen=True)
 class Principal:

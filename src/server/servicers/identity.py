@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from chronicle.v1 import identity_service_pb2, identity_service_pb2_grpc
-from server.auth import CallerKind
 from server.interceptor import current_principal
 from server.servicers import PrincipalOf
 
@@ -16,9 +15,8 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):  # ty
         self, request: identity_service_pb2.GetCallerRequest, context: object
     ) -> identity_service_pb2.Caller:
         principal = self._principal_of(context)
-        is_key = principal.kind == CallerKind.API_KEY
         return identity_service_pb2.Caller(
-            kind="api_key" if is_key else "service_token",
+            kind=principal.kind.wire_name,
             workspace_id=principal.workspace_id,
             credential_id=principal.credential_id,
             environment=principal.environment,

@@ -75,8 +75,16 @@ class JobSpec:
             selected_section_ids=tuple(_texts(stored, "selected_section_ids")),
             answers=tuple(_texts(stored, "answers")),
             attachments=tuple(_attached(item) for item in _items(stored, "attachments")),
-            version=int(str(stored.get("version", SPEC_VERSION))),
+            version=_version(stored),
         )
+
+
+def _version(stored: Mapping[str, object]) -> int:
+    """A spec written by a newer release is refused, not misread as this one's."""
+    version = stored.get("version", SPEC_VERSION)
+    if isinstance(version, bool) or not isinstance(version, int) or version > SPEC_VERSION:
+        raise CorruptSpec("version")
+    return version
 
 
 def _text(stored: Mapping[str, object], name: str, default: str | None = None) -> str:

@@ -6,7 +6,7 @@ To change a row, load its entity inside a unit of work (`get_for_update`) instea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 
@@ -46,7 +46,7 @@ class KeyStatusView:
     workspace_id: str
     name: str
     environment: str
-    secret_hash: str
+    secret_hash: str = field(repr=False)
     expires_at: datetime | None
     revoked_at: datetime | None
     rate_limit: str | None
@@ -58,7 +58,7 @@ class ServiceTokenStatusView:
 
     id: str
     name: str
-    secret_hash: str
+    secret_hash: str = field(repr=False)
     revoked_at: datetime | None
 
 
