@@ -19,7 +19,14 @@ from google.protobuf.message import Message
 from chronicle import contract
 from chronicle.config import IPNetwork, RateLimit
 from server import errors
-from server.auth import Authenticator, CallerKind, NeedsVerification, Principal, UnknownKeyId
+from server.auth import (
+    Authenticator,
+    CallerKind,
+    NeedsVerification,
+    Principal,
+    UnknownKeyId,
+    scope_of,
+)
 from server.client_address import client_address
 from server.dispatch import Dispatcher, StreamHandler, UnaryHandler
 from server.error_mapping import set_status
@@ -38,13 +45,6 @@ PUBLIC_SERVICES = (
 )
 
 _AUTHENTICATED = ((contract.AUTHENTICATED_METADATA, "1"),)
-
-_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
-
-
-def current_principal(_context: grpc.aio.ServicerContext | None = None) -> Principal:
-    """The caller of the RPC being served."""
-    return _current.get()
 
 
 @dataclass(frozen=True)
@@ -176,9 +176,7 @@ class _Guard:
         principal = await self._authenticate(context)
         self._authorise(principal)
         self._limit(principal, context)
-        scope = contextvars.copy_context()
-        scope.run(_current.set, principal)
-        return scope
+        return scope_of(principal)
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Principal:
         """The caller; a key not verified yet is verified in the verifier pool. Says so

@@ -48,6 +48,9 @@ def test_the_tree_keeps_every_layering_contract() -> None:
         ("server/errors.py", "import edge.errors", "never import each other"),
         ("chronicle/config.py", "import server.ids", "imports neither"),
         ("chronicle/contract.py", "import edge.errors", "imports neither"),
+        ("server/storage/db.py", "import server.services.keys", "runs one way"),
+        ("server/services/keys.py", "import server.servicers.keys", "runs one way"),
+        ("server/servicers/identity.py", "import server.interceptor", "runs one way"),
     ],
 )
 def test_a_wrong_import_breaks_the_build(

@@ -9,7 +9,7 @@ key-status cache (`key_status`) and its Redis push (`status_push`), batched last
 from server.auth.audit import BURST_GAP_SECONDS
 from server.auth.authenticator import Authenticator, credential_from_metadata
 from server.auth.budgets import FAILURES_PER_KEY, SUSPECT_SECONDS, SUSPECT_VERIFICATIONS
-from server.auth.principal import CallerKind, Principal
+from server.auth.principal import CallerKind, Principal, current_principal, scope_of
 from server.auth.usage import UsageRecorder
 from server.auth.verification import NeedsVerification, UnknownKeyId
 
@@ -25,4 +25,6 @@ __all__ = [
     "UnknownKeyId",
     "UsageRecorder",
     "credential_from_metadata",
+    "current_principal",
+    "scope_of",
 ]

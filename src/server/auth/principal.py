@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -35,3 +36,18 @@ class Principal:
     environment: str  # live/test for an API key
     name: str = ""
     rate_limit: RateLimit | None = None  # the key's own limit, if it has one
+
+
+_current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")
+
+
+def current_principal(_context: object = None) -> Principal:
+    """The caller of the RPC being served (the interceptor sets it for the handler)."""
+    return _current.get()
+
+
+def scope_of(principal: Principal) -> contextvars.Context:
+    """A copy of the current context with `principal` as the caller: where a handler runs."""
+    scope = contextvars.copy_context()
+    scope.run(_current.set, principal)
+    return scope

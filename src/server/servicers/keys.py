@@ -7,7 +7,7 @@ from collections.abc import Callable
 from chronicle.v1 import api_key_pb2, api_key_service_pb2_grpc
 from chronicle.v1 import api_key_service_pb2 as keys_pb
 from server import convert, key_material
-from server.interceptor import current_principal
+from server.auth import current_principal
 from server.servicers import PrincipalOf, UowFactory
 from server.services import keys as key_service
 

@@ -11,10 +11,9 @@ from chronicle import contract
 from chronicle.v1 import generation_pb2, presentation_pb2, presentation_service_pb2_grpc
 from chronicle.v1 import presentation_service_pb2 as pres_pb
 from server import convert
-from server.auth import Principal
+from server.auth import Principal, current_principal
 from server.errors import InvalidArgument, NotImplementedYet
 from server.files.store import FileStore
-from server.interceptor import current_principal
 from server.servicers import PrincipalOf, UowFactory
 from server.services import jobs, uploads
 from server.services import presentations as service
