@@ -27,7 +27,8 @@ class Container:
 
     @cached_property
     def engine(self) -> Engine:
-        # One connection per RPC thread, plus the last-used flusher and the CLI's own.
+        # One connection per RPC thread, plus the last-used flusher and the CLI's own; the
+        # pool may overflow as far again (WatchGeneration's reads on the loop's executor).
         s = self.settings
         return db.make_engine(s.database_url, s.grpc_threads + 2, s.sqlite_busy_timeout_seconds)
 
