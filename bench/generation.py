@@ -27,7 +27,6 @@ from pathlib import Path
 import grpc
 import loads
 import report
-import run
 
 import harness
 from chronicle.v1 import presentation_service_pb2 as pres_pb
@@ -176,7 +175,8 @@ def main() -> int:
         states = job_states(endpoints.grpc_target, keys[0], ids)
 
     print()
-    for line in run.table([idle, busy, None], [idle.name, busy.name, "-"], [None, None])[:-1]:
+    rows = [idle, busy, None]
+    for line in report.table(rows, [idle.name, busy.name, "-"], [None, None], [None] * 3)[:-1]:
         print(line)
     ratio = busy.p99_ms / idle.p99_ms
     print(

@@ -20,6 +20,32 @@ def verdict(ok: bool) -> str:
     return "PASS" if ok else "MISS"
 
 
+def ratio_text(ratio: float, target: float) -> str:
+    return f"{ratio:.2f} (>= {target:.2f}) {verdict(ratio >= target)}"
+
+
+def table(
+    rows: Sequence[Row | None],
+    names: Sequence[str],
+    ratios: Sequence[float | None],
+    targets: Sequence[float | None],
+) -> list[str]:
+    """One line a row (None: skipped); the first row is the baseline the ratios are of."""
+    header = f"{'':34}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'ratio':<22}{'errors':>12}"
+    lines = [header, "-" * len(header)]
+    for name, row, ratio, target in zip(names, rows, [None, *ratios], targets, strict=True):
+        if row is None:
+            lines.append(f"{name:34}{'skipped (wrk not installed)':>29}")
+            continue
+        shown = ratio_text(ratio, target) if ratio is not None and target else "-"
+        errors = f"{row.errors}/{row.calls}"
+        lines.append(
+            f"{name:34}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {shown:<22}"
+            f"{errors:>12}"
+        )
+    return lines
+
+
 def report_failures(rows: Sequence[Row], calls: str) -> int:
     """Prints every row's non-OK answers; the exit status: 1 when more than
     MAX_ERROR_RATE of some row's calls (`calls` names them) were errors, else 0."""

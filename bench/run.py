@@ -53,7 +53,14 @@ from loads import (
     run_wrk,
     write_wrk_script,
 )
-from report import median_row, print_header, report_failures, run_reporting_failure, verdict
+from report import (
+    median_row,
+    print_header,
+    report_failures,
+    run_reporting_failure,
+    table,
+    verdict,
+)
 
 from harness import (
     Endpoints,
@@ -122,30 +129,6 @@ def count_argon2(env: dict[str, str], keys_file: Path, connections: int) -> tupl
 # Report
 
 
-def ratio_text(ratio: float, target: float) -> str:
-    return f"{ratio:.2f} (>= {target:.2f}) {verdict(ratio >= target)}"
-
-
-def table(
-    rows: Sequence[Row | None], names: Sequence[str], ratios: Sequence[float | None]
-) -> list[str]:
-    """Rows in order: no-op, gRPC GetPresentation, REST (None when skipped)."""
-    targets = [None, GRPC_RATIO_TARGET, REST_RATIO_TARGET]
-    header = f"{'':34}{'requests/s':>11}{'p50 ms':>9}{'p99 ms':>9}  {'ratio':<22}{'errors':>12}"
-    lines = [header, "-" * len(header)]
-    for name, row, ratio, target in zip(names, rows, [None, *ratios], targets, strict=True):
-        if row is None:
-            lines.append(f"{name:34}{'skipped (wrk not installed)':>29}")
-            continue
-        shown = ratio_text(ratio, target) if ratio is not None and target else "-"
-        errors = f"{row.errors}/{row.calls}"
-        lines.append(
-            f"{name:34}{row.rps:>11,.0f}{row.p50_ms:>9.2f}{row.p99_ms:>9.2f}  {shown:<22}"
-            f"{errors:>12}"
-        )
-    return lines
-
-
 ROW_NAMES = (
     "gRPC GetCaller (no-op baseline)",
     "gRPC GetPresentation",
@@ -190,7 +173,8 @@ def run(opts: argparse.Namespace) -> int:
     # Each round pairs its rows in time, so the ratio is taken per round, then the median.
     grpc_ratios = [get.rps / noop.rps for noop, get, _ in rounds]
     rest_ratios = [rest.rps / get.rps for _, get, rest in rounds if rest is not None]
-    for line in table(rows, ROW_NAMES, [median(grpc_ratios), median(rest_ratios)]):
+    targets = [None, GRPC_RATIO_TARGET, REST_RATIO_TARGET]
+    for line in table(rows, ROW_NAMES, [median(grpc_ratios), median(rest_ratios)], targets):
         print(line)
     print(
         f"(rows: the median of {opts.rounds} interleaved rounds; ratios: the median of the "
