@@ -7,13 +7,12 @@ import grpc_testing
 import pytest
 from google.protobuf import field_mask_pb2
 
-from chronicle import contract
 from chronicle.v1 import (
     api_key_service_pb2,
     identity_service_pb2,
     presentation_service_pb2,
 )
-from server.auth import Principal
+from server.auth import CallerKind, Principal
 from server.container import Container
 from server.errors import WrongWorkspace
 from server.servicers.identity import IdentityServicer
@@ -27,13 +26,13 @@ IDENTITY = identity_service_pb2.DESCRIPTOR.services_by_name["IdentityService"]
 
 
 def principal_of(tenant: Tenant) -> Principal:
-    return Principal(contract.API_KEY, tenant.key_id, tenant.workspace_id, "live")
+    return Principal(CallerKind.API_KEY, tenant.key_id, tenant.workspace_id, "live")
 
 
 @pytest.fixture
 def server(container: Container, tenant: Tenant) -> grpc_testing.Server:
     forgotten: list[str] = []
-    admin = Principal(contract.SERVICE_TOKEN, "svc_x", "", "", "ops")
+    admin = Principal(CallerKind.SERVICE_TOKEN, "svc_x", "", "", "ops")
     server = grpc_testing.server_from_dictionary(
         {
             PRES: PresentationServicer(

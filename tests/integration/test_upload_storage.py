@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chronicle import contract, upload_policy
-from server.auth import Principal
+from chronicle import upload_policy
+from server.auth import CallerKind, Principal
 from server.container import Container
 from server.errors import FileUploadError, InvalidArgument, WrongWorkspace
 from server.files.store import FileStore, LocalStore, ObjectMissing, S3Store
@@ -27,7 +27,7 @@ KEY = "ws_test/att_test/notes.txt"
 
 
 def principal(tenant: Tenant) -> Principal:
-    return Principal(contract.API_KEY, tenant.key_id, tenant.workspace_id, "live")
+    return Principal(CallerKind.API_KEY, tenant.key_id, tenant.workspace_id, "live")
 
 
 def post(target_url: str, fields: list[tuple[str, str]], content: bytes) -> httpx.Response:

@@ -12,7 +12,7 @@ import pytest
 from chronicle import contract, credentials
 from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
 from server import key_material
-from server.auth import Authenticator, UsageRecorder, credential_from_metadata
+from server.auth import Authenticator, CallerKind, UsageRecorder, credential_from_metadata
 from server.errors import KeyExpired, KeyInvalid, KeyRevoked, RateLimited, Unauthorized, Unavailable
 from server.services import keys as key_service
 from server.storage import models
@@ -324,7 +324,7 @@ def test_a_rate_limited_burst_is_audited_once_per_burst(
 
     usage = UsageRecorder(lambda: uow, interval=60)
     auth = authenticator(uow, hasher, clock, usage)
-    principal = Principal(contract.API_KEY, "key_a", "ws_a", "live")
+    principal = Principal(CallerKind.API_KEY, "key_a", "ws_a", "live")
     for _ in range(10):
         auth.tell_rate_limited(principal, RateLimit(5, 60))
         clock.now += 1

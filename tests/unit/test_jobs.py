@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chronicle import contract
 from chronicle.v1.presentation_pb2 import Section
 from server import convert
-from server.auth import Principal
+from server.auth import CallerKind, Principal
 from server.errors import Conflict, InvalidArgument, NotFound, TemplateNotFound, WrongWorkspace
 from server.services import jobs
 from server.services.job_spec import SPEC_VERSION, AttachedFile, CorruptSpec, JobSpec
@@ -17,8 +16,8 @@ from server.storage import models
 from server.vocabulary import JobPhase, JobState
 from tests.fakes import FakeUnitOfWork
 
-ALICE = Principal(contract.API_KEY, "key_a", "ws_a", "live")
-BOB = Principal(contract.API_KEY, "key_b", "ws_b", "live")
+ALICE = Principal(CallerKind.API_KEY, "key_a", "ws_a", "live")
+BOB = Principal(CallerKind.API_KEY, "key_b", "ws_b", "live")
 SECTIONS = [Section(id=f"sec_{i}", title=f"S{i}", layout="title_and_body") for i in range(3)]
 LONG_ENOUGH = "A talk for the board about our quarter, its numbers and the plan ahead"
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -6,10 +6,9 @@ from datetime import timedelta
 
 import pytest
 
-from chronicle import contract
 from chronicle.v1.presentation_pb2 import Section
 from server import key_material
-from server.auth import Principal
+from server.auth import CallerKind, Principal
 from server.errors import (
     Conflict,
     InvalidArgument,
@@ -23,8 +22,8 @@ from server.services import presentations as service
 from server.storage import models
 from tests.fakes import FakeUnitOfWork
 
-ALICE = Principal(contract.API_KEY, "key_a", "ws_a", "live")
-BOB = Principal(contract.API_KEY, "key_b", "ws_b", "live")
+ALICE = Principal(CallerKind.API_KEY, "key_a", "ws_a", "live")
+BOB = Principal(CallerKind.API_KEY, "key_b", "ws_b", "live")
 SECTIONS = [Section(id=f"sec_{i}", title=f"S{i}", layout="title_and_body") for i in range(4)]
 
 

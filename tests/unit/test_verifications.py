@@ -9,10 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from server import errors
-from server.auth import Principal
+from server.auth import CallerKind, Principal
 from server.verifications import Verifications
 
-PRINCIPAL = Principal(1, "key_a", "ws_a", "live")
+PRINCIPAL = Principal(CallerKind.API_KEY, "key_a", "ws_a", "live")
 
 
 def test_requests_bringing_one_key_at_once_share_one_verification() -> None:

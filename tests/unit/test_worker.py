@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from chronicle import contract
 from chronicle.v1.presentation_pb2 import Section
-from server.auth import Principal
+from server.auth import CallerKind, Principal
 from server.generation.model import ModelError
 from server.generation.worker import Worker
 from server.generation.writer import Brief, Plan, PlannedSection, Written
@@ -23,7 +22,7 @@ from server.storage import db, models
 from server.storage.uow import SqlUnitOfWork
 from server.vocabulary import JobState
 
-ALICE = Principal(contract.API_KEY, "key_a", "ws_a", "live")
+ALICE = Principal(CallerKind.API_KEY, "key_a", "ws_a", "live")
 NOTES = "Revenue grew 18 percent. Churn fell to 2 percent. We hired 6 engineers this quarter."
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from chronicle.v1 import identity_service_pb2, identity_service_pb2_grpc
-from server.auth import CallerKind, current_principal
+from server.auth import current_principal
 from server.servicers import PrincipalOf
 
 
@@ -16,7 +16,7 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):  # ty
     ) -> identity_service_pb2.Caller:
         principal = self._principal_of(context)
         return identity_service_pb2.Caller(
-            kind=CallerKind(principal.kind).wire_name,
+            kind=principal.kind.wire_name,
             workspace_id=principal.workspace_id,
             credential_id=principal.credential_id,
             environment=principal.environment,
