@@ -27,11 +27,11 @@ from server.auth import (
     UnknownKeyId,
     scope_of,
 )
+from server.auth.in_flight import Verifications
 from server.client_address import client_address
 from server.dispatch import Dispatcher, StreamHandler, UnaryHandler
 from server.error_mapping import set_status
 from server.ratelimit import Limiter
-from server.verifications import Verifications
 
 # Distinct strangers' keys being verified at once, per process: a legitimate burst of
 # new keys (every client after a restart) fits; a flood beyond it is told to retry.

@@ -10,7 +10,7 @@ import pytest
 
 from server import errors
 from server.auth import CallerKind, Principal
-from server.verifications import Verifications
+from server.auth.in_flight import Verifications
 
 PRINCIPAL = Principal(CallerKind.API_KEY, "key_a", "ws_a", "live")
 

@@ -3,7 +3,8 @@
 `Authenticator` composes the concerns kept in this package's modules: the caller
 (`principal`), flood budgets (`budgets`), argon2 and its cache (`verification`), the
 key-status cache (`key_status`) and its Redis push (`status_push`), batched last use
-(`usage`) and audit events (`audit`).
+(`usage`) and audit events (`audit`). The interceptor runs strangers' verifications
+through `in_flight`: one run per key, a bounded number at once.
 """
 
 from server.auth.audit import BURST_GAP_SECONDS

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 
 from server import errors
-from server.auth import Principal
+from server.auth.principal import Principal
 
 
 class Verifications:
