@@ -18,6 +18,7 @@ from google.protobuf.message import Message
 
 from chronicle import contract
 from chronicle.config import IPNetwork, RateLimit
+from chronicle.gcra import Decision
 from server import errors
 from server.auth import (
     Authenticator,
@@ -172,15 +173,24 @@ class _Guard:
         return call
 
     async def _admit(self, context: grpc.aio.ServicerContext) -> contextvars.Context:
-        """The context the handler runs in, with the caller set; or raises."""
+        """The context the handler runs in, with the caller set; or raises. Once the key
+        is authenticated, every answer says so in its trailers (an edge reads that as
+        "this key is good"), with an API key's RateLimit-* beside it."""
         principal = await self._authenticate(context)
-        self._authorise(principal)
-        self._limit(principal, context)
+        trailers: tuple[tuple[str, str], ...] = _AUTHENTICATED
+        try:
+            self._authorise(principal)
+            decision = self._limit(principal)
+            if decision is not None:
+                trailers += decision.headers()
+                if not decision.allowed:
+                    raise errors.RateLimited(decision.retry_after_seconds)
+        finally:
+            context.set_trailing_metadata(trailers)
         return scope_of(principal)
 
     async def _authenticate(self, context: grpc.aio.ServicerContext) -> Principal:
-        """The caller; a key not verified yet is verified in the verifier pool. Says so
-        in the trailers, which an edge reads as "this key is good"."""
+        """The caller; a key not verified yet is verified in the verifier pool."""
         metadata = context.invocation_metadata() or ()
         authenticate = self._shared.authenticator.authenticate
 
@@ -192,24 +202,21 @@ class _Guard:
         except NeedsVerification as needed:
             verify = functools.partial(authenticate, metadata, client=client())
             principal = await self._shared.verifications.run(needed.digest, verify)
-        context.set_trailing_metadata(_AUTHENTICATED)
         return principal
 
     def _authorise(self, principal: Principal) -> None:
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()
 
-    def _limit(self, principal: Principal, context: grpc.aio.ServicerContext) -> None:
-        """One request from an API key's allowance; RateLimit-* go out with every
-        answer, in the trailers the status carries anyway."""
+    def _limit(self, principal: Principal) -> Decision | None:
+        """One request from an API key's allowance (None: no allowance applies)."""
         if principal.kind != CallerKind.API_KEY:
-            return
+            return None
         rate = principal.rate_limit or self._shared.default_rate
         decision = self._shared.limiter.hit(principal.credential_id, rate)
-        context.set_trailing_metadata(_AUTHENTICATED + decision.headers())
         if not decision.allowed:
             self._shared.authenticator.tell_rate_limited(principal, rate)
-            raise errors.RateLimited(decision.retry_after_seconds)
+        return decision
 
     async def _fail(self, context: grpc.aio.ServicerContext, exc: Exception) -> None:
         if isinstance(exc, UnknownKeyId):  # as late as a wrong secret's answer
