@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from server.vocabulary import Language, NarrativeType, RewriteStyle
 
-Member = TypeVar("Member", NarrativeType, RewriteStyle, Language)
+# The spec's choices: each one enum of server.vocabulary.
+Choice = TypeVar("Choice", NarrativeType, RewriteStyle, Language)
 
 SPEC_VERSION = 1
 
@@ -101,7 +102,7 @@ def _items(stored: Mapping[str, object], name: str) -> list[object]:
     return value
 
 
-def _member(stored: Mapping[str, object], name: str, default: Member) -> Member:
+def _member(stored: Mapping[str, object], name: str, default: Choice) -> Choice:
     try:
         return type(default)(_text(stored, name, default))
     except ValueError:

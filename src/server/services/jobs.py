@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TypeVar
 
 from chronicle.v1.presentation_pb2 import Section
 from server.auth import Principal
@@ -18,15 +17,13 @@ from server.errors import Conflict, InvalidArgument, NotFound, WrongWorkspace, s
 from server.files.store import FileStore
 from server.generation import material
 from server.ids import new_id
-from server.services.job_spec import AttachedFile, JobSpec
+from server.services.job_spec import AttachedFile, Choice, JobSpec
 from server.services.presentations import add_presentation, select_sections, visible_template
 from server.services.uploads import attached_files
 from server.storage import models
 from server.storage.uow import UnitOfWork
 from server.storage.views import PresentationView
 from server.vocabulary import JobPhase, JobState, Language, NarrativeType, RewriteStyle
-
-Member = TypeVar("Member", NarrativeType, RewriteStyle, Language)
 
 MAX_PROMPT = 100_000
 MAX_SECTIONS = 50
@@ -65,7 +62,7 @@ class GenerationRequest:
     language: str | None = None
 
 
-def _choice(label: str, value: str | None, default: Member) -> Member:
+def _choice(label: str, value: str | None, default: Choice) -> Choice:
     """The member the value names, in any case; the default when absent."""
     if value is None:
         return default
