@@ -12,6 +12,8 @@ class Tier(StrEnum):
     UNIT = "unit"
     INTEGRATION = "integration"
     E2E = "e2e"
+    # Cases from outside testing (bad input, slow clients, faults) kept so they keep holding.
+    HARDENING = "hardening"
 
 
 # The marker of tests whose outcome depends on CHRONICLE_TEST_POSTGRES / _REDIS: those that

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 
 from chronicle.config import RateLimit
@@ -55,6 +56,40 @@ def test_what_could_not_be_written_is_written_by_the_next_flush() -> None:
     (event,) = uow.key_events.rows.values()
     assert event.event == "expired" and event.actor == "server"
     assert uow.api_keys.rows["key_a"].last_used_at is not None
+
+
+class SlowCommit(FakeUnitOfWork):
+    """A commit that holds until the test lets it finish."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.committing = threading.Event()
+        self.finish = threading.Event()
+
+    def commit(self) -> None:
+        self.committing.set()
+        self.finish.wait(5)
+        super().commit()
+
+
+def test_a_flush_returns_only_after_one_already_writing_has_committed() -> None:
+    """The recorder's own thread may have taken the batch when a caller flushes: the
+    caller must not see "nothing pending" and read the table before that batch lands."""
+    uow = SlowCommit()
+    usage = UsageRecorder(lambda: uow, interval=60)
+    audit = KeyAudit(lambda: uow, usage, clock=lambda: 0.0)
+    audit.expired("key_a", "ws_a", datetime(2025, 1, 1, tzinfo=UTC))
+    background = threading.Thread(target=usage.flush)
+    background.start()
+    assert uow.committing.wait(5)
+    caller = threading.Thread(target=usage.flush)
+    caller.start()
+    caller.join(0.2)
+    assert caller.is_alive()  # waiting for the batch in flight
+    uow.finish.set()
+    caller.join(5)
+    background.join(5)
+    assert [e.event for e in uow.key_events.rows.values()] == ["expired"]
 
 
 def test_without_a_recorder_an_event_is_written_at_once() -> None:

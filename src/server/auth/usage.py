@@ -22,6 +22,9 @@ class UsageRecorder:
         self._pending: dict[str, tuple[CallerKind, datetime]] = {}
         self._events: list[models.KeyEvent] = []
         self._lock = threading.Lock()
+        # One flush at a time: a flush() returns only once everything recorded before
+        # it is written, even while the thread's own flush is mid-transaction.
+        self._flushing = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -36,6 +39,10 @@ class UsageRecorder:
     def flush(self) -> int:
         """Writes what is pending in one transaction; returns how many credentials'
         last use it recorded."""
+        with self._flushing:
+            return self._flush()
+
+    def _flush(self) -> int:
         with self._lock:
             pending, self._pending = self._pending, {}
             events, self._events = self._events, []
