@@ -52,7 +52,7 @@ SCALE_POSTGRES ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SCALE_REDIS ?= redis://127.0.0.1:6379/0
 
 # PYTEST_JOBS=1 runs the two passes one after the other, for a machine too busy to run
-# both at once (test_scale_out's SIGTERM-under-load test needs a minimum request rate).
+# both at once (the SIGTERM-under-load test in tests/hardening needs a minimum request rate).
 PYTEST_JOBS ?= 2
 
 pytest: .venv/.installed

@@ -23,6 +23,9 @@ from tests.harness import Databases, EdgeServer, GrpcServerThread, free_port, re
 from tests.tiers import BACKENDS, Tier, tier_of
 from tests.waiting import wait_until
 
+# The scaled-out topology, one per session, shared by tests/e2e and tests/hardening.
+pytest_plugins = ["tests.topology"]
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Every test gets exactly one tier marker, from its folder (a test outside the tier
