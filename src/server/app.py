@@ -154,7 +154,9 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(
         ApiKeyServicer(container.uow, container.hasher, container.key_changed), server
     )
-    identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(), server)
+    identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(
+        IdentityServicer(settings.rate_limit), server
+    )
 
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -7,6 +7,7 @@ import grpc_testing
 import pytest
 from google.protobuf import field_mask_pb2
 
+from chronicle.config import DEFAULT_RATE_LIMIT
 from chronicle.v1 import (
     api_key_service_pb2,
     identity_service_pb2,
@@ -41,7 +42,9 @@ def server(container: Container, tenant: Tenant) -> grpc_testing.Server:
             KEYS: ApiKeyServicer(
                 container.uow, container.hasher, forgotten.append, principal_of=lambda _ctx: admin
             ),
-            IDENTITY: IdentityServicer(principal_of=lambda _ctx: principal_of(tenant)),
+            IDENTITY: IdentityServicer(
+                DEFAULT_RATE_LIMIT, principal_of=lambda _ctx: principal_of(tenant)
+            ),
         },
         grpc_testing.strict_real_time(),
     )

@@ -11,13 +11,15 @@ class GetCallerRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class Caller(_message.Message):
-    __slots__ = ("kind", "workspace_id", "credential_id", "environment")
+    __slots__ = ("kind", "workspace_id", "credential_id", "environment", "rate_limit")
     KIND_FIELD_NUMBER: _ClassVar[int]
     WORKSPACE_ID_FIELD_NUMBER: _ClassVar[int]
     CREDENTIAL_ID_FIELD_NUMBER: _ClassVar[int]
     ENVIRONMENT_FIELD_NUMBER: _ClassVar[int]
+    RATE_LIMIT_FIELD_NUMBER: _ClassVar[int]
     kind: str
     workspace_id: str
     credential_id: str
     environment: str
-    def __init__(self, kind: _Optional[str] = ..., workspace_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., environment: _Optional[str] = ...) -> None: ...
+    rate_limit: str
+    def __init__(self, kind: _Optional[str] = ..., workspace_id: _Optional[str] = ..., credential_id: _Optional[str] = ..., environment: _Optional[str] = ..., rate_limit: _Optional[str] = ...) -> None: ...

@@ -49,7 +49,8 @@ class IdentityServiceServicer:
     """
 
     def GetCaller(self, request, context):
-        """Returns the authenticated caller.
+        """Returns the authenticated caller. Also served at the API's root, where
+        Chronicle's own clients (its n8n node) test a credential: 2xx or 401.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
