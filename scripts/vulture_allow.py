@@ -22,10 +22,11 @@ _.autocommit
 # Protobuf fields set by assignment; uvicorn's stop flag; http.server's hooks; pytest hooks
 # and fixtures requested by name.
 _.number_value, _.should_exit, _.do_POST, _.log_message
-_.pytest_collection_modifyitems, _.sqlite_only
+_.pytest_collection_modifyitems, _.pytest_plugins, _.sqlite_only
 
 # Enum members: values on the wire, met through the enum (by value or iteration).
 _.TWO_COLUMN, _.QUOTE, _.IMAGE
+_.HARDENING  # a test tier, met by iterating Tier
 _.SALES, _.PROPOSAL, _.RESEARCH, _.GUIDE, _.MEETING, _.PORTFOLIO
 _.UK, _.ES, _.FR, _.DE, _.IT, _.PT, _.CN, _.IN, _.KO, _.AR, _.HI, _.BN
 _.INTEGRATION, _.E2E
