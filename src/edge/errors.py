@@ -30,6 +30,12 @@ HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
 
+# Reasons whose HTTP status no gRPC code states: 422 has no gRPC twin (the server sends
+# INVALID_ARGUMENT, which alone would be a 400).
+REASON_HTTP_STATUS: dict[str, int] = {
+    ErrorReason.Name(ErrorReason.IDEMPOTENCY_KEY_REUSED): 422,
+}
+
 # The reason, and a message safe to show, when the status carries no ErrorInfo.
 DEFAULTS: dict[int, tuple[ErrorReason, str]] = {
     400: (ErrorReason.BAD_REQUEST, "Bad request"),
@@ -125,7 +131,8 @@ def from_status(
     # grpc's own messages (connection errors and the like) may name internal hosts.
     error = HttpError.of(status)
     if reason:
-        error = replace(error, code=reason, message=details or error.message)
+        status = REASON_HTTP_STATUS.get(reason, status)
+        error = replace(error, status=status, code=reason, message=details or error.message)
     if delay is not None:
         error = error.retry_after(delay, delay if scope == "client" else 0.0)
     return error

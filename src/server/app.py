@@ -28,6 +28,7 @@ from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
 from server.generation.worker import Worker
 from server.generation.writer import Writer
+from server.idempotency import Idempotency
 from server.interceptor import ChronicleInterceptor
 from server.servicers.identity import IdentityServicer
 from server.servicers.keys import ApiKeyServicer
@@ -143,6 +144,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         limiter=container.limiter,
         default_rate=settings.rate_limit,
         trusted_proxies=settings.trusted_proxies,
+        idempotency=Idempotency(container.uow, executor),
     )
     server = grpc.aio.server(
         interceptors=[interceptor],

@@ -53,10 +53,23 @@ def as_chronicle_error(exc: Exception, method: str) -> errors.ChronicleError:
 
 
 def to_rpc_status(exc: errors.ChronicleError) -> grpc.Status:
+    if isinstance(exc, errors.ReplayedStatus):  # sent again exactly as first sent
+        return rpc_status.to_status(status_pb2.Status.FromString(exc.status))
     retry = None
-    if isinstance(exc, errors.RateLimited):  # whole milliseconds: plenty for a client
-        retry = math.ceil(exc.retry_after_seconds * 1000) / 1000
+    if isinstance(exc, errors.RateLimited | errors.IdempotentRequestRunning):
+        retry = math.ceil(exc.retry_after_seconds * 1000) / 1000  # whole milliseconds
     return _status_for(status_code_for(exc), exc.reason, exc.message, retry, exc.scope)
+
+
+def stored_status(exc: Exception, method: str) -> bytes:
+    """`exc`'s status as a serialized google.rpc.Status: what an Idempotency-Key's
+    record keeps of a failed first request, for `errors.ReplayedStatus`."""
+    status = to_rpc_status(as_chronicle_error(exc, method))
+    for key, value in status.trailing_metadata:
+        if key == "grpc-status-details-bin":
+            return bytes(value)
+    fallback = status_pb2.Status(code=status.code.value[0], message=status.details)
+    return bytes(fallback.SerializeToString())
 
 
 def set_status(context: grpc.aio.ServicerContext, exc: Exception, method: str) -> None:

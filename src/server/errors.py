@@ -106,10 +106,32 @@ class FileUploadError(InvalidArgument):
     default_message = "The file cannot be uploaded"
 
 
+class IdempotencyKeyReused(InvalidArgument):
+    """422 over REST (the edge maps the reason): the key belongs to another request."""
+
+    error_reason = ErrorReason.IDEMPOTENCY_KEY_REUSED
+    default_message = (
+        "This Idempotency-Key was already used for a different request; "
+        "use a new key for a new request"
+    )
+
+
 # 409
 class Conflict(ChronicleError):
     error_reason = ErrorReason.CONFLICT
     default_message = "The resource's state does not allow this call"
+
+
+class IdempotentRequestRunning(Conflict):
+    """A retry while the first request with its Idempotency-Key is still running."""
+
+    default_message = (
+        "A request with this Idempotency-Key is still being processed; retry after a moment"
+    )
+
+    def __init__(self, retry_after_seconds: float) -> None:
+        super().__init__()
+        self.retry_after_seconds = retry_after_seconds
 
 
 # 429
@@ -128,6 +150,15 @@ class ClientThrottled(RateLimited):
 
     default_message = "Too many failed API key verifications from this client; retry later"
     scope = "client"
+
+
+class ReplayedStatus(ChronicleError):
+    """The stored failure of the first request with an Idempotency-Key, sent again as it
+    was: `status` is its serialized google.rpc.Status (code, message, details)."""
+
+    def __init__(self, status: bytes) -> None:
+        super().__init__()
+        self.status = status
 
 
 # 503

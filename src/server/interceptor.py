@@ -1,4 +1,5 @@
-"""The one gRPC interceptor: drain → authenticate → authorise → limit → dispatch.
+"""The one gRPC interceptor: drain → authenticate → authorise → limit → idempotency →
+dispatch.
 
 Failures at any step, and in the handler, end the call with the status that
 `server.error_mapping` gives them.
@@ -32,6 +33,7 @@ from server.auth.in_flight import Verifications
 from server.client_address import client_address
 from server.dispatch import Dispatcher, StreamHandler, UnaryHandler
 from server.error_mapping import set_status
+from server.idempotency import Idempotency
 from server.ratelimit import Limiter
 
 # Distinct strangers' keys being verified at once, per process: a legitimate burst of
@@ -58,6 +60,7 @@ class _Shared:
     default_rate: RateLimit
     trusted_proxies: tuple[IPNetwork, ...]
     dispatcher: Dispatcher
+    idempotency: Idempotency | None  # None: Idempotency-Key is not honoured
 
 
 class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
@@ -71,6 +74,7 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         limiter: Limiter,
         default_rate: RateLimit,
         trusted_proxies: tuple[IPNetwork, ...] = (),
+        idempotency: Idempotency | None = None,
     ) -> None:
         """`verifier` runs argon2 on cache misses apart from `executor`, so a burst of
         unknown keys cannot take every thread the RPCs need."""
@@ -81,6 +85,7 @@ class ChronicleInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             default_rate,
             trusted_proxies,
             Dispatcher(executor),
+            idempotency,
         )
         self._runs_inline = runs_inline
         self._draining = False
@@ -148,9 +153,7 @@ class _Guard:
         async def call(request: Message, context: grpc.aio.ServicerContext) -> Message | None:
             try:
                 scope = await self._admit(context)
-                return await self._shared.dispatcher.unary(
-                    scope, self._inline, handler, request, context
-                )
+                return await self._dispatch(scope, handler, request, context)
             except Exception as exc:  # every failure becomes a status
                 await self._fail(context, exc)
                 return None
@@ -171,6 +174,23 @@ class _Guard:
                 await self._fail(context, exc)
 
         return call
+
+    async def _dispatch(
+        self,
+        scope: contextvars.Context,
+        handler: UnaryHandler,
+        request: Message,
+        context: grpc.aio.ServicerContext,
+    ) -> Message:
+        """The handler's reply; through the Idempotency-Key stage when there is one."""
+
+        def call(scope: contextvars.Context) -> Awaitable[Message]:
+            return self._shared.dispatcher.unary(scope, self._inline, handler, request, context)
+
+        idempotency = self._shared.idempotency
+        if idempotency is None:
+            return await call(scope)
+        return await idempotency.run(self._method, scope, request, context, call)
 
     async def _admit(self, context: grpc.aio.ServicerContext) -> contextvars.Context:
         """The context the handler runs in, with the caller set; or raises. Once the key

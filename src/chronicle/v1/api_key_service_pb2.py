@@ -30,7 +30,7 @@ from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"chronicle/v1/api_key_service.proto\x12\x0c\x63hronicle.v1\x1a\x1a\x63hronicle/v1/api_key.proto\x1a\x1a\x63hronicle/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\"\xab\x01\n\x13\x43reateApiKeyRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x03 \x01(\t\x12-\n\nexpires_in\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\nrate_limit\x18\x05 \x01(\tH\x00\x88\x01\x01\x42\r\n\x0b_rate_limit\"P\n\x14\x43reateApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.chronicle.v1.ApiKey\x12\x11\n\x03key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\"=\n\x10GetApiKeyRequest\x12)\n\x02id\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x63hronicle.app/ApiKey\"W\n\x12ListApiKeysRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"V\n\x13ListApiKeysResponse\x12&\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x14.chronicle.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"P\n\x13RevokeApiKeyRequest\x12)\n\x02id\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x63hronicle.app/ApiKey\x12\x0e\n\x06reason\x18\x02 \x01(\t\"q\n\x13RotateApiKeyRequest\x12)\n\x02id\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x63hronicle.app/ApiKey\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"x\n\x14RotateApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.chronicle.v1.ApiKey\x12\x11\n\x03key\x18\x02 \x01(\tB\x04\xe2\x41\x01\x03\x12&\n\x08previous\x18\x03 \x01(\x0b\x32\x14.chronicle.v1.ApiKey\"\\\n\x17ListApiKeyEventsRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x18ListApiKeyEventsResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.chronicle.v1.ApiKeyEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb7\x06\n\rApiKeyService\x12\x91\x01\n\x0c\x43reateApiKey\x12!.chronicle.v1.CreateApiKeyRequest\x1a\".chronicle.v1.CreateApiKeyResponse\":\xa0\xbb\x18\xc9\x01\x82\xd3\xe4\x93\x02/\"*/api/v1/workspaces/{workspace_id}/api-keys:\x01*\x12\x64\n\tGetApiKey\x12\x1e.chronicle.v1.GetApiKeyRequest\x1a\x14.chronicle.v1.ApiKey\"!\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/api-keys/{id}\x12\x8a\x01\n\x0bListApiKeys\x12 .chronicle.v1.ListApiKeysRequest\x1a!.chronicle.v1.ListApiKeysResponse\"6\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02,\x12*/api/v1/workspaces/{workspace_id}/api-keys\x12p\n\x0cRevokeApiKey\x12!.chronicle.v1.RevokeApiKeyRequest\x1a\x14.chronicle.v1.ApiKey\"\'\x82\xd3\xe4\x93\x02!\"\x1c/api/v1/api-keys/{id}:revoke:\x01*\x12\x83\x01\n\x0cRotateApiKey\x12!.chronicle.v1.RotateApiKeyRequest\x1a\".chronicle.v1.RotateApiKeyResponse\",\xa0\xbb\x18\xc9\x01\x82\xd3\xe4\x93\x02!\"\x1c/api/v1/api-keys/{id}:rotate:\x01*\x12\x9f\x01\n\x10ListApiKeyEvents\x12%.chronicle.v1.ListApiKeyEventsRequest\x1a&.chronicle.v1.ListApiKeyEventsResponse\"<\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x32\x12\x30/api/v1/workspaces/{workspace_id}/api-key-events\x1a\x05\xaa\xbb\x18\x01\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"chronicle/v1/api_key_service.proto\x12\x0c\x63hronicle.v1\x1a\x1a\x63hronicle/v1/api_key.proto\x1a\x1a\x63hronicle/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1egoogle/protobuf/duration.proto\"\xab\x01\n\x13\x43reateApiKeyRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x03 \x01(\t\x12-\n\nexpires_in\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x17\n\nrate_limit\x18\x05 \x01(\tH\x00\x88\x01\x01\x42\r\n\x0b_rate_limit\"T\n\x14\x43reateApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.chronicle.v1.ApiKey\x12\x15\n\x03key\x18\x02 \x01(\tB\x08\xe2\x41\x01\x03\xf0\xbb\x18\x01\"=\n\x10GetApiKeyRequest\x12)\n\x02id\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x63hronicle.app/ApiKey\"W\n\x12ListApiKeysRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"V\n\x13ListApiKeysResponse\x12&\n\x08\x61pi_keys\x18\x01 \x03(\x0b\x32\x14.chronicle.v1.ApiKey\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"P\n\x13RevokeApiKeyRequest\x12)\n\x02id\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x63hronicle.app/ApiKey\x12\x0e\n\x06reason\x18\x02 \x01(\t\"q\n\x13RotateApiKeyRequest\x12)\n\x02id\x18\x01 \x01(\tB\x1d\xe2\x41\x01\x02\xfa\x41\x16\n\x14\x63hronicle.app/ApiKey\x12/\n\x0cgrace_period\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\"|\n\x14RotateApiKeyResponse\x12%\n\x07\x61pi_key\x18\x01 \x01(\x0b\x32\x14.chronicle.v1.ApiKey\x12\x15\n\x03key\x18\x02 \x01(\tB\x08\xe2\x41\x01\x03\xf0\xbb\x18\x01\x12&\n\x08previous\x18\x03 \x01(\x0b\x32\x14.chronicle.v1.ApiKey\"\\\n\x17ListApiKeyEventsRequest\x12\x1a\n\x0cworkspace_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"^\n\x18ListApiKeyEventsResponse\x12)\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x19.chronicle.v1.ApiKeyEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xb7\x06\n\rApiKeyService\x12\x91\x01\n\x0c\x43reateApiKey\x12!.chronicle.v1.CreateApiKeyRequest\x1a\".chronicle.v1.CreateApiKeyResponse\":\xa0\xbb\x18\xc9\x01\x82\xd3\xe4\x93\x02/\"*/api/v1/workspaces/{workspace_id}/api-keys:\x01*\x12\x64\n\tGetApiKey\x12\x1e.chronicle.v1.GetApiKeyRequest\x1a\x14.chronicle.v1.ApiKey\"!\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/api-keys/{id}\x12\x8a\x01\n\x0bListApiKeys\x12 .chronicle.v1.ListApiKeysRequest\x1a!.chronicle.v1.ListApiKeysResponse\"6\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02,\x12*/api/v1/workspaces/{workspace_id}/api-keys\x12p\n\x0cRevokeApiKey\x12!.chronicle.v1.RevokeApiKeyRequest\x1a\x14.chronicle.v1.ApiKey\"\'\x82\xd3\xe4\x93\x02!\"\x1c/api/v1/api-keys/{id}:revoke:\x01*\x12\x83\x01\n\x0cRotateApiKey\x12!.chronicle.v1.RotateApiKeyRequest\x1a\".chronicle.v1.RotateApiKeyResponse\",\xa0\xbb\x18\xc9\x01\x82\xd3\xe4\x93\x02!\"\x1c/api/v1/api-keys/{id}:rotate:\x01*\x12\x9f\x01\n\x10ListApiKeyEvents\x12%.chronicle.v1.ListApiKeyEventsRequest\x1a&.chronicle.v1.ListApiKeyEventsResponse\"<\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x32\x12\x30/api/v1/workspaces/{workspace_id}/api-key-events\x1a\x05\xaa\xbb\x18\x01\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,7 +40,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEAPIKEYREQUEST'].fields_by_name['workspace_id']._loaded_options = None
   _globals['_CREATEAPIKEYREQUEST'].fields_by_name['workspace_id']._serialized_options = b'\342A\001\002'
   _globals['_CREATEAPIKEYRESPONSE'].fields_by_name['key']._loaded_options = None
-  _globals['_CREATEAPIKEYRESPONSE'].fields_by_name['key']._serialized_options = b'\342A\001\003'
+  _globals['_CREATEAPIKEYRESPONSE'].fields_by_name['key']._serialized_options = b'\342A\001\003\360\273\030\001'
   _globals['_GETAPIKEYREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_GETAPIKEYREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002\372A\026\n\024chronicle.app/ApiKey'
   _globals['_LISTAPIKEYSREQUEST'].fields_by_name['workspace_id']._loaded_options = None
@@ -50,7 +50,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROTATEAPIKEYREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_ROTATEAPIKEYREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002\372A\026\n\024chronicle.app/ApiKey'
   _globals['_ROTATEAPIKEYRESPONSE'].fields_by_name['key']._loaded_options = None
-  _globals['_ROTATEAPIKEYRESPONSE'].fields_by_name['key']._serialized_options = b'\342A\001\003'
+  _globals['_ROTATEAPIKEYRESPONSE'].fields_by_name['key']._serialized_options = b'\342A\001\003\360\273\030\001'
   _globals['_LISTAPIKEYEVENTSREQUEST'].fields_by_name['workspace_id']._loaded_options = None
   _globals['_LISTAPIKEYEVENTSREQUEST'].fields_by_name['workspace_id']._serialized_options = b'\342A\001\002'
   _globals['_APIKEYSERVICE']._loaded_options = None
@@ -70,23 +70,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEAPIKEYREQUEST']._serialized_start=231
   _globals['_CREATEAPIKEYREQUEST']._serialized_end=402
   _globals['_CREATEAPIKEYRESPONSE']._serialized_start=404
-  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=484
-  _globals['_GETAPIKEYREQUEST']._serialized_start=486
-  _globals['_GETAPIKEYREQUEST']._serialized_end=547
-  _globals['_LISTAPIKEYSREQUEST']._serialized_start=549
-  _globals['_LISTAPIKEYSREQUEST']._serialized_end=636
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=638
-  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=724
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=726
-  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=806
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=808
-  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=921
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=923
-  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=1043
-  _globals['_LISTAPIKEYEVENTSREQUEST']._serialized_start=1045
-  _globals['_LISTAPIKEYEVENTSREQUEST']._serialized_end=1137
-  _globals['_LISTAPIKEYEVENTSRESPONSE']._serialized_start=1139
-  _globals['_LISTAPIKEYEVENTSRESPONSE']._serialized_end=1233
-  _globals['_APIKEYSERVICE']._serialized_start=1236
-  _globals['_APIKEYSERVICE']._serialized_end=2059
+  _globals['_CREATEAPIKEYRESPONSE']._serialized_end=488
+  _globals['_GETAPIKEYREQUEST']._serialized_start=490
+  _globals['_GETAPIKEYREQUEST']._serialized_end=551
+  _globals['_LISTAPIKEYSREQUEST']._serialized_start=553
+  _globals['_LISTAPIKEYSREQUEST']._serialized_end=640
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_start=642
+  _globals['_LISTAPIKEYSRESPONSE']._serialized_end=728
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_start=730
+  _globals['_REVOKEAPIKEYREQUEST']._serialized_end=810
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_start=812
+  _globals['_ROTATEAPIKEYREQUEST']._serialized_end=925
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_start=927
+  _globals['_ROTATEAPIKEYRESPONSE']._serialized_end=1051
+  _globals['_LISTAPIKEYEVENTSREQUEST']._serialized_start=1053
+  _globals['_LISTAPIKEYEVENTSREQUEST']._serialized_end=1145
+  _globals['_LISTAPIKEYEVENTSRESPONSE']._serialized_start=1147
+  _globals['_LISTAPIKEYEVENTSRESPONSE']._serialized_end=1241
+  _globals['_APIKEYSERVICE']._serialized_start=1244
+  _globals['_APIKEYSERVICE']._serialized_end=2067
 # @@protoc_insertion_point(module_scope)

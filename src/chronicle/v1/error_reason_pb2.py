@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63hronicle/v1/error_reason.proto\x12\x0c\x63hronicle.v1*\xc4\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cUNAUTHORIZED\x10\x01\x12\x13\n\x0f\x41PI_KEY_INVALID\x10\x02\x12\x13\n\x0f\x41PI_KEY_EXPIRED\x10\x03\x12\x13\n\x0f\x41PI_KEY_REVOKED\x10\x04\x12\x1b\n\x17INSUFFICIENT_PRIVILEGES\x10\x05\x12\r\n\tNOT_FOUND\x10\x06\x12\x16\n\x12\x44OCUMENT_NOT_FOUND\x10\x07\x12\x16\n\x12TEMPLATE_NOT_FOUND\x10\x08\x12\x0f\n\x0b\x42\x41\x44_REQUEST\x10\t\x12\x15\n\x11\x46ILE_UPLOAD_ERROR\x10\n\x12\x16\n\x12METHOD_NOT_ALLOWED\x10\x0b\x12\x0c\n\x08\x43ONFLICT\x10\x0c\x12\x15\n\x11PAYLOAD_TOO_LARGE\x10\r\x12\x1a\n\x16UNSUPPORTED_MEDIA_TYPE\x10\x0e\x12\x18\n\x14\x41PI_KEY_RATE_LIMITED\x10\x0f\x12\x12\n\x0eINTERNAL_ERROR\x10\x10\x12\x13\n\x0fNOT_IMPLEMENTED\x10\x11\x12\x0f\n\x0bUNAVAILABLE\x10\x12\x12\x15\n\x11\x44\x45\x41\x44LINE_EXCEEDED\x10\x13\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63hronicle/v1/error_reason.proto\x12\x0c\x63hronicle.v1*\xe0\x03\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x10\n\x0cUNAUTHORIZED\x10\x01\x12\x13\n\x0f\x41PI_KEY_INVALID\x10\x02\x12\x13\n\x0f\x41PI_KEY_EXPIRED\x10\x03\x12\x13\n\x0f\x41PI_KEY_REVOKED\x10\x04\x12\x1b\n\x17INSUFFICIENT_PRIVILEGES\x10\x05\x12\r\n\tNOT_FOUND\x10\x06\x12\x16\n\x12\x44OCUMENT_NOT_FOUND\x10\x07\x12\x16\n\x12TEMPLATE_NOT_FOUND\x10\x08\x12\x0f\n\x0b\x42\x41\x44_REQUEST\x10\t\x12\x15\n\x11\x46ILE_UPLOAD_ERROR\x10\n\x12\x16\n\x12METHOD_NOT_ALLOWED\x10\x0b\x12\x0c\n\x08\x43ONFLICT\x10\x0c\x12\x15\n\x11PAYLOAD_TOO_LARGE\x10\r\x12\x1a\n\x16UNSUPPORTED_MEDIA_TYPE\x10\x0e\x12\x18\n\x14\x41PI_KEY_RATE_LIMITED\x10\x0f\x12\x12\n\x0eINTERNAL_ERROR\x10\x10\x12\x13\n\x0fNOT_IMPLEMENTED\x10\x11\x12\x0f\n\x0bUNAVAILABLE\x10\x12\x12\x15\n\x11\x44\x45\x41\x44LINE_EXCEEDED\x10\x13\x12\x1a\n\x16IDEMPOTENCY_KEY_REUSED\x10\x14\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,5 +32,5 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chronicle.v1.error_reason_p
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ERRORREASON']._serialized_start=50
-  _globals['_ERRORREASON']._serialized_end=502
+  _globals['_ERRORREASON']._serialized_end=530
 # @@protoc_insertion_point(module_scope)

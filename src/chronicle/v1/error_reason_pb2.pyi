@@ -26,6 +26,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NOT_IMPLEMENTED: _ClassVar[ErrorReason]
     UNAVAILABLE: _ClassVar[ErrorReason]
     DEADLINE_EXCEEDED: _ClassVar[ErrorReason]
+    IDEMPOTENCY_KEY_REUSED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 UNAUTHORIZED: ErrorReason
 API_KEY_INVALID: ErrorReason
@@ -46,3 +47,4 @@ INTERNAL_ERROR: ErrorReason
 NOT_IMPLEMENTED: ErrorReason
 UNAVAILABLE: ErrorReason
 DEADLINE_EXCEEDED: ErrorReason
+IDEMPOTENCY_KEY_REUSED: ErrorReason

@@ -24,5 +24,7 @@ HTTP_SUCCESS_CODE_FIELD_NUMBER: _ClassVar[int]
 http_success_code: _descriptor.FieldDescriptor
 EXECUTION_FIELD_NUMBER: _ClassVar[int]
 execution: _descriptor.FieldDescriptor
+SECRET_FIELD_NUMBER: _ClassVar[int]
+secret: _descriptor.FieldDescriptor
 ALLOWED_CALLERS_FIELD_NUMBER: _ClassVar[int]
 allowed_callers: _descriptor.FieldDescriptor

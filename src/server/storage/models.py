@@ -212,3 +212,29 @@ class Upload(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # When the download URL stops working, and with it the right to attach the file.
     expires_at: Mapped[datetime]
+
+
+class IdempotencyRecord(Base):
+    """A request sent with an Idempotency-Key, per workspace (or service token): which
+    request it was, whether it is still running, and its answer once it has one. Never
+    holds a secret (a raw key is stripped from the stored answer). Kept 24 hours."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of the method and the request message: the same key for another request
+    # is refused.
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    # running (claimed), committed (its work is committed, the answer not yet stored),
+    # done (the answer is stored).
+    state: Mapped[str] = mapped_column(String(12))
+    # A running claim older than this was left by a server that died: another may take it.
+    locked_until: Mapped[datetime]
+    # The answer: a gRPC status code, and the reply message (code 0) or the serialized
+    # google.rpc.Status; `secret_withheld` when the reply's secret was stripped.
+    status_code: Mapped[int] = mapped_column(Integer, default=0)
+    response: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_withheld: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

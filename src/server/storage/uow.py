@@ -9,6 +9,7 @@ from typing import Protocol, Self
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from server.storage.idempotency_repository import IdempotencyRepository, claimed_key
 from server.storage.repository import (
     ApiKeyRepository,
     GenerationJobRepository,
@@ -38,6 +39,8 @@ class UnitOfWork(Protocol):
     def generation_jobs(self) -> GenerationJobRepository: ...
     @property
     def uploads(self) -> UploadRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -97,6 +100,10 @@ class SqlUnitOfWork:
     def uploads(self) -> UploadRepository:
         return UploadRepository(self.session)
 
+    @cached_property
+    def idempotency(self) -> IdempotencyRepository:
+        return IdempotencyRepository(self.session)
+
     def __enter__(self) -> Self:
         return self
 
@@ -114,6 +121,9 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         if self._session is not None:
+            claimed = claimed_key.get()
+            if claimed is not None:  # in the same transaction as the request's work
+                self.idempotency.mark_committed(*claimed)
             self._session.commit()
 
     def flush(self) -> None:
