@@ -113,7 +113,7 @@ class Idempotency:
         self._executor = executor
         self._clock = clock
         self._methods = idempotent_methods()
-        self._next_sweep = 0.0
+        self._last_sweep = -SWEEP_SECONDS  # the first claim sweeps
 
     async def run(
         self,
@@ -233,9 +233,9 @@ class Idempotency:
             return False
 
     def _sweep(self, now: datetime) -> None:
-        if time.monotonic() < self._next_sweep:
+        if time.monotonic() - self._last_sweep < SWEEP_SECONDS:
             return
-        self._next_sweep = time.monotonic() + SWEEP_SECONDS
+        self._last_sweep = time.monotonic()
         with self._uow() as uow:
             removed = uow.idempotency.delete_expired(now - TTL, None)
             uow.commit()
