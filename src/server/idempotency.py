@@ -132,8 +132,8 @@ class Idempotency:
             raise errors.InvalidArgument(INVALID_KEY)
         claim = (scope_key(scope.run(current_principal)), key)
         loop = asyncio.get_running_loop()
-        request_print = fingerprint(method, request)
-        found = await loop.run_in_executor(self._executor, self._claim, claim, request_print)
+        digest = fingerprint(method, request)
+        found = await loop.run_in_executor(self._executor, self._claim, claim, digest)
         if found is not None:
             return _replayed(spec, found.record)
         scope.run(claimed_key.set, claim)
@@ -163,7 +163,7 @@ class Idempotency:
         )
         return reply
 
-    def _claim(self, claim: tuple[str, str], request_print: str) -> _Replay | None:
+    def _claim(self, claim: tuple[str, str], digest: str) -> _Replay | None:
         """None: the key is ours to run. Else the stored answer; or raises."""
         now = self._clock()
         self._sweep(now)
@@ -173,7 +173,7 @@ class Idempotency:
                 models.IdempotencyRecord(
                     scope=claim[0],
                     key=claim[1],
-                    fingerprint=request_print,
+                    fingerprint=digest,
                     state="running",
                     locked_until=now + LEASE,
                     created_at=now,
@@ -188,7 +188,7 @@ class Idempotency:
             record = uow.idempotency.get(*claim)
             if record is None:  # expired and deleted meanwhile: the retry may claim it
                 raise errors.IdempotentRequestRunning(RETRY_AFTER_SECONDS)
-            if record.fingerprint != request_print:
+            if record.fingerprint != digest:
                 raise errors.IdempotencyKeyReused()
             if record.state == "done":
                 return _Replay(record)

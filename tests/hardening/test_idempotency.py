@@ -31,6 +31,7 @@ from server.generation.worker import Worker
 from server.services import jobs
 from server.services import presentations as presentation_service
 from server.storage import models
+from server.storage.idempotency_repository import IdempotencyRepository
 from tests.conftest import Tenant
 from tests.harness import EdgeServer
 
@@ -492,3 +493,33 @@ def test_a_retried_create_api_key_is_409_naming_the_key_and_no_secret_is_stored(
         stored = uow.session().scalars(select(models.IdempotencyRecord.response)).all()
     secret = created.key.rsplit("_", 1)[-1].encode()
     assert stored and not any(secret in (blob or b"") for blob in stored)
+
+
+def test_a_server_that_stops_between_the_commit_and_storing_the_answer_never_runs_it_twice(
+    channel: grpc.Channel,
+    tenant: Tenant,
+    container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The work's own transaction marks the key: a retry after the dead server's lease
+    is told what happened (409, no retry delay) instead of creating a second deck."""
+
+    def stopped(*_args: Any) -> None:
+        raise ConnectionError("the server stopped here")
+
+    monkeypatch.setattr(IdempotencyRepository, "finish", stopped)
+    stub = presentations(channel)
+    request = presentation_service_pb2.CreatePresentationRequest(template_id=TEMPLATE)
+    metadata = grpc_keyed(tenant, "crash")
+    stub.CreatePresentation(request, metadata=metadata, timeout=10)
+    with container.uow() as uow:  # the dead server's lease runs out
+        for record in uow.session().scalars(select(models.IdempotencyRecord)):
+            record.locked_until -= idempotency.LEASE
+        uow.commit()
+
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.CreatePresentation(request, metadata=metadata, timeout=10)
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_and_retry(refused.value) == ("CONFLICT", None)
+    assert "not run again" in (refused.value.details() or "")
+    assert count(container, models.Presentation, tenant.workspace_id) == 1
