@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 
+from chronicle.config import DEFAULT_RATE_LIMIT
 from tests.conftest import Tenant
 from tests.harness import EdgeServer
 
@@ -194,6 +195,7 @@ def test_caller_endpoint_names_the_workspace(http: httpx.Client, tenant: Tenant)
         "workspace_id": tenant.workspace_id,
         "credential_id": tenant.key_id,
         "environment": "live",
+        "rate_limit": str(DEFAULT_RATE_LIMIT),  # the key has none of its own
     }
 
 
