@@ -49,7 +49,6 @@ class PathTemplate:
     template: str
     regex: re.Pattern[str]
     variables: tuple[str, ...]  # field paths, in order
-    literal_count: int
     # Per segment, 2 literal, 1 one-segment wildcard, 0 `**` (and 2 for a `:verb`): of
     # the templates matching a path, the greatest shape wins, as in grpc-gateway.
     shape: tuple[int, ...]
@@ -64,7 +63,6 @@ class PathTemplate:
             path, verb = template.rsplit(":", 1)
         pattern: list[str] = []
         variables: list[str] = []
-        literals = 0
         shape: list[int] = []
         for segment in _split_segments(path[1:]):
             if segment.startswith("{") and segment.endswith("}"):
@@ -80,13 +78,12 @@ class PathTemplate:
                 shape.append(_WEIGHT[segment])
                 pattern.append(_SEGMENT[segment])
             else:
-                literals += 1
                 shape.append(2)
                 pattern.append(re.escape(segment))
         suffix = f":{re.escape(verb)}" if verb else ""
         regex = re.compile("^/" + "/".join(pattern) + suffix + "$")
         shape += [2] if verb else []
-        return cls(template, regex, tuple(variables), literals + bool(verb), tuple(shape))
+        return cls(template, regex, tuple(variables), tuple(shape))
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.match(path)
