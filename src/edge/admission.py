@@ -5,12 +5,16 @@ exactly what the server would:
 - a request without one well-formed key (missing, two keys, a bad checksum): 401;
 - a client the server throttled for its failed verifications (ErrorInfo scope
   "client"): 429 until its retry delay is over, unless its key was accepted before;
-- keys this edge has not seen accepted yet are sent on at most CHRONICLE_NEW_KEY_RATE
+- a key the server refused (401: revoked, expired, invalid) within REFUSED_SECONDS: the
+  server's own answer again, without a call and without spending any budget, so one
+  client looping with a revoked key costs a lookup;
+- keys this edge has not seen answered yet are sent on at most CHRONICLE_NEW_KEY_RATE
   a second, one call per key at a time (requests bringing a key whose first call is in
-  flight wait for it: a 401 answers them too); beyond that 503 with Retry-After. A key
-  the server accepts gives its place back, so the budget meters the keys that fail: new
-  valid keys (every client after an edge restart) are held back only while a flood is
-  spending it. Keys seen accepted are never held back.
+  flight wait for it: a 401 answers them too); beyond that 503 with Retry-After. One
+  client may spend at most half of that (beyond: 429 for that client only). A key the
+  server accepts gives its place back, so the budgets meter distinct keys that fail, not
+  requests: new valid keys (every client after an edge restart) are held back only while
+  many clients send many distinct bad keys. Keys seen accepted are never held back.
 A key is accepted when the server says so: its reply, error or not, carries the
 `chronicle-authenticated` trailer (contract.AUTHENTICATED_METADATA). The server still
 authenticates every request it gets; only keys' SHA-256 digests are kept here.
@@ -23,6 +27,7 @@ import functools
 import math
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from cachetools import TTLCache
 
@@ -36,6 +41,9 @@ from edge.errors import HttpError, Refused
 # may be remembered (the longest failed-verification window).
 ACCEPTED_SECONDS = 3600.0
 LONGEST_REFUSAL_SECONDS = 3600.0
+# How long a key the server refused is answered here: revocation and expiry are final,
+# but API_KEY_INVALID may be the server's per-key-id throttle (a minute) on a good key.
+REFUSED_SECONDS = 60.0
 REMEMBERED = 100_000  # keys and clients, each
 NEW_KEYS = "new keys"  # the one budget's name
 
@@ -51,6 +59,20 @@ def _busy(retry_after: int) -> HttpError:
     return busy.retry_after(retry_after)
 
 
+@functools.lru_cache(maxsize=64)
+def _client_busy(retry_after: int) -> HttpError:
+    busy = HttpError.of(
+        429, "Too many new API keys from this client; retry later", ErrorReason.API_KEY_RATE_LIMITED
+    )
+    return busy.retry_after(retry_after)
+
+
+def client_share(new_keys: RateLimit) -> RateLimit:
+    """What one client may spend of the new-key budget: half, so one client alone
+    never spends it all."""
+    return RateLimit(max(1, new_keys.count // 2), new_keys.per_seconds)
+
+
 class Ticket:
     """A request let through: used as `async with`, and settled with the server's answer."""
 
@@ -59,6 +81,11 @@ class Ticket:
         self.digest = digest
         self.client = client
         self.first: asyncio.Future[HttpError | None] | None = None  # when the key is new
+
+    @property
+    def new(self) -> bool:
+        """Whether no server has answered for the key yet (this request asks first)."""
+        return self.first is not None and not self.first.done()
 
     def settle(self, error: HttpError | None, *, authenticated: bool) -> None:
         """The server's answer (None: served), and whether it authenticated the key."""
@@ -75,8 +102,13 @@ class Admission:
     def __init__(self, new_keys: RateLimit, clock: Callable[[], float] = time.monotonic) -> None:
         self._new_keys = new_keys
         self._clock = clock
+        self._per_client = client_share(new_keys)
         self._budget = InProcessLimiter(clock, max_keys=1)
+        self._client_budgets = InProcessLimiter(clock, max_keys=REMEMBERED)
         self._accepted: TTLCache[bytes, bool] = TTLCache(REMEMBERED, ACCEPTED_SECONDS, timer=clock)
+        self._refused_keys: TTLCache[bytes, HttpError] = TTLCache(
+            REMEMBERED, REFUSED_SECONDS, timer=clock
+        )
         self._refused: TTLCache[str, tuple[float, HttpError]] = TTLCache(
             REMEMBERED, LONGEST_REFUSAL_SECONDS, timer=clock
         )
@@ -98,6 +130,9 @@ class Admission:
             )
             raise Refused(invalid)
         ticket = Ticket(self, credentials.digest(raw), client)
+        refused = self._refused_keys.get(ticket.digest)
+        if refused is not None:
+            raise Refused(refused)
         while ticket.digest not in self._accepted:
             first = self._first_calls.get(ticket.digest)
             if first is None:  # this request makes the key's first call
@@ -120,6 +155,10 @@ class Admission:
         decision = self._budget.hit(NEW_KEYS, self._new_keys)
         if not decision.allowed:
             raise Refused(_busy(math.ceil(decision.retry_after_seconds)))
+        own = self._client_budgets.hit(client, self._per_client)
+        if not own.allowed:  # this client's share is spent, not the edge's
+            self._budget.refund(NEW_KEYS, self._new_keys)
+            raise Refused(_client_busy(math.ceil(own.retry_after_seconds)))
 
     def _settle(self, ticket: Ticket, error: HttpError | None, authenticated: bool) -> None:
         digest = ticket.digest
@@ -129,10 +168,13 @@ class Admission:
             # The trailer says so; a success says so too (every route here needs a key),
             # and keeps keys accepted behind a server that predates the trailer.
             self._accepted[digest] = True
-            if ticket.first is not None:  # it came through the new-key budget
+            self._refused_keys.pop(digest, None)
+            if ticket.new:  # it came through the new-key budgets: its places go back
                 self._budget.refund(NEW_KEYS, self._new_keys)
+                self._client_budgets.refund(ticket.client, self._per_client)
         elif error is not None and error.status == 401:  # revoked or expired, or never valid
             self._accepted.pop(digest, None)
+            self._refused_keys[digest] = replace(error, headers={})
         self._release(ticket, error)
 
     def _release(self, ticket: Ticket, answer: HttpError | None) -> None:

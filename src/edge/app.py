@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 import grpc
 import uvicorn
 from fastapi import FastAPI
+from google.protobuf.message import Message
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -18,12 +19,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from chronicle import contract
 from chronicle.config import Settings
-from edge.admission import Admission, authenticated
-from edge.errors import HttpError, Refused, error_response, from_status
+from edge import transcode
+from edge.admission import Admission, Ticket, authenticated
+from edge.errors import HttpError, Refused, error_response, from_status, redact
 from edge.local_files import upload_routes
 from edge.openapi import build_openapi
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
-from edge.upstream import Upstream
+from edge.upstream import Metadata, Upstream
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ MAX_HEADER_BYTES = 1024
 MAX_FORWARDED_BYTES = 4096  # all of them: repeats must not reach gRPC's limit either
 JSON = "application/json"
 VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+WHO_AM_I = "chronicle.v1.IdentityService.GetCaller"  # answers who a key is, nothing else
 
 
 # The HTTP client's address, for servers that trust this edge (CHRONICLE_TRUSTED_PROXIES).
@@ -120,6 +123,24 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return body
 
 
+def _route(table: RouteTable, method: str, path: str) -> tuple[transcode.Route, dict[str, str]]:
+    """The route serving the request (HEAD as GET), or the 404/405 to answer."""
+    found = table.match("GET" if method == "HEAD" else method, path)
+    if isinstance(found, list):
+        if found:
+            allowed = set(found) | ({"HEAD"} if "GET" in found else set())
+            error = HttpError.of(405, f"{method} is not allowed here")
+            error.headers["allow"] = ", ".join(sorted(allowed))
+            raise Refused(error)
+        raise Refused(HttpError.of(404, f"No route for {method} {path}"))
+    return found
+
+
+def without_body(response: Response) -> Response:
+    """The answer to HEAD: the GET's status and headers (its length too), no body."""
+    return Response(b"", status_code=response.status_code, headers=dict(response.headers))
+
+
 def http_server(app: ASGIApp, settings: Settings) -> tuple[uvicorn.Server, socket.socket]:
     """uvicorn and its listening socket, bound here so that a port in use is one clear
     OSError rather than uvicorn's log lines and exit status."""
@@ -167,54 +188,94 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
     async def openapi_document(_request: Request) -> Response:
         return JSONResponse(openapi)
 
-    async def handle(request: Request) -> Response:
-        # Unique, not secret: no system call per request.
-        request_id = request.headers.get("x-request-id") or f"{random.getrandbits(128):032x}"
-        path = request.scope["path"]
-        try:
-            found = table.match(request.method, path)
-            if isinstance(found, list):
-                if found:
-                    error = HttpError.of(405, f"{request.method} is not allowed here")
-                    error.headers["allow"] = ", ".join(sorted(set(found)))
-                    raise Refused(error)
-                raise Refused(HttpError.of(404, f"No route for {request.method} {path}"))
-            route, params = found
-            body = await _read_body(request, settings.max_body_bytes) if route.binding.body else b""
-            message = build_request(route, params, request.query_params.multi_items(), body)
-            metadata, client = call_metadata(request, request_id)
-            async with await admission.admit(metadata, client) as ticket:
-                try:
-                    reply, trailing = await upstream.call(route, message, metadata)
-                except grpc.aio.AioRpcError as exc:
-                    trailing = tuple(exc.trailing_metadata() or ())
-                    error = from_status(exc.code(), exc.details(), trailing)
-                    error.headers.update(passed_back(trailing))
-                    ticket.settle(error, authenticated=authenticated(trailing))
-                    raise Refused(error) from None
-                ticket.settle(None, authenticated=authenticated(trailing))
-            return Response(
-                to_json(reply, route.binding.response_body),
-                status_code=route.binding.success_code,
-                media_type=JSON,
-                headers={"x-request-id": request_id, **passed_back(trailing)},
-            )
-        except Refused as refused:
-            return error_response(refused.error, request_id)
-        except TranscodeError as exc:
-            return error_response(HttpError.of(400, str(exc)), request_id)
-        except Exception:
-            log.exception("unhandled error serving %s %s", request.method, path)
-            return error_response(HttpError.of(500), request_id)
+    api_handler = ApiHandler(settings, table, upstream, admission)
 
     own = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi_document, methods=["GET"]),
         *upload_routes(settings),  # the local backend's signed routes
     ]
-    api = AsgiEndpoint(handle)
+    api = AsgiEndpoint(api_handler.handle)
     app.router.routes.extend([*own, Route("/{path:path}", api, methods=VERBS)])
     return FrontDoor(app, api, tuple(route.path.split("{", 1)[0] for route in own))
+
+
+class ApiHandler:
+    """Every API route: the credential first, then the body, then the call."""
+
+    def __init__(
+        self, settings: Settings, table: RouteTable, upstream: Upstream, admission: Admission
+    ) -> None:
+        self._settings = settings
+        self._table = table
+        self._upstream = upstream
+        self._admission = admission
+        # An auth-only call: a key no server has answered for yet is confirmed with it
+        # before the edge reads a byte of the body or says anything about the request.
+        self._caller = next(r for r in table.routes if r.binding.method.full_name == WHO_AM_I)
+
+    async def _call(
+        self,
+        ticket: Ticket,
+        route: transcode.Route,
+        message: Message,
+        metadata: list[tuple[str, str]],
+    ) -> tuple[Message, Metadata]:
+        """The server's reply; its refusal raised as the envelope. Either settles the
+        ticket: the server's word on the key."""
+        try:
+            reply, trailing = await self._upstream.call(route, message, metadata)
+        except grpc.aio.AioRpcError as exc:
+            trailing = tuple(exc.trailing_metadata() or ())
+            error = from_status(exc.code(), exc.details(), trailing)
+            error.headers.update(passed_back(trailing))
+            ticket.settle(error, authenticated=authenticated(trailing))
+            raise Refused(error) from None
+        ticket.settle(None, authenticated=authenticated(trailing))
+        return reply, trailing
+
+    async def _confirm(self, ticket: Ticket, metadata: list[tuple[str, str]]) -> None:
+        """A new key confirmed (or refused) before anything else of the request."""
+        await self._call(ticket, self._caller, self._caller.request_class(), metadata)
+
+    async def handle(self, request: Request) -> Response:
+        # Unique, not secret: no system call per request.
+        request_id = request.headers.get("x-request-id") or f"{random.getrandbits(128):032x}"
+        path = request.scope["path"]
+        try:
+            route, params = _route(self._table, request.method, path)
+            # The credential first: without a key the server accepts, nothing of the
+            # request is read or judged (its cost stays small whatever its size).
+            metadata, client = call_metadata(request, request_id)
+            async with await self._admission.admit(metadata, client) as ticket:
+                if ticket.new and route.binding.body:
+                    await self._confirm(ticket, metadata)
+                body = (
+                    await _read_body(request, self._settings.max_body_bytes)
+                    if route.binding.body
+                    else b""
+                )
+                try:
+                    message = build_request(route, params, request.query_params.multi_items(), body)
+                except TranscodeError:
+                    if ticket.new:  # a bad query with a key not yet confirmed: 401 first
+                        await self._confirm(ticket, metadata)
+                    raise
+                reply, trailing = await self._call(ticket, route, message, metadata)
+            response = Response(
+                to_json(reply, route.binding.response_body),
+                status_code=route.binding.success_code,
+                media_type=JSON,
+                headers={"x-request-id": request_id, **passed_back(trailing)},
+            )
+        except Refused as refused:
+            response = error_response(refused.error, request_id)
+        except TranscodeError as exc:
+            response = error_response(HttpError.of(400, str(exc)), request_id)
+        except Exception:
+            log.exception("unhandled error serving %s %s", request.method, redact(path))
+            response = error_response(HttpError.of(500), request_id)
+        return without_body(response) if request.method == "HEAD" else response
 
 
 class FrontDoor:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 from starlette.responses import Response
 
-from chronicle import contract
+from chronicle import contract, credentials
 from chronicle.v1.error_reason_pb2 import ErrorReason
 
 # API.md's status mapping.
@@ -84,9 +85,19 @@ class HttpError:
         return _envelope(self.status, self.code, self.message)
 
 
+# Anything shaped like a credential (`chr_live_…`, `chr_svc_…`), complete or not.
+_KEY_SHAPED = re.compile(rf"chr_(?:{'|'.join(credentials.KeyKind)})_[0-9A-Za-z_]*")
+
+
+def redact(text: str) -> str:
+    """`text` with key-shaped tokens replaced: a key put in a path, a query or a field
+    name is never echoed by a message or a log line."""
+    return _KEY_SHAPED.sub("chr_[redacted]", text)
+
+
 @functools.lru_cache(maxsize=256)  # a flood of refusals repeats a few envelopes
 def _envelope(status: int, code: str, message: str) -> bytes:
-    envelope = {"error": {"code": code, "message": message, "status": status}}
+    envelope = {"error": {"code": code, "message": redact(message), "status": status}}
     return json.dumps(envelope, ensure_ascii=False).encode()
 
 

@@ -14,7 +14,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from chronicle.contract import HttpBinding
-from edge import protojson
+from edge import protojson, request_json
 from edge.protojson import Json
 
 
@@ -23,6 +23,7 @@ class TranscodeError(ValueError):
 
 
 _SEGMENT = {"*": "[^/]+", "**": ".+"}
+_WEIGHT = {"*": 1, "**": 0}
 
 
 def _split_segments(text: str) -> list[str]:
@@ -48,7 +49,9 @@ class PathTemplate:
     template: str
     regex: re.Pattern[str]
     variables: tuple[str, ...]  # field paths, in order
-    literal_count: int
+    # Per segment, 2 literal, 1 one-segment wildcard, 0 `**` (and 2 for a `:verb`): of
+    # the templates matching a path, the greatest shape wins, as in grpc-gateway.
+    shape: tuple[int, ...]
 
     @classmethod
     def parse(cls, template: str) -> PathTemplate:
@@ -60,10 +63,11 @@ class PathTemplate:
             path, verb = template.rsplit(":", 1)
         pattern: list[str] = []
         variables: list[str] = []
-        literals = 0
+        shape: list[int] = []
         for segment in _split_segments(path[1:]):
             if segment.startswith("{") and segment.endswith("}"):
                 name, _, sub = segment[1:-1].partition("=")
+                shape.extend(_WEIGHT.get(part, 2) for part in (sub or "*").split("/"))
                 sub_regex = "/".join(
                     _SEGMENT.get(part, re.escape(part)) for part in (sub or "*").split("/")
                 )
@@ -71,13 +75,15 @@ class PathTemplate:
                 variables.append(name.strip())
                 pattern.append(f"(?P<{group}>{sub_regex})")
             elif segment in _SEGMENT:
+                shape.append(_WEIGHT[segment])
                 pattern.append(_SEGMENT[segment])
             else:
-                literals += 1
+                shape.append(2)
                 pattern.append(re.escape(segment))
         suffix = f":{re.escape(verb)}" if verb else ""
         regex = re.compile("^/" + "/".join(pattern) + suffix + "$")
-        return cls(template, regex, tuple(variables), literals + bool(verb))
+        shape += [2] if verb else []
+        return cls(template, regex, tuple(variables), tuple(shape))
 
     def match(self, path: str) -> dict[str, str] | None:
         found = self.regex.match(path)
@@ -111,20 +117,27 @@ class RouteTable:
                     frozenset(v.split(".")[0] for v in template.variables),
                 )
             )
-        # The most literal template wins when two could match.
-        self._routes.sort(key=lambda r: -r.template.literal_count)
+        # The most specific template first: literal segments before variables.
+        self._routes.sort(key=lambda r: r.template.shape, reverse=True)
 
     @property
     def routes(self) -> list[Route]:
         return list(self._routes)
 
     def match(self, verb: str, path: str) -> tuple[Route, dict[str, str]] | list[str]:
-        """The route and its path variables, or the verbs the path allows (maybe none)."""
-        allowed = []
+        """The route and its path variables, or the verbs the path allows (maybe none).
+
+        Only the most specific template matching the path counts: a literal segment wins
+        over a variable (`/presentations/generate` is never an id), whatever the verb."""
+        allowed: list[str] = []
+        best: tuple[int, ...] | None = None
         for route in self._routes:
+            if best is not None and route.template.shape != best:
+                break  # sorted: the rest are less specific
             params = route.template.match(path)
             if params is None:
                 continue
+            best = route.template.shape
             if route.binding.verb == verb:
                 return route, params
             allowed.append(route.binding.verb)
@@ -172,14 +185,25 @@ def parse_json_object(body: bytes) -> dict[str, Json]:
     return data
 
 
+def _no_constants(name: str) -> Json:
+    raise ValueError(name)  # NaN and Infinity are not JSON
+
+
 def _parse_json(body: bytes) -> Json:
+    """The body's JSON; a message that says where it is malformed, not Python's words."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise TranscodeError(f"Malformed JSON body: {exc}") from None
+        return json.loads(body, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        where = f"line {exc.lineno}, column {exc.colno}"
+        raise TranscodeError(f"Malformed JSON body at {where}") from None
+    except UnicodeDecodeError:
+        raise TranscodeError("Malformed JSON body: it is not UTF-8 text") from None
+    except ValueError:  # a constant, or an integer past Python's digit limit
+        raise TranscodeError(
+            "Malformed JSON body: a number is not valid JSON or too long"
+        ) from None
     except RecursionError:
         raise TranscodeError("The JSON body is nested too deeply") from None
-    return data
 
 
 def build_request(
@@ -222,11 +246,15 @@ def build_request(
     if not data:  # nothing to parse (GET /caller, say): ParseDict is pure Python
         return message
     try:
+        request_json.check(data, descriptor)
         json_format.ParseDict(data, message)
-    except json_format.ParseError as exc:
-        raise TranscodeError(_readable(str(exc))) from None
+    except request_json.InvalidJson as exc:
+        raise TranscodeError(str(exc)) from None
     except RecursionError:
         raise TranscodeError("The JSON body is nested too deeply") from None
+    except (json_format.ParseError, ValueError, TypeError, OverflowError):
+        # What the check above let through: protobuf's words name internal types.
+        raise TranscodeError("The request does not match the API's fields") from None
     _infer_update_mask(route, message, data)
     return message
 
@@ -246,22 +274,6 @@ def _infer_update_mask(route: Route, message: Message, data: dict[str, Json]) ->
     message.update_mask.CopyFrom(  # type: ignore[attr-defined]
         field_mask_pb2.FieldMask(paths=paths)
     )
-
-
-_NO_FIELD = re.compile(r'Message type "[\w.]+" has no field named "(\w+)" at "[\w.]*"\.')
-_AT_FIELD = re.compile(r"^(?:Failed to parse \w+ field: )?(.+?) at ([\w.\[\]]+)\.?$")
-
-
-def _readable(text: str) -> str:
-    """protobuf's parse errors, without the internal message type names."""
-    match = _NO_FIELD.search(text)
-    if match:
-        return f"Unknown field {match.group(1)!r}"
-    match = _AT_FIELD.search(text)
-    if match:
-        field_path = match.group(2).split(".", 1)[-1]
-        return f"Invalid value for {field_path}: {match.group(1)}"
-    return re.sub(r"^Failed to parse (\w+) field: ", r"Invalid value for \1: ", text)
 
 
 def to_json(message: Message, response_body: str = "") -> bytes:

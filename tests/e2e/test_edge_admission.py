@@ -109,7 +109,7 @@ def test_new_keys_reach_the_server_at_the_new_key_rate_and_accepted_keys_always(
     assert http.get("/api/v1/caller", headers=tenant.headers).status_code == 200
 
 
-def test_a_revoked_key_waits_with_the_new_keys_again(
+def test_a_revoked_key_is_answered_by_the_edge_as_revoked(
     frugal: tuple[Any, httpx.Client], container: Container, tenant: Tenant
 ) -> None:
     edge, http = frugal
@@ -124,7 +124,9 @@ def test_a_revoked_key_waits_with_the_new_keys_again(
     revoked = http.get("/api/v1/caller", headers=tenant.headers)
     assert revoked.json()["error"]["code"] == "API_KEY_REVOKED"
     again = http.get("/api/v1/caller", headers=tenant.headers)
-    assert again.status_code == 503  # no longer accepted: it waits with the new keys
+    # No longer accepted, and remembered as refused: the server's answer, not the budget's.
+    assert again.status_code == 401
+    assert again.json() == revoked.json()
 
 
 def test_a_client_the_server_throttled_is_refused_by_the_edge_until_its_delay_is_over(
@@ -180,12 +182,14 @@ def test_the_server_marks_a_client_refusal_as_such(channel: grpc.Channel) -> Non
     ]
 
 
-def test_headers_and_body_are_checked_before_the_key_as_before(http: httpx.Client) -> None:
-    # A bad body is a 400 whatever the key (as when the server answered for the key).
+def test_the_key_is_checked_before_the_body_and_headers_before_the_key(
+    http: httpx.Client,
+) -> None:
+    # A bad body without a key is a 401: nothing of the request is judged before the key.
     bad_body = http.post(
         "/api/v1/presentations", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert bad_body.status_code == 400
+    assert bad_body.status_code == 401
     # Repeated allowed headers cannot add up past gRPC's metadata limit (which would come
     # back as a 429 that proves nothing).
     many = [("idempotency-key", "x" * 1000)] * 5 + list(unknown_key().items())

@@ -240,7 +240,7 @@ def test_unknown_route_is_a_404_envelope(http: httpx.Client, tenant: Tenant) -> 
 def test_wrong_method_is_a_405_envelope_with_allow(http: httpx.Client, tenant: Tenant) -> None:
     response = http.put("/api/v1/templates", headers=tenant.headers)
     assert response.status_code == 405
-    assert response.headers["allow"] == "GET"
+    assert response.headers["allow"] == "GET, HEAD"
     assert error_of(response)["code"] == "METHOD_NOT_ALLOWED"
 
 

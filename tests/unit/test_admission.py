@@ -10,7 +10,7 @@ import pytest
 from chronicle import contract
 from chronicle.config import RateLimit
 from chronicle.v1.error_reason_pb2 import ErrorReason
-from edge.admission import Admission, authenticated
+from edge.admission import REFUSED_SECONDS, Admission, authenticated
 from edge.errors import HttpError, Refused
 from server import key_material
 from tests.fakes import FakeClock
@@ -78,8 +78,8 @@ def test_new_keys_a_server_accepts_give_their_place_back() -> None:
     admission = Admission(RateLimit(2, 60), FakeClock())
     for _ in range(10):
         assert call(admission, key(), "10.0.0.1", SERVED) is None
-    for _ in range(2):
-        assert call(admission, key(), "10.0.0.1", unproven(HttpError.of(401))) is None
+    for n in range(2):
+        assert call(admission, key(), f"10.0.1.{n}", unproven(HttpError.of(401))) is None
     assert call(admission, key(), "10.0.0.1") is not None  # spent by the keys that failed
 
 
@@ -96,8 +96,8 @@ def test_an_accepted_key_skips_the_budget_until_a_server_refuses_it() -> None:
     assert call(admission, accepted, "10.0.0.1", limited) is None
     revoked = unproven(HttpError.of(401, reason=ErrorReason.API_KEY_REVOKED))
     assert call(admission, accepted, "10.0.0.1", revoked) is None
-    refused = call(admission, accepted, "10.0.0.1")
-    assert refused is not None and refused.status == 503
+    refused = call(admission, accepted, "10.0.0.1")  # the server's answer, from memory
+    assert refused is not None and (refused.status, refused.code) == (401, "API_KEY_REVOKED")
 
 
 def test_a_client_refused_by_a_server_is_refused_here_until_its_delay_is_over() -> None:
@@ -144,7 +144,11 @@ def test_a_request_without_one_well_formed_key_is_refused_before_any_budget() ->
 
 
 def first_call_and_followers(
-    admission: Admission, metadata: Metadata, answer: Answer, followers: int
+    admission: Admission,
+    metadata: Metadata,
+    answer: Answer,
+    followers: int,
+    client: str = "10.0.0.1",
 ) -> list[HttpError | None]:
     """A new key's first call, answered only once `followers` more requests bringing the
     same key have arrived; what each follower got."""
@@ -158,7 +162,7 @@ def first_call_and_followers(
                 return refused.error
             return None
 
-        async with await admission.admit(metadata, "10.0.0.1") as first:
+        async with await admission.admit(metadata, client) as first:
             waiting = [asyncio.create_task(follower()) for _ in range(followers)]
             await asyncio.sleep(0.01)
             assert not any(task.done() for task in waiting)  # they wait for the first
@@ -172,7 +176,7 @@ def test_requests_with_a_new_key_in_flight_share_its_first_answer_and_spend_no_b
     admission = Admission(RateLimit(2, 60), FakeClock())
     invalid = HttpError.of(401, "The API key is invalid", ErrorReason.API_KEY_INVALID)
     assert first_call_and_followers(admission, key(), unproven(invalid), 20) == [invalid] * 20
-    assert first_call_and_followers(admission, key(), SERVED, 20) == [None] * 20
+    assert first_call_and_followers(admission, key(), SERVED, 20, "10.0.0.4") == [None] * 20
     assert (
         call(admission, key(), "10.0.0.3", unproven(invalid)) is None
     )  # one left: 1 failed, 1 given back
@@ -235,3 +239,30 @@ def test_only_the_servers_trailer_says_a_key_was_authenticated() -> None:
     assert authenticated([(contract.AUTHENTICATED_METADATA, "1"), ("ratelimit-limit", "10")])
     assert not authenticated([("ratelimit-limit", "10"), ("grpc-status-details-bin", b"")])
     assert not authenticated([])
+
+
+def test_a_key_the_server_refused_is_answered_from_memory_without_spending_budget() -> None:
+    clock = FakeClock()
+    admission = Admission(RateLimit(2, 60), clock)
+    revoked_key = key()
+    revoked = HttpError.of(401, "The API key has been revoked", ErrorReason.API_KEY_REVOKED)
+    assert call(admission, revoked_key, "10.0.0.1", unproven(revoked)) is None
+    for _ in range(100):  # one client looping with it
+        assert call(admission, revoked_key, "10.0.0.1") == revoked
+    # The budget spent once, by its first answer: a brand-new valid key still gets through.
+    assert call(admission, key(), "10.0.0.2", SERVED) is None
+    clock.now += REFUSED_SECONDS
+    assert call(admission, revoked_key, "10.0.0.1", unproven(revoked)) is None  # asked again
+
+
+def test_one_client_sending_bad_keys_spends_only_its_share_of_the_budget() -> None:
+    admission = Admission(RateLimit(4, 60), FakeClock())
+    invalid = unproven(HttpError.of(401, reason=ErrorReason.API_KEY_INVALID))
+    answers = [call(admission, key(), "10.0.0.1", invalid) for _ in range(4)]
+    assert answers[:2] == [None, None]  # half of the edge's budget
+    assert [(a.status, a.code) for a in answers[2:] if a is not None] == [
+        (429, "API_KEY_RATE_LIMITED")
+    ] * 2
+    # Its throttle is its own: another client's new keys still reach the server.
+    assert call(admission, key(), "10.0.0.2", SERVED) is None
+    assert call(admission, key(), "10.0.0.3", invalid) is None

@@ -95,7 +95,8 @@ def test_choices_match_in_any_case_and_are_stored_as_spelled_by_the_api(
 
 
 @pytest.mark.parametrize(
-    ("given", "stored"), [(None, None), ("auto", None), ("AUTO", None), (3.0, 3), (50, 50)]
+    ("given", "stored"),
+    [(None, None), ("auto", None), ("AUTO", None), (3.0, 3), (50, 50), ("4", 4), (" 7 ", 7)],
 )
 def test_section_count_is_a_whole_number_or_auto(
     uow: FakeUnitOfWork, given: object, stored: int | None
@@ -103,7 +104,9 @@ def test_section_count_is_a_whole_number_or_auto(
     assert spec_of(uow, submit(uow, section_count=given)).section_count == stored
 
 
-@pytest.mark.parametrize("given", [0, -3, 2.5, 51, "many", True, float("inf"), [3]])
+@pytest.mark.parametrize(
+    "given", [0, -3, 2.5, 51, "many", True, float("inf"), [3], "0", "51", "4.0", "²", "1" * 5000]
+)
 def test_any_other_section_count_is_invalid(uow: FakeUnitOfWork, given: object) -> None:
     with pytest.raises(InvalidArgument, match="section_count"):
         submit(uow, section_count=given)

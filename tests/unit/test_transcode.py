@@ -56,8 +56,11 @@ def test_route_table_covers_every_binding_and_prefers_literals(table: RouteTable
     assert len(table.routes) == len(contract.http_bindings())
     route, params = table.match("POST", "/api/v1/presentations/generate")  # type: ignore[misc]
     assert route.binding.method.name == "GeneratePresentation" and params == {}
-    route, params = table.match("GET", "/api/v1/presentations/generate")  # type: ignore[misc]
-    assert route.binding.method.name == "GetPresentation" and params == {"id": "generate"}
+    # A literal segment wins over a variable whatever the verb: never an id (405, Allow POST).
+    assert table.match("GET", "/api/v1/presentations/generate") == ["POST"]
+    assert table.match("DELETE", "/api/v1/presentations/generate") == ["POST"]
+    route, params = table.match("GET", "/api/v1/presentations/generated")  # type: ignore[misc]
+    assert route.binding.method.name == "GetPresentation" and params == {"id": "generated"}
 
 
 def test_route_table_reports_allowed_verbs(table: RouteTable) -> None:

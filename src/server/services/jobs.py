@@ -76,6 +76,9 @@ def _choice(label: str, value: str | None, default: Choice) -> Choice:
 def _section_count(value: object) -> int | None:
     if value is None or (isinstance(value, str) and value.lower() == "auto"):
         return None
+    text = value.strip() if isinstance(value, str) else ""
+    if text.isascii() and text.isdecimal() and len(text) <= len(str(MAX_SECTIONS)):
+        value = int(text)  # Chronicle's own client sends numbers as strings: "4"
     if (
         isinstance(value, int | float)
         and not isinstance(value, bool)
