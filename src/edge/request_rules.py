@@ -40,13 +40,34 @@ REWRITE_STYLES = ("Strong", "Subtle", "Preserve")
 LANGUAGES = ("us", "uk", "es", "fr", "de", "it", "pt", "cn", "in", "ja", "ko", "ar", "hi", "bn")
 LAYOUTS = ("title", "title_and_body", "two_column", "quote", "image", "closing")
 ENVIRONMENTS = ("", "live", "test")  # "" is live
-UPDATABLE = ("title", "is_public", "sections")
+# update_mask's paths, as FieldMask's JSON form spells them (lowerCamelCase).
+UPDATABLE = ("title", "isPublic", "sections")
 
 # Every pattern below also refuses NUL, as the server does in any string.
 # Non-blank: at least one character that is not white space (the server strips first).
 NOT_BLANK: Schema = {"minLength": 1, "pattern": r"^[^\u0000]*[^\s\u0000][^\u0000]*$"}
-# One line of printable text (control characters are refused).
-ONE_LINE = r"^[^\u0000-\u001f\u007f]*$"
+# Printable text (Python's str.isprintable, which the server uses): no control, format,
+# surrogate, private-use, unassigned or separator characters but the space. A regex
+# without \p{...} (Python's has none) cannot say it in less than 10 KB: a named format
+# says it, and the pattern the control characters.
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+PRINTABLE: Schema = {"format": "printable", "pattern": f"^[^{_CONTROL}]*$"}
+
+
+def up_to(limit: int) -> str:
+    """A regex for the decimal numbers 1 to `limit`, without leading zeros."""
+    digits = str(limit)
+    shorter = [f"[1-9][0-9]{{0,{len(digits) - 2}}}"] if len(digits) > 1 else []
+    same = []
+    for i, digit in enumerate(digits):
+        low = "1" if i == 0 else "0"
+        if int(digit) > int(low):
+            rest = len(digits) - i - 1
+            same.append(
+                f"{digits[:i]}[{low}-{int(digit) - 1}]" + (f"[0-9]{{{rest}}}" if rest else "")
+            )
+    return "^(?:" + "|".join([*shorter, *same, digits]) + ")$"
+
 
 _SECTION_COUNT: Schema = {
     "description": (
@@ -56,7 +77,7 @@ _SECTION_COUNT: Schema = {
     "anyOf": [
         {"type": "integer", "minimum": 1, "maximum": MAX_GENERATED_SECTIONS},
         {"type": "string", "enum": ["auto"]},
-        {"type": "string", "pattern": r"^(?:[1-9]|[1-4][0-9]|50)$"},
+        {"type": "string", "pattern": up_to(MAX_GENERATED_SECTIONS)},
         {"type": "null"},
     ],
 }
@@ -73,7 +94,7 @@ RULES: dict[str, Schema] = {
     "UpdatePresentationRequest.is_public": {},
     "UpdatePresentationRequest.sections": {"maxItems": MAX_SECTIONS},
     "UpdatePresentationRequest.update_mask": {
-        "pattern": "^(?:{0})?(?:,(?:{0}))*$".format("|".join(UPDATABLE))
+        "pattern": "^(?:(?:{0})(?:,(?:{0}))*)?$".format("|".join(UPDATABLE))
     },
     "ListPresentationsRequest.page_size": {"minimum": 0},
     "ListPresentationsRequest.page_token": {},  # opaque: only tokens the server issued
@@ -93,8 +114,9 @@ RULES: dict[str, Schema] = {
     "SendGenerationMessageRequest.attachments": {"maxItems": MAX_ATTACHMENTS},
     "CreateUploadTargetRequest.file_name": {
         **NOT_BLANK,
+        **PRINTABLE,
         "maxLength": MAX_FILE_NAME,
-        "pattern": r"^[^\u0000-\u001f\u007f]*[^\s\u0000-\u001f\u007f][^\u0000-\u001f\u007f]*$",
+        "pattern": rf"^[^{_CONTROL}]*[^\s{_CONTROL}][^{_CONTROL}]*$",
     },
     "CreateUploadTargetRequest.content_type": {
         "enum": [*upload_policy.CONTENT_TYPES, *upload_policy.ALIASES]
@@ -102,7 +124,7 @@ RULES: dict[str, Schema] = {
     "CreateUploadTargetRequest.declared_file_size": {
         "minimum": 1,
         "maximum": upload_policy.MAX_FILE_BYTES,
-        "pattern": r"^[0-9]+$",
+        "pattern": up_to(upload_policy.MAX_FILE_BYTES),  # the string form of the number
     },
     "Attachment.id": NOT_BLANK,
     "Attachment.url": NOT_BLANK,  # a download URL this service issued: state
@@ -134,7 +156,7 @@ RULES: dict[str, Schema] = {
     "TableRow.cells": {},
     # ApiKeyService (served only with admin routes)
     "CreateApiKeyRequest.workspace_id": NOT_BLANK,
-    "CreateApiKeyRequest.name": {"maxLength": MAX_KEY_NAME, "pattern": ONE_LINE},
+    "CreateApiKeyRequest.name": {"maxLength": MAX_KEY_NAME, **PRINTABLE},
     "CreateApiKeyRequest.environment": {"enum": list(ENVIRONMENTS)},
     "CreateApiKeyRequest.expires_in": {"pattern": r"^\+?[0-9.]+s$"},  # positive, ≤ 3650 d
     "CreateApiKeyRequest.rate_limit": {},  # "N/unit": parsed by the server's config rules
@@ -143,10 +165,22 @@ RULES: dict[str, Schema] = {
     "ListApiKeysRequest.page_size": {"minimum": 0},
     "ListApiKeysRequest.page_token": {},
     "RevokeApiKeyRequest.id": NOT_BLANK,
-    "RevokeApiKeyRequest.reason": {"maxLength": MAX_REVOKE_REASON, "pattern": ONE_LINE},
+    "RevokeApiKeyRequest.reason": {"maxLength": MAX_REVOKE_REASON, **PRINTABLE},
     "RotateApiKeyRequest.id": NOT_BLANK,
     "RotateApiKeyRequest.grace_period": {"pattern": r"^\+?[0-9.]+s$"},  # ≤ 3650 days
     "ListApiKeyEventsRequest.workspace_id": NOT_BLANK,
     "ListApiKeyEventsRequest.page_size": {"minimum": 0},
     "ListApiKeyEventsRequest.page_token": {},
+}
+
+# Message → keywords merged into the message's schema: rules across its fields.
+MESSAGE_RULES: dict[str, Schema] = {
+    # Sections are chosen from a template: none without one.
+    "GeneratePresentationRequest": {
+        "if": {
+            "required": ["selected_section_ids"],
+            "properties": {"selected_section_ids": {"minItems": 1}},
+        },
+        "then": {"required": ["template_id"], "properties": {"template_id": {"minLength": 1}}},
+    },
 }

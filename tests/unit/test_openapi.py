@@ -13,7 +13,7 @@ from google.protobuf.descriptor import MethodDescriptor
 
 from chronicle import contract
 from edge.openapi import NUL_FREE, build_openapi
-from edge.request_rules import NOT_BLANK
+from edge.request_rules import NOT_BLANK, up_to
 
 PRESENTATION = "chronicle.v1.Presentation"
 
@@ -175,7 +175,7 @@ def test_field_types(doc: dict[str, Any]) -> None:
         "format": "int64",
         "minimum": 1,
         "maximum": 50 * 1024 * 1024,
-        "pattern": "^[0-9]+$",
+        "pattern": up_to(50 * 1024 * 1024),
     }
     generate = schemas["chronicle.v1.GeneratePresentationRequest"]["properties"]
     # google.protobuf.Value: any JSON value, narrowed to what the server takes.
