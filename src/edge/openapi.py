@@ -21,7 +21,7 @@ from google.protobuf.descriptor import (
 )
 
 from chronicle.contract import HttpBinding
-from edge.request_rules import RULES
+from edge.request_rules import MESSAGE_RULES, RULES
 
 Schema = dict[str, Any]  # a JSON Schema / OpenAPI object: JSON, dynamic by nature
 
@@ -171,6 +171,7 @@ class _Components:
         required = [field.name for field in fields if _is_required(field)]
         if required:
             schema["required"] = required
+        schema.update(copy.deepcopy(MESSAGE_RULES.get(message.name, {})))
         return schema
 
     def field(self, field: FieldDescriptor) -> Schema:

@@ -34,7 +34,7 @@ def settings(settings: Settings) -> Settings:
     return replace(settings, rate_limit=RateLimit.parse("100000/second"))
 
 
-def in_envelope(_ctx: Any, response: schemathesis.Response, _case: schemathesis.Case) -> bool:
+def in_envelope(_ctx: Any, response: schemathesis.Response, _case: schemathesis.Case[Any]) -> bool:
     """Every error is Chronicle's envelope: {"error": {code, message, status}}, as JSON."""
     if response.status_code < 400:
         return True
@@ -60,7 +60,7 @@ schemathesis.openapi.format("printable", st.text().filter(str.isprintable))
 
 
 def valid_data_is_accepted(
-    _ctx: Any, response: schemathesis.Response, _case: schemathesis.Case
+    _ctx: Any, response: schemathesis.Response, _case: schemathesis.Case[Any]
 ) -> bool:
     """Data the document calls valid is not refused as invalid: the document states every
     rule the server checks (those on stored state aside: unknown ids, tokens, files)."""
@@ -74,7 +74,10 @@ CHECKS = [not_a_server_error, response_schema_conformance, in_envelope]
 
 
 def fuzz(
-    operation: schemathesis.APIOperation, mode: GenerationMode, base: str, headers: dict[str, str]
+    operation: schemathesis.APIOperation[Any, Any, Any, Any],
+    mode: GenerationMode,
+    base: str,
+    headers: dict[str, str],
 ) -> list[str]:
     """The failures found on one operation, one line each."""
     found: list[str] = []
@@ -88,7 +91,7 @@ def fuzz(
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    def run(case: schemathesis.Case) -> None:
+    def run(case: schemathesis.Case[Any]) -> None:
         response = case.call(base_url=base, headers=headers, timeout=10)
         try:
             checks = (
@@ -96,7 +99,7 @@ def fuzz(
                 if mode == GenerationMode.POSITIVE and headers
                 else CHECKS
             )
-            case.validate_response(response, checks=checks)  # type: ignore[list-item]
+            case.validate_response(response, checks=checks)
         except (AssertionError, BaseExceptionGroup) as exc:
             sent = response.request
             found.append(
@@ -116,7 +119,7 @@ def test_fuzz_finds_no_5xx_no_schema_violation_and_no_bare_error(
     schema = schemathesis.openapi.from_url(f"{edge.url}/api/v1/openapi.json")
     headers = tenant.headers if with_key else {}
     failures: list[str] = []
-    operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [result.ok() for result in schema.get_all_operations()]  # type: ignore[union-attr]
     assert operations
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):

@@ -91,6 +91,13 @@ def test_the_schema_states_each_rule(doc: dict[str, Any]) -> None:
     assert checked == set(request_rules.RULES)
 
 
+def test_the_schema_states_each_rule_across_fields(doc: dict[str, Any]) -> None:
+    schemas = doc["components"]["schemas"]
+    for name, rules in request_rules.MESSAGE_RULES.items():
+        schema = schemas[f"chronicle.v1.{name}"]
+        assert {k: schema.get(k) for k in rules} == rules, name
+
+
 def test_required_fields_are_required_and_not_empty(doc: dict[str, Any]) -> None:
     schemas = doc["components"]["schemas"]
     for message in request_messages():
