@@ -224,3 +224,16 @@ def test_nul_in_a_string_is_invalid_argument_over_grpc(
         stub.GetPresentation(ps.GetPresentationRequest(id="pres_\u0000"), metadata=tenant.bearer)
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (caught.value.details() or "").startswith("id ")
+
+
+def test_nul_in_a_streaming_request_is_invalid_argument(
+    channel: grpc.Channel, tenant: Tenant
+) -> None:
+    stub = ps_grpc.PresentationServiceStub(channel)
+    replies = stub.WatchGeneration(
+        ps.WatchGenerationRequest(generation_id="gen_\u0000"), metadata=tenant.bearer
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        next(iter(replies))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert (caught.value.details() or "").startswith("generation_id ")
