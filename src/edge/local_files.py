@@ -14,10 +14,15 @@ import os
 import re
 import secrets
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import (
+    MAX_BOUNDARY_LENGTH,
+    MultipartParser,
+    parse_options_header,
+)
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
@@ -35,6 +40,13 @@ MAX_FIELDS = 8
 # Multipart framing around the file (boundaries, part headers, the fields).
 FORM_OVERHEAD_BYTES = 64 * 1024
 INCOMING = ".incoming"
+# The most a whole upload request may carry.
+MAX_BODY_BYTES = upload_policy.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
+
+# What the signed values can look like, checked before any parsing: `str.isdigit` takes
+# "²", `int()` refuses more than 4,300 digits and `hmac.compare_digest` non-ASCII text.
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+_HEX_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
 _SIGNATURE_PARAM = re.compile(r"((?:^|[?&])(?:signature|X-Amz-Signature)=)[^&\s]*", re.I)
@@ -65,6 +77,15 @@ def _bad_file(message: str) -> Refused:
 
 def _forbidden(message: str) -> Refused:
     return Refused(HttpError.of(403, message))
+
+
+class _TooLarge(Refused):
+    """A body over MAX_BODY_BYTES: answered at once and the connection closed, so that
+    nothing more of it is read."""
+
+    def __init__(self) -> None:
+        error = HttpError.of(413, f"The upload exceeds {upload_policy.MAX_FILE_BYTES} bytes")
+        super().__init__(replace(error, headers={"connection": "close"}))
 
 
 class _FormReceiver:
@@ -157,6 +178,8 @@ class _FormReceiver:
             raise _bad_file(f"The file's content is not {self.policy.content_type}")
 
     def _begin_file(self) -> None:
+        if not _HEX_SIGNATURE.fullmatch(self.fields.get(upload_policy.SIGNATURE_FIELD, "")):
+            raise _forbidden("The upload signature is invalid")
         try:
             policy = upload_policy.verify_policy(
                 self.secret,
@@ -203,17 +226,24 @@ def upload_routes(settings: Settings) -> list[Route]:
         body = _Body(request)
         try:
             return await _receive(request, body, root, secret())
-        except Refused as refused:
-            await body.drain()
+        except _TooLarge as refused:
             return error_response(refused.error)
+        except Refused as refused:
+            if await body.drain():
+                return error_response(refused.error)
+            closing = {**refused.error.headers, "connection": "close"}
+            return error_response(replace(refused.error, headers=closing))
 
     async def download(request: Request) -> Response:
         key = request.path_params["key"]
         query = request.query_params
+        expires, signature = query.get("expires", ""), query.get("signature", "")
+        if not _UNIX_SECONDS.fullmatch(expires):
+            return error_response(HttpError.of(403, "The download link is malformed"))
+        if not _HEX_SIGNATURE.fullmatch(signature):
+            return error_response(HttpError.of(403, "The download signature is invalid"))
         try:
-            upload_policy.verify_download(
-                secret(), key, query.get("expires", ""), query.get("signature", "")
-            )
+            upload_policy.verify_download(secret(), key, expires, signature)
         except upload_policy.SignatureError as exc:
             return error_response(HttpError.of(403, str(exc)))
         path = upload_policy.local_path(root, key)
@@ -239,42 +269,58 @@ class _Body:
     def __init__(self, request: Request) -> None:
         self._receive = request.receive
         self.complete = False
+        self.size = 0
 
     async def chunks(self) -> AsyncIterator[bytes]:
+        """The chunks as they arrive; _TooLarge as soon as they pass MAX_BODY_BYTES (a
+        chunked body declares no length to refuse up front)."""
         while not self.complete:
             message = await self._receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnect()
             self.complete = not message.get("more_body", False)
             body: bytes = message.get("body", b"")
+            self.size += len(body)
+            if self.size > MAX_BODY_BYTES:
+                raise _TooLarge()
             if body:
                 yield body
 
-    async def drain(self) -> None:
+    async def drain(self) -> bool:
         """Reads (and drops) what the client is still sending, within the upload limit,
-        so that it reads our answer instead of a reset connection."""
-        left = upload_policy.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
+        so that it reads our answer instead of a reset connection; False when the body
+        went past the limit (the connection is then closed, unread)."""
         with contextlib.suppress(ClientDisconnect):
-            async for chunk in self.chunks():
-                left -= len(chunk)
-                if left <= 0:
-                    return
+            try:
+                async for _chunk in self.chunks():
+                    pass
+            except _TooLarge:
+                return False
+        return True
 
 
-async def _receive(request: Request, body: _Body, root: Path, secret: bytes) -> Response:
+def _boundary(request: Request) -> bytes:
+    """The multipart boundary, once the headers show a body worth reading."""
     content_type, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if content_type != b"multipart/form-data" or not boundary:
         raise Refused(HttpError.of(415, "Send the upload as multipart/form-data"))
+    if len(boundary) > MAX_BOUNDARY_LENGTH:
+        raise _bad_file(f"The multipart boundary is longer than {MAX_BOUNDARY_LENGTH} characters")
     length = request.headers.get("content-length")
-    if length is not None and (
-        not length.isdigit() or int(length) > upload_policy.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
-    ):
-        raise _bad_file(f"The upload exceeds {upload_policy.MAX_FILE_BYTES} bytes")
+    if length is not None and not re.fullmatch(r"[0-9]{1,20}", length):
+        raise Refused(HttpError.of(400, "The Content-Length header is malformed"))
+    if length is not None and int(length) > MAX_BODY_BYTES:
+        raise _TooLarge()
+    return boundary
+
+
+async def _receive(request: Request, body: _Body, root: Path, secret: bytes) -> Response:
+    boundary = _boundary(request)
     form = _FormReceiver(root, secret)
     callbacks = {name: getattr(form, name) for name in dir(form) if name.startswith("on_")}
-    parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
     try:
+        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
         async for chunk in body.chunks():
             parser.write(chunk)
             if form.done:

@@ -1,4 +1,6 @@
-"""OpenAPI 3.1 document of the REST edge, generated purely from the protobuf descriptors."""
+"""OpenAPI 3.1 document of the REST edge, generated from the protobuf descriptors and the
+rules the server enforces on them (edge.request_rules): REQUIRED fields, limits, choices,
+no NUL in any string and no unknown field in any object."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from google.protobuf.descriptor import (
 )
 
 from chronicle.contract import HttpBinding
+from edge.request_rules import MESSAGE_RULES, RULES
 
 Schema = dict[str, Any]  # a JSON Schema / OpenAPI object: JSON, dynamic by nature
 
@@ -29,10 +32,24 @@ _PATH_VAR = re.compile(r"\{([^}=]+)(?:=[^}]*)?\}")
 # Words of a CamelCase name, acronyms kept whole: `GetHTTPRule` -> Get, HTTP, Rule.
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z0-9]+")
 
-_INT32: Schema = {"type": "integer", "format": "int32"}
+_INT32: Schema = {
+    "type": "integer",
+    "format": "int32",
+    "minimum": -(2**31),
+    "maximum": 2**31 - 1,
+}
 # Proto3 JSON prints 64-bit integers as strings but parses numbers too.
-_INT64: Schema = {"type": ["string", "integer"], "format": "int64"}
-_UNSIGNED: Schema = {"minimum": 0}
+_INT64: Schema = {
+    "type": ["string", "integer"],
+    "format": "int64",
+    "minimum": -(2**63),
+    "maximum": 2**63 - 1,
+    "pattern": r"^-?[0-9]+$",
+}
+_UINT32: Schema = {**_INT32, "minimum": 0, "maximum": 2**32 - 1}
+_UINT64: Schema = {**_INT64, "minimum": 0, "maximum": 2**64 - 1, "pattern": r"^[0-9]+$"}
+# The server refuses NUL (U+0000) in every string of a request (server.nul_strings).
+NUL_FREE = r"^[^\u0000]*$"
 
 _SCALARS: dict[int, Schema] = {
     FieldDescriptor.TYPE_STRING: {"type": "string"},
@@ -43,13 +60,13 @@ _SCALARS: dict[int, Schema] = {
     FieldDescriptor.TYPE_INT32: _INT32,
     FieldDescriptor.TYPE_SINT32: _INT32,
     FieldDescriptor.TYPE_SFIXED32: _INT32,
-    FieldDescriptor.TYPE_UINT32: {**_INT32, **_UNSIGNED},
-    FieldDescriptor.TYPE_FIXED32: {**_INT32, **_UNSIGNED},
+    FieldDescriptor.TYPE_UINT32: _UINT32,
+    FieldDescriptor.TYPE_FIXED32: _UINT32,
     FieldDescriptor.TYPE_INT64: _INT64,
     FieldDescriptor.TYPE_SINT64: _INT64,
     FieldDescriptor.TYPE_SFIXED64: _INT64,
-    FieldDescriptor.TYPE_UINT64: {**_INT64, **_UNSIGNED},
-    FieldDescriptor.TYPE_FIXED64: {**_INT64, **_UNSIGNED},
+    FieldDescriptor.TYPE_UINT64: _UINT64,
+    FieldDescriptor.TYPE_FIXED64: _UINT64,
 }
 
 # Well-known types have their own JSON forms, so they are inlined rather than referenced.
@@ -108,6 +125,12 @@ def _is_required(field: FieldDescriptor) -> bool:
     return field_behavior_pb2.REQUIRED in _behaviors(field) and field.containing_oneof is None
 
 
+def rule_for(field: FieldDescriptor) -> Schema:
+    """The server's rules for `field`, as schema keywords ({} when it has none)."""
+    message = field.containing_type
+    return RULES.get(f"{message.name}.{field.name}", {}) if message is not None else {}
+
+
 def _is_map(field: FieldDescriptor) -> bool:
     return field.message_type is not None and field.message_type.GetOptions().map_entry
 
@@ -143,16 +166,25 @@ class _Components:
         schema: Schema = {
             "type": "object",
             "properties": {field.name: self.field(field) for field in fields},
+            "additionalProperties": False,  # the edge refuses an unknown field
         }
         required = [field.name for field in fields if _is_required(field)]
         if required:
             schema["required"] = required
+        schema.update(copy.deepcopy(MESSAGE_RULES.get(message.name, {})))
         return schema
 
     def field(self, field: FieldDescriptor) -> Schema:
         schema = self._value(field)
+        if field.type == FieldDescriptor.TYPE_STRING:
+            schema["pattern"] = NUL_FREE
+        rules = copy.deepcopy(rule_for(field))
         if field.is_repeated and not _is_map(field):
+            schema.update(rules.pop("items", {}))
             schema = {"type": "array", "items": schema}
+        schema.update(rules)
+        if "enum" in schema:  # the choices say it all
+            schema.pop("pattern", None)
         behaviors = _behaviors(field)
         if field_behavior_pb2.OUTPUT_ONLY in behaviors:
             schema["readOnly"] = True
@@ -205,8 +237,16 @@ def _summary(method: MethodDescriptor) -> str:
 
 def _parameters(binding: HttpBinding, components: _Components) -> list[Schema]:
     path_vars = _path_vars(binding.path)
+    request = binding.method.input_type
     parameters: list[Schema] = [
-        {"name": var, "in": "path", "required": True, "schema": {"type": "string"}}
+        {
+            "name": var,
+            "in": "path",
+            "required": True,
+            "schema": components.field(request.fields_by_name[var])
+            if var in request.fields_by_name
+            else {"type": "string", "minLength": 1},
+        }
         for var in path_vars
     ]
     if binding.body == "*":

@@ -1,6 +1,6 @@
 """Where a handler runs: on the event loop, for RPCs declared cheap reads on the
 embedded database, else in the thread pool, so the loop never waits on a lock or
-the network."""
+the network. Every request is checked for NUL in its strings first (server.nul_strings)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from concurrent.futures import Executor
 
 import grpc
 from google.protobuf.message import Message
+
+from server.nul_strings import refuse_nul
 
 UnaryHandler = Callable[[Message, grpc.aio.ServicerContext], Message | Awaitable[Message]]
 StreamHandler = Callable[
@@ -35,6 +37,7 @@ class Dispatcher:
         request: Message,
         context: grpc.aio.ServicerContext,
     ) -> Message:
+        refuse_nul(request)
         if not inline:
             loop = asyncio.get_running_loop()
             reply = await loop.run_in_executor(self._executor, scope.run, handler, request, context)
@@ -54,6 +57,7 @@ class Dispatcher:
         """A sync generator may wait between replies: each step runs in the pool. A
         servicer that returns an async iterator waits without a thread: each step runs on
         the loop, in `scope` too."""
+        refuse_nul(request)
         replies = scope.run(handler, request, context)
         if isinstance(replies, AsyncIterator):
             loop = asyncio.get_running_loop()

@@ -12,7 +12,8 @@ from google.protobuf import descriptor_pb2, descriptor_pool, wrappers_pb2
 from google.protobuf.descriptor import MethodDescriptor
 
 from chronicle import contract
-from edge.openapi import build_openapi
+from edge.openapi import NUL_FREE, build_openapi
+from edge.request_rules import NOT_BLANK, up_to
 
 PRESENTATION = "chronicle.v1.Presentation"
 
@@ -81,7 +82,12 @@ def test_custom_verb_stays_in_the_path(doc: dict[str, Any]) -> None:
 def test_path_parameter(doc: dict[str, Any]) -> None:
     operation = _operation(doc, "get", "/api/v1/presentations/{id}")
     assert _parameters(operation, "path") == {
-        "id": {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+        "id": {
+            "name": "id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", **NOT_BLANK},
+        }
     }
     assert _parameters(operation, "query") == {}
     assert "requestBody" not in operation
@@ -90,8 +96,13 @@ def test_path_parameter(doc: dict[str, Any]) -> None:
 def test_query_parameters(doc: dict[str, Any]) -> None:
     query = _parameters(_operation(doc, "get", "/api/v1/presentations"), "query")
     assert set(query) == {"page_size", "page_token"}
-    assert query["page_size"]["schema"] == {"type": "integer", "format": "int32"}
-    assert query["page_token"]["schema"] == {"type": "string"}
+    assert query["page_size"]["schema"] == {
+        "type": "integer",
+        "format": "int32",
+        "minimum": 0,
+        "maximum": 2**31 - 1,
+    }
+    assert query["page_token"]["schema"] == {"type": "string", "pattern": NUL_FREE}
 
 
 def test_path_bound_field_is_not_a_query_parameter(doc: dict[str, Any]) -> None:
@@ -160,9 +171,16 @@ def test_required_fields(doc: dict[str, Any]) -> None:
 def test_field_types(doc: dict[str, Any]) -> None:
     schemas = doc["components"]["schemas"]
     upload = schemas["chronicle.v1.CreateUploadTargetRequest"]["properties"]
-    assert upload["declared_file_size"] == {"type": ["string", "integer"], "format": "int64"}
+    assert upload["declared_file_size"] == {
+        "type": ["string", "integer"],
+        "format": "int64",
+        "minimum": 1,
+        "maximum": 50 * 1024 * 1024,
+        "pattern": up_to(50 * 1024 * 1024),
+    }
     generate = schemas["chronicle.v1.GeneratePresentationRequest"]["properties"]
-    assert generate["section_count"] == {}  # google.protobuf.Value: any JSON value
+    # google.protobuf.Value: any JSON value, narrowed to what the server takes.
+    assert {"type": "integer", "minimum": 1, "maximum": 50} in generate["section_count"]["anyOf"]
     # A oneof's members are plain properties.
     block = schemas["chronicle.v1.ContentBlock"]["properties"]
     assert block["heading"] == {"$ref": "#/components/schemas/chronicle.v1.Heading"}
@@ -243,10 +261,16 @@ def test_recursive_map_enum_and_wrapper_fields() -> None:
     }
     assert node["labels"] == {
         "type": "object",
-        "additionalProperties": {"type": ["string", "integer"], "format": "int64", "minimum": 0},
+        "additionalProperties": {
+            "type": ["string", "integer"],
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 2**64 - 1,
+            "pattern": "^[0-9]+$",
+        },
     }
     assert node["color"] == {"type": "string", "enum": ["COLOR_UNSPECIFIED", "COLOR_RED"]}
-    assert node["note"] == {"type": "string"}
+    assert node["note"] == {"type": "string", "pattern": NUL_FREE}
     assert node["payload"] == {"type": "string", "format": "byte"}
     # Map entries are not messages of their own in JSON.
     assert "openapi_test.v1.Node.LabelsEntry" not in doc["components"]["schemas"]
