@@ -21,6 +21,7 @@ from chronicle import contract
 from chronicle.config import Settings
 from edge import transcode
 from edge.admission import Admission, Ticket, authenticated
+from edge.content_length import declared_length
 from edge.errors import HttpError, Refused, error_response, from_status, redact
 from edge.local_files import upload_routes
 from edge.openapi import build_openapi
@@ -107,8 +108,8 @@ def passed_back(metadata: Iterable[tuple[str, str | bytes]]) -> dict[str, str]:
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > limit):
+    length = declared_length(request)
+    if length is not None and length > limit:
         raise Refused(HttpError.of(413, f"The request body exceeds {limit} bytes"))
     content_type = request.headers.get("content-type", JSON).split(";")[0].strip().lower()
     chunks, size = [], 0

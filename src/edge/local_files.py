@@ -30,6 +30,7 @@ from starlette.routing import Route
 from chronicle import upload_policy
 from chronicle.config import Settings
 from chronicle.v1.error_reason_pb2 import ErrorReason
+from edge.content_length import declared_length
 from edge.errors import HttpError, Refused, error_response
 
 log = logging.getLogger(__name__)
@@ -307,10 +308,8 @@ def _boundary(request: Request) -> bytes:
         raise Refused(HttpError.of(415, "Send the upload as multipart/form-data"))
     if len(boundary) > MAX_BOUNDARY_LENGTH:
         raise _bad_file(f"The multipart boundary is longer than {MAX_BOUNDARY_LENGTH} characters")
-    length = request.headers.get("content-length")
-    if length is not None and not re.fullmatch(r"[0-9]{1,20}", length):
-        raise Refused(HttpError.of(400, "The Content-Length header is malformed"))
-    if length is not None and int(length) > MAX_BODY_BYTES:
+    length = declared_length(request)
+    if length is not None and length > MAX_BODY_BYTES:
         raise _TooLarge()
     return boundary
 

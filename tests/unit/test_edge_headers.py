@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from starlette.requests import Request
 
 from edge.app import MAX_HEADER_BYTES, forwarded_metadata
+from edge.content_length import declared_length
 from edge.errors import Refused
 
 
@@ -46,3 +48,16 @@ def test_unusable_values_are_refused_with_the_right_status(
         forwarded_metadata([(header, value)])
     assert refused.value.error.status == status
     assert value.decode("latin-1") not in refused.value.error.message
+
+
+@pytest.mark.parametrize("value", ["²", "1" * 5000, "-1", "1 2", ""])
+def test_a_malformed_content_length_is_a_400_not_a_500(value: str) -> None:
+    scope = {"type": "http", "headers": [(b"content-length", value.encode())]}
+    with pytest.raises(Refused) as refused:
+        declared_length(Request(scope))
+    assert refused.value.error.status == 400
+
+
+def test_a_declared_length_is_read_as_a_number() -> None:
+    assert declared_length(Request({"type": "http", "headers": [(b"content-length", b"42")]})) == 42
+    assert declared_length(Request({"type": "http", "headers": []})) is None
