@@ -46,7 +46,9 @@ LOCAL_UPLOAD_PATH = "/api/v1/uploads/local"
 SIGNATURE_FIELD = "x-chronicle-signature"
 FORM_FIELDS = ("key", "Content-Type", "policy", SIGNATURE_FIELD)
 # ws_…/att_…/name.ext: all a key may ever look like, so no key can leave the directory.
-KEY = re.compile(r"^ws_[0-9A-Za-z]{1,40}/att_[0-9A-Za-z]{1,40}/[0-9A-Za-z_-][0-9A-Za-z._-]{0,119}$")
+# Matched whole (fullmatch): `$` would also match before a trailing newline.
+KEY = re.compile(r"ws_[0-9A-Za-z]{1,40}/att_[0-9A-Za-z]{1,40}/[0-9A-Za-z_-][0-9A-Za-z._-]{0,119}")
+_UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 SIGNING_KEY_FILE = ".signing-key"
 SNIFF_BYTES = 1024
 
@@ -190,7 +192,7 @@ def verify_policy(secret: bytes, encoded: str, signature: str, now: int | None =
     policy = Policy.decode(encoded)
     if (now or _now()) >= policy.expires:
         raise SignatureError("The upload target has expired; ask for a new one")
-    if not KEY.match(policy.key):
+    if not KEY.fullmatch(policy.key):
         raise SignatureError("The upload policy is malformed")
     return policy
 
@@ -202,7 +204,7 @@ def sign_download(secret: bytes, key: str, expires: int) -> str:
 def verify_download(
     secret: bytes, key: str, expires: str, signature: str, now: int | None = None
 ) -> None:
-    if not (expires.isdigit() and KEY.match(key)):
+    if not (_UNIX_SECONDS.fullmatch(expires) and KEY.fullmatch(key) and signature.isascii()):
         raise SignatureError("The download link is malformed")
     if not hmac.compare_digest(sign_download(secret, key, int(expires)), signature):
         raise SignatureError("The download signature is invalid")
@@ -212,7 +214,7 @@ def verify_download(
 
 def local_path(root: str | os.PathLike[str], key: str) -> Path:
     """Where the object `key` lives under `root`; ValueError for a key of another shape."""
-    if not KEY.match(key):
+    if not KEY.fullmatch(key):
         raise ValueError("not an object key")
     return Path(root).resolve() / key
 

@@ -217,6 +217,9 @@ def upload_routes(settings: Settings) -> list[Route]:
     if settings.upload_backend != "local":
         return []
     redact_access_log()
+    # The parser warns once per malformed body, which anyone can send: the client gets
+    # its 400, and the log stays readable.
+    logging.getLogger("python_multipart").setLevel(logging.ERROR)
     root = Path(settings.upload_dir).resolve()
 
     @functools.cache

@@ -93,7 +93,7 @@ def test_no_key_can_name_a_path_outside_its_directory(key: str, tmp_path: Path) 
 )
 def test_object_names_are_safe_and_end_in_their_type(name: str, kind: str, stored: str) -> None:
     assert upload_policy.object_name(name, kind) == stored
-    assert upload_policy.KEY.match(f"ws_a/att_b/{stored}")
+    assert upload_policy.KEY.fullmatch(f"ws_a/att_b/{stored}")
 
 
 def test_content_types_are_normalized_and_limited() -> None:
@@ -139,3 +139,20 @@ def test_the_access_log_keeps_no_signature() -> None:
     assert record.getMessage() == (
         "GET /api/v1/uploads/local/ws_a/att_b/n.txt?expires=1&signature=(redacted)&x=1"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "expires", "signature"),
+    [
+        ("ws_a/att_b/f.pdf", "²", "0" * 64),
+        ("ws_a/att_b/f.pdf", "9" * 5000, "0" * 64),
+        ("ws_a/att_b/f.pdf", "1", "é" * 64),
+        ("ws_a/att_b/f.pdf\n", "1", "0" * 64),
+    ],
+)
+def test_a_malformed_download_link_is_a_signature_error(
+    key: str, expires: str, signature: str
+) -> None:
+    """Whoever calls it, not only the edge's route: never ValueError or TypeError."""
+    with pytest.raises(upload_policy.SignatureError):
+        upload_policy.verify_download(b"s" * 32, key, expires, signature)
