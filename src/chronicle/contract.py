@@ -121,3 +121,9 @@ DOMAIN = "chronicle"
 # authenticated the caller's credential (value "1"; never the credential itself). An
 # edge learns from it that a key is good: an answer without it proves nothing.
 AUTHENTICATED_METADATA = "chronicle-authenticated"
+
+# The Idempotency-Key a client may send on any POST (metadata `idempotency-key` on the
+# matching RPC): printable ASCII without spaces (a UUID, a ULID, base64…), as gRPC
+# metadata carries it. The server enforces it; the OpenAPI document states it.
+IDEMPOTENCY_KEY_METADATA = "idempotency-key"
+IDEMPOTENCY_KEY_PATTERN = r"[\x21-\x7e]{1,255}"

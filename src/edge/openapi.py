@@ -20,6 +20,7 @@ from google.protobuf.descriptor import (
     MethodDescriptor,
 )
 
+from chronicle import contract
 from chronicle.contract import HttpBinding
 from edge.request_rules import MESSAGE_RULES, RULES
 
@@ -235,6 +236,16 @@ def _summary(method: MethodDescriptor) -> str:
     return " ".join([words[0], *rest])
 
 
+# Every POST takes one (docs/decisions/027-idempotency-keys.md); the server enforces its shape.
+_IDEMPOTENCY_KEY: Schema = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "description": "Retry safely: the same key with the same request within 24 h returns "
+    "the first answer without doing the work again.",
+    "schema": {"type": "string", "pattern": f"^{contract.IDEMPOTENCY_KEY_PATTERN}$"},
+}
+
+
 def _parameters(binding: HttpBinding, components: _Components) -> list[Schema]:
     path_vars = _path_vars(binding.path)
     request = binding.method.input_type
@@ -249,6 +260,8 @@ def _parameters(binding: HttpBinding, components: _Components) -> list[Schema]:
         }
         for var in path_vars
     ]
+    if binding.verb == "POST":
+        parameters.append(copy.deepcopy(_IDEMPOTENCY_KEY))
     if binding.body == "*":
         return parameters
     # Per google.api.http, fields bound to neither path nor body travel in the query.

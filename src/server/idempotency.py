@@ -40,15 +40,14 @@ from server.storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
-METADATA = "idempotency-key"
+METADATA = contract.IDEMPOTENCY_KEY_METADATA
 TTL = timedelta(hours=24)
 # How long a claim holds when its server dies mid-request: longer than any POST runs.
 LEASE = timedelta(seconds=60)
 RETRY_AFTER_SECONDS = 1.0
 # Expired records are deleted by the first claim after this long, per process.
 SWEEP_SECONDS = 300.0
-# Printable ASCII without spaces (a UUID, a ULID, base64…), as gRPC metadata carries it.
-KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,255}")
+KEY_PATTERN = re.compile(contract.IDEMPOTENCY_KEY_PATTERN)
 INVALID_KEY = (
     "Idempotency-Key must be 1 to 255 printable ASCII characters without spaces "
     "(a UUID, for instance)"

@@ -60,7 +60,8 @@ def field_schemas(doc: dict[str, Any]) -> Iterator[tuple[FieldDescriptor, dict[s
         path = re.sub(r"\{([^}=]+)=[^}]*\}", r"{\1}", binding.path)
         operation = doc["paths"][path][binding.verb.lower()]
         for parameter in operation.get("parameters", []):
-            yield request.fields_by_name[parameter["name"]], parameter["schema"]
+            if parameter["in"] != "header":  # headers are no request field (Idempotency-Key)
+                yield request.fields_by_name[parameter["name"]], parameter["schema"]
         if "requestBody" in operation:
             body = operation["requestBody"]["content"]["application/json"]["schema"]
             body = schemas[body["$ref"].removeprefix(REF)] if "$ref" in body else body
@@ -193,3 +194,23 @@ def test_every_field_a_service_validates_has_a_schema_constraint() -> None:
         rules = [r for key, r in request_rules.RULES.items() if key.endswith(f".{name}")]
         assert rules, f"{name!r} is validated by the server but is no request field"
         assert any(rules), f"{name!r} is validated by the server; its schema states nothing"
+
+
+def test_every_post_states_the_idempotency_key_the_server_accepts() -> None:
+    doc = build_openapi(contract.http_bindings())
+    pattern = re.compile(contract.IDEMPOTENCY_KEY_PATTERN)
+    for binding in contract.http_bindings():
+        path = re.sub(r"\{([^}=]+)=[^}]*\}", r"{\1}", binding.path)
+        headers = [
+            p
+            for p in doc["paths"][path][binding.verb.lower()].get("parameters", [])
+            if p["in"] == "header"
+        ]
+        if binding.verb != "POST":
+            assert headers == [], binding.path
+            continue
+        (header,) = headers
+        assert header["name"] == "Idempotency-Key"
+        stated = re.compile(header["schema"]["pattern"])
+        for candidate in ("0f8c2b9e-5d1a-4c7e-9f3b-2a6d8e1c4b7a", "a b", "x" * 256, "é", "k"):
+            assert bool(stated.search(candidate)) == bool(pattern.fullmatch(candidate)), candidate
