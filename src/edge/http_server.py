@@ -210,10 +210,6 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 timeout = self.limits.body_timeout
             self._arm(timeout)
 
-    def send_400_response(self, msg: str) -> None:
-        """uvicorn's own plain-text refusal, should any path of it still call this."""
-        self._refuse(HttpError.of(400, "The request is not valid HTTP"))
-
     # Parser callbacks
 
     def on_message_begin(self) -> None:
