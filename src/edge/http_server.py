@@ -38,8 +38,8 @@ BODY_PROGRESS_BYTES = 64 * 1024
 LINGER_SECONDS = 1.0
 LINGER_BYTES = 256 * 1024
 # Past this many refused connections lingering at once, refuse without lingering: a
-# connect flood must not hold descriptors for a second each.
-MAX_LINGERING = 512
+# connect flood must not hold descriptors for a second each (well within FD_RESERVE).
+MAX_LINGERING = 64
 # How often "out of file descriptors" may be logged.
 FD_LOG_INTERVAL_SECONDS = 10.0
 
@@ -200,6 +200,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             if isinstance(refusal, _Refusal):
                 self._refuse(refusal.error)
             else:
+                log.debug("malformed request from %s: %s", self._counted, exc)
                 self._refuse(HttpError.of(400, "The request is not valid HTTP"))
             return
         if self._phase == HEADERS and self._header_bytes > self.limits.max_header_bytes:
@@ -370,6 +371,11 @@ class FdExhaustionLog:
 
     def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         exc = context.get("exception")
+        if isinstance(exc, ValueError) and "_start_serving" in repr(context.get("handle")):
+            # Python before the fix of gh-151615 schedules an accept retry per failed
+            # accept(); those still due when the server closes fail on its closed socket.
+            log.debug("an accept retry found the server closed")
+            return
         if not (isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)):
             loop.default_exception_handler(context)
             return

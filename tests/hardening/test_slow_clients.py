@@ -9,12 +9,15 @@ import logging
 import resource
 import select
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from tests.conftest import Tenant
-from tests.harness import EdgeServer
+from tests.harness import EdgeServer, free_port, reachable
 from tests.waiting import wait_until
 
 EdgeFactory = Callable[..., EdgeServer]
@@ -249,3 +252,69 @@ def test_the_edge_still_serves_after_slow_clients_are_cut_off(edge_factory: Edge
     for sock in slow:
         sock.close()
     assert exchange(edge, get("/healthz", "connection: close")).startswith(b"HTTP/1.1 200 ")
+
+
+def test_over_the_total_connection_cap_a_new_client_gets_503(edge_factory: EdgeFactory) -> None:
+    edge = edge_factory(http_max_connections=3)
+    held = [connect(edge, f"127.0.0.{i}") for i in (2, 3, 4)]
+    try:
+        wait_until(lambda: edge_connections(edge) == 3, what="the edge holding 3 connections")
+        status, error = status_and_error(exchange(edge, get("/healthz")))
+        assert (status, error["code"]) == (503, "UNAVAILABLE")
+    finally:
+        for sock in held:
+            sock.close()
+
+
+# An edge whose process runs out of descriptors once it is serving (its connection cap,
+# fitted to the limit at start, is then too high): each refused accept() must not log.
+OUT_OF_FDS = """
+import asyncio, resource, sys
+from chronicle.config import Settings
+from edge.app import http_server
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while (message := await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        await send({"type": "lifespan.shutdown.complete"})
+        return
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"2")]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": b"{}"})
+
+server, sock = http_server(app, Settings.load({}, http_port=int(sys.argv[1])))
+resource.setrlimit(resource.RLIMIT_NOFILE, (200, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+asyncio.run(server.serve(sockets=[sock]))
+"""
+
+
+def test_running_out_of_file_descriptors_is_logged_once_not_per_connection(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    log = tmp_path / "edge.log"
+    with log.open("wb") as out:
+        edge = subprocess.Popen(
+            [sys.executable, "-c", OUT_OF_FDS, str(port)], stdout=out, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_until(lambda: reachable("127.0.0.1", port), what="the edge starting")
+        clients = []
+        for _ in range(400):
+            sock = socket.create_connection(("127.0.0.1", port))
+            sock.sendall(get("/"))
+            clients.append(sock)
+        time.sleep(2.5)  # the edge keeps trying to accept the rest
+        for sock in clients:
+            sock.close()
+        served = socket.create_connection(("127.0.0.1", port), timeout=PATIENCE_SECONDS)
+        with served:
+            served.sendall(get("/", "connection: close"))
+            assert read_all(served).startswith(b"HTTP/1.1 200 ")
+    finally:
+        edge.terminate()
+        edge.wait(10)
+    text = log.read_text(errors="replace")
+    assert "Traceback" not in text, text[:2000]
+    assert text.count("out of file descriptors") == 1, text[:2000]
