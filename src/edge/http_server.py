@@ -345,7 +345,7 @@ class QuietDisconnects:
 
         try:
             await self._app(scope, receive_body, send)
-        except ClientGone:
+        except* ClientGone:  # also from inside a task group
             client = scope.get("client") or ("?", 0)
             log.debug("client %s left before sending its whole request body", client[0])
 
