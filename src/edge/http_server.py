@@ -230,6 +230,13 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._disarm()
         self._phase = IDLE
 
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._phase == BODY and self.cycle.response_complete:
+            # Answered before its body arrived (401, 413…): reading the rest would be
+            # work for nothing, so the connection ends instead of being kept alive.
+            self._refuse(HttpError.of(400))
+
     # Timers and refusals
 
     def _arm(self, seconds: float) -> None:

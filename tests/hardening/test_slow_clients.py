@@ -318,3 +318,28 @@ def test_running_out_of_file_descriptors_is_logged_once_not_per_connection(
     text = log.read_text(errors="replace")
     assert "Traceback" not in text, text[:2000]
     assert text.count("out of file descriptors") == 1, text[:2000]
+
+
+def test_a_body_answered_early_is_not_read_to_its_end(
+    edge_factory: EdgeFactory, tenant: Tenant
+) -> None:
+    edge = edge_factory(max_body_bytes=1024)
+    total, sent = 64 * 1024 * 1024, 0
+    with connect(edge) as sock:
+        head = [
+            "POST /api/v1/presentations HTTP/1.1",
+            "host: edge",
+            f"authorization: Bearer {tenant.key}",
+            "content-type: application/json",
+            f"content-length: {total}",
+        ]
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode())
+        try:
+            while sent < total:
+                sent += sock.send(b"x" * 65536)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        answer = read_all(sock)
+    assert sent < total, "the edge read a 64 MB body it had already refused"
+    status, error = status_and_error(answer)
+    assert (status, error["code"]) == (413, "PAYLOAD_TOO_LARGE")
