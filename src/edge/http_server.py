@@ -295,13 +295,13 @@ def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpProtocol]:
 # The access log
 
 
-# A key's shape (chronicle.credentials), also when a client percent-encoded the
-# underscores: whatever follows `chr_` is dropped, valid key or not.
+# A key's shape (chronicle.credentials) as it appears in a raw path or query: like
+# edge.errors.redact, but also with the underscores percent-encoded, and any `chr_…`.
 _KEY = re.compile(r"chr(?:_|%5f)(?:[0-9a-z]|_|%5f)*", re.IGNORECASE)
 
 
 def redact_keys(text: str) -> str:
-    return _KEY.sub("chr_(redacted)", text)
+    return _KEY.sub("chr_[redacted]", text)
 
 
 class RedactKeys(logging.Filter):

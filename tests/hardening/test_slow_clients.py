@@ -218,7 +218,7 @@ def test_the_access_log_never_shows_a_key_from_the_path_or_query(
         wait_until(lambda: len(kept) == 2, what="two access log lines")
     lines = [record.getMessage() for record in kept]
     secret = tenant.key.split("_")[3]
-    assert all(secret not in line and "chr_(redacted)" in line for line in lines), lines
+    assert all(secret not in line and "chr_[redacted]" in line for line in lines), lines
     assert "/api/v1/nope/" in lines[0]
 
 
