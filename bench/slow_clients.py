@@ -9,7 +9,8 @@ database. Two rows, each --duration seconds after a warm-up:
 1. unloaded: --connections keep-alive clients send `GET /api/v1/caller` with a valid key
    as fast as answers come (asyncio on raw sockets, a process of its own);
 2. the same, while another process keeps --slow connections open: half send a request's
-   headers a byte a second, half send a POST's headers and then its body a byte a second.
+   headers a byte a second, half send a POST's headers (with the valid key: without one
+   the edge answers 401 at once and closes) and then its body a byte a second.
    A connection the edge cuts off (header or body timeout) is replaced at once, so the
    edge holds about --slow of them all the time. They come from 10 loopback addresses
    (127.0.0.2-11), so that they stay under the per-client cap and are really held.
@@ -107,8 +108,28 @@ async def load(port: int, key: str, connections: int, duration: float) -> dict[s
 # The slow clients (`--role slow`): run until SIGTERM, print a status line a second
 
 
-async def slow(port: int, count: int) -> None:
+async def slow(port: int, count: int, key: str) -> None:
     state = {"open": 0, "cut": 0, "failed": 0}
+    post = (
+        "POST /api/v1/presentations HTTP/1.1\r\nhost: bench\r\n"
+        f"authorization: Bearer {key}\r\n"
+        "content-type: application/json\r\ncontent-length: 100000\r\n\r\n"
+    ).encode()
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, byte: bytes) -> None:
+        """A byte a second until the edge closes the connection."""
+        closed = asyncio.ensure_future(reader.read())
+        try:
+            while not closed.done():
+                writer.write(byte)
+                await asyncio.wait([closed], timeout=1.0)
+        except OSError:
+            pass
+        finally:
+            closed.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await closed
+            writer.close()
 
     async def one(index: int) -> None:
         source = SOURCES[index % len(SOURCES)]
@@ -124,21 +145,10 @@ async def slow(port: int, count: int) -> None:
                 await asyncio.sleep(1)
                 continue
             state["open"] += 1
-            if body_mode:
-                writer.write(
-                    b"POST /api/v1/presentations HTTP/1.1\r\nhost: bench\r\n"
-                    b"content-type: application/json\r\ncontent-length: 100000\r\n\r\n"
-                )
-            else:
-                writer.write(b"GET /api/v1/caller HTTP/1.1\r\nhost: bench\r\n")
-            closed = asyncio.ensure_future(reader.read())
-            with contextlib.suppress(OSError):
-                while not closed.done():
-                    writer.write(b"a" if body_mode else b"x")
-                    await asyncio.wait([closed], timeout=1.0)
+            writer.write(post if body_mode else b"GET /api/v1/caller HTTP/1.1\r\nhost: bench\r\n")
+            await hold(reader, writer, b"a" if body_mode else b"x")
             state["open"] -= 1
             state["cut"] += 1
-            writer.close()
 
     async def report() -> None:
         while True:
@@ -154,11 +164,12 @@ async def slow(port: int, count: int) -> None:
 class SlowClients:
     """The slow process, and the last status line it printed."""
 
-    def __init__(self, port: int, count: int) -> None:
-        cmd = [sys.executable, __file__, "--role", "slow", "--port", str(port)]
-        self.proc = subprocess.Popen(
-            [*cmd, "--slow", str(count)], stdout=subprocess.PIPE, text=True
-        )
+    def __init__(self, port: int, count: int, key: str, log: Path) -> None:
+        cmd = [sys.executable, __file__, "--role", "slow", "--port", str(port), "--key", key]
+        with log.open("wb") as errors:
+            self.proc = subprocess.Popen(
+                [*cmd, "--slow", str(count)], stdout=subprocess.PIPE, stderr=errors, text=True
+            )
         self.status: dict[str, int] = {"open": 0, "cut": 0, "failed": 0}
         self.lowest_open: int | None = None
         threading.Thread(target=self._read, daemon=True).start()
@@ -212,7 +223,7 @@ def run(opts: argparse.Namespace) -> int:
         base = harness.start_servers(group, env, work).http_base
         port = int(base.rsplit(":", 1)[1])
         unloaded = measure(port, key, opts, "unloaded")
-        slow_clients = SlowClients(port, opts.slow)
+        slow_clients = SlowClients(port, opts.slow, key, work / "slow.log")
         try:
             deadline = time.monotonic() + SLOW_READY_SECONDS
             while slow_clients.status["open"] < opts.slow * 0.95:
@@ -255,7 +266,7 @@ def main() -> int:
     if opts.role == "slow":
         raise_fd_limit()
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        asyncio.run(slow(opts.port, opts.slow))
+        asyncio.run(slow(opts.port, opts.slow, opts.key))
         return 0
     try:
         return run(opts)
