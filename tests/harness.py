@@ -7,12 +7,12 @@ import asyncio
 import socket
 import threading
 import uuid
+from dataclasses import replace
 
 import sqlalchemy
-import uvicorn
 
 from chronicle.config import Settings
-from edge.app import create_app
+from edge.app import create_app, http_server
 from server import bootstrap
 from server.app import GrpcServer, start_grpc_server
 from server.container import Container
@@ -57,23 +57,21 @@ class GrpcServerThread:
 
 
 class EdgeServer:
-    """uvicorn serving the edge on a free port, in a thread with its own event loop."""
+    """The edge's HTTP server (edge.app.http_server) on a free port, in a thread with its
+    own event loop."""
 
     def __init__(self, settings: Settings, targets: list[str], port: int = 0) -> None:
-        config = uvicorn.Config(
-            create_app(settings, targets),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="on",
+        # uvicorn's own logs at WARNING: a test that reads the access log raises the level.
+        local = replace(settings, bind="127.0.0.1", http_port=port, log_level="WARNING")
+        self.server, sock = http_server(create_app(local, targets), local)
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve(sockets=[sock])), daemon=True
         )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve()), daemon=True)
 
     def __enter__(self) -> EdgeServer:
         self.thread.start()
         wait_until(lambda: self.server.started, what="the edge starting")
-        self.port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.port = int(self.server.servers[0].sockets[0].getsockname()[1])
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -166,6 +166,27 @@ class Settings:
     # Requests with keys this edge has not seen accepted yet, sent on per second (those
     # the server accepts give their place back); more are told to retry (503).
     new_key_rate: RateLimit = _setting("CHRONICLE_NEW_KEY_RATE", RateLimit.parse, DEFAULT_NEW_KEYS)
+    # Slow and idle HTTP clients (src/edge/http_server.py): a request's headers must
+    # arrive within HEADER_TIMEOUT of its first byte (or of the connection, for the first);
+    # its body at 64 KiB or more per BODY_TIMEOUT; an idle keep-alive connection closes
+    # after KEEP_ALIVE_TIMEOUT.
+    http_header_timeout_seconds: float = _setting(
+        "CHRONICLE_HTTP_HEADER_TIMEOUT", _positive_float, 10.0
+    )
+    http_body_timeout_seconds: float = _setting(
+        "CHRONICLE_HTTP_BODY_TIMEOUT", _positive_float, 30.0
+    )
+    http_keep_alive_timeout_seconds: float = _setting(
+        "CHRONICLE_HTTP_KEEP_ALIVE_TIMEOUT", _positive_float, 5.0
+    )
+    # Open connections the edge holds, in total (lowered to fit `ulimit -n`) and per
+    # client address (behind a proxy, all clients share one: raise it there).
+    http_max_connections: int = _setting("CHRONICLE_HTTP_MAX_CONNECTIONS", _positive_int, 10_000)
+    http_max_connections_per_client: int = _setting(
+        "CHRONICLE_HTTP_MAX_CONNECTIONS_PER_CLIENT", _positive_int, 256
+    )
+    # The request line and headers together; larger: 431.
+    http_max_header_bytes: int = _setting("CHRONICLE_HTTP_MAX_HEADER_BYTES", _positive_int, 16384)
     # Seconds calls (and HTTP requests) in flight get to finish after SIGTERM.
     shutdown_grace_seconds: float = _setting("CHRONICLE_SHUTDOWN_GRACE", _positive_float, 10.0)
     # gRPC server

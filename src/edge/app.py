@@ -23,6 +23,7 @@ from edge import transcode
 from edge.admission import Admission, Ticket, authenticated
 from edge.content_length import declared_length
 from edge.errors import HttpError, Refused, error_response, from_status, redact
+from edge.http_server import EdgeHttpServer, server_config
 from edge.local_files import upload_routes
 from edge.openapi import build_openapi
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
@@ -143,8 +144,9 @@ def without_body(response: Response) -> Response:
 
 
 def http_server(app: ASGIApp, settings: Settings) -> tuple[uvicorn.Server, socket.socket]:
-    """uvicorn and its listening socket, bound here so that a port in use is one clear
-    OSError rather than uvicorn's log lines and exit status."""
+    """The HTTP server (uvicorn with the edge's connection limits, edge.http_server) and
+    its listening socket, bound here so that a port in use is one clear OSError rather
+    than uvicorn's log lines and exit status."""
     family = socket.AF_INET6 if ":" in settings.bind else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -154,13 +156,13 @@ def http_server(app: ASGIApp, settings: Settings) -> tuple[uvicorn.Server, socke
         sock.close()
         address = f"{settings.bind}:{settings.http_port}"
         raise OSError(f"cannot listen for HTTP on {address}: {exc.strerror}") from None
-    config = uvicorn.Config(
+    config = server_config(
         app,
-        access_log=settings.access_log,
+        settings,
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
-    return uvicorn.Server(config), sock
+    return EdgeHttpServer(config), sock
 
 
 def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:

@@ -1,0 +1,423 @@
+"""The edge's HTTP server: uvicorn's httptools protocol with the limits uvicorn lacks
+(header, body and idle timeouts; open connections per client address and in total; a
+header size cap), Chronicle's error envelope for what the server refuses on its own, an
+access log without keys, and a quiet log when file descriptors run out."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import http
+import logging
+import re
+import resource
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import httptools
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from chronicle.config import Settings
+from chronicle.v1.error_reason_pb2 import ErrorReason
+from edge.errors import HttpError
+
+log = logging.getLogger(__name__)
+
+# Descriptors kept for everything but client connections: the gRPC channel and server,
+# database files, logs, Redis. The connection cap stays this far below the fd limit.
+FD_RESERVE = 256
+# A slow body must still move: the body timer restarts each time this much has arrived,
+# so the timeout is also a minimum rate (64 KiB per CHRONICLE_HTTP_BODY_TIMEOUT).
+BODY_PROGRESS_BYTES = 64 * 1024
+# After a refusal the server reads and drops what the client is still sending for a
+# moment, so that the client reads the answer instead of a connection reset.
+LINGER_SECONDS = 1.0
+LINGER_BYTES = 256 * 1024
+# Past this many refused connections lingering at once, refuse without lingering: a
+# connect flood must not hold descriptors for a second each (well within FD_RESERVE).
+MAX_LINGERING = 64
+# How often "out of file descriptors" may be logged.
+FD_LOG_INTERVAL_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout: float
+    body_timeout: float
+    keep_alive_timeout: float
+    max_connections: int
+    max_connections_per_client: int
+    max_header_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ConnectionLimits:
+        """The settings' limits, the total cap lowered to fit the process's fd limit."""
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        total = settings.http_max_connections
+        if soft != resource.RLIM_INFINITY and total > soft - FD_RESERVE:
+            total = max(1, soft - FD_RESERVE)
+            log.warning(
+                "CHRONICLE_HTTP_MAX_CONNECTIONS lowered from %d to %d: the process may open "
+                "%d files (ulimit -n)",
+                settings.http_max_connections,
+                total,
+                soft,
+            )
+        return cls(
+            header_timeout=settings.http_header_timeout_seconds,
+            body_timeout=settings.http_body_timeout_seconds,
+            keep_alive_timeout=settings.http_keep_alive_timeout_seconds,
+            max_connections=total,
+            max_connections_per_client=settings.http_max_connections_per_client,
+            max_header_bytes=settings.http_max_header_bytes,
+        )
+
+
+class ConnectionBook:
+    """Open client connections, in total and per client address."""
+
+    def __init__(self, limits: ConnectionLimits) -> None:
+        self._limits = limits
+        self.total = 0
+        self.lingering = 0
+        self._per_client: dict[str, int] = {}
+
+    def admit(self, client: str) -> HttpError | None:
+        """None and counted, or the refusal to answer with."""
+        if self.total >= self._limits.max_connections:
+            return _unavailable("The server has too many open connections")
+        if self._per_client.get(client, 0) >= self._limits.max_connections_per_client:
+            return _unavailable("Too many open connections from this address")
+        self.total += 1
+        self._per_client[client] = self._per_client.get(client, 0) + 1
+        return None
+
+    def release(self, client: str) -> None:
+        self.total -= 1
+        left = self._per_client[client] - 1
+        if left:
+            self._per_client[client] = left
+        else:
+            del self._per_client[client]
+
+
+def _unavailable(message: str) -> HttpError:
+    return HttpError.of(503, message).retry_after(1)
+
+
+class _Refusal(Exception):
+    """Raised in a parser callback: httptools stops parsing and re-raises it as the
+    context of an HttpParserCallbackError."""
+
+    def __init__(self, error: HttpError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def _response_bytes(error: HttpError) -> bytes:
+    body = error.body()
+    phrase = http.HTTPStatus(error.status).phrase
+    lines = [
+        f"HTTP/1.1 {error.status} {phrase}",
+        "content-type: application/json",
+        f"content-length: {len(body)}",
+        "connection: close",
+        *(f"{name}: {value}" for name, value in error.headers.items()),
+    ]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+BAD = ErrorReason.BAD_REQUEST  # the reason of 408 and 431, which have no default
+
+# Where the connection is in its current request; only HEADERS and BODY run a timer of
+# this module's (uvicorn's own keep-alive timer covers the time between requests).
+IDLE, HEADERS, BODY, DRAINING = range(4)
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """One connection. Subclassed per server by `protocol_for`, with its limits and book."""
+
+    limits: ClassVar[ConnectionLimits]
+    book: ClassVar[ConnectionBook]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._phase = IDLE
+        self._timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._body_bytes = 0
+        self._counted: str | None = None  # the client address, once the book counts it
+        self._drained = 0
+
+    # Connection
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        client = self.client[0] if self.client else ""
+        refusal = self.book.admit(client)
+        if refusal is not None:
+            log.debug("refused a connection from %s: %s", client, refusal.message)
+            self._refuse(refusal, linger=self.book.lingering < MAX_LINGERING)
+            return
+        self._counted = client
+        # Until the first byte, the header timeout is also the idle timeout.
+        self._arm(self.limits.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted is not None:
+            self.book.release(self._counted)
+            self._counted = None
+        if self._phase == DRAINING:
+            self.book.lingering -= 1
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._phase == DRAINING:
+            self._drained += len(data)
+            if self._drained > LINGER_BYTES:
+                self.transport.close()
+            return
+        self._unset_keepalive_if_required()
+        if self._phase == HEADERS:
+            self._header_bytes += len(data)
+        elif self._phase == BODY:
+            self._body_bytes += len(data)
+            if self._body_bytes >= BODY_PROGRESS_BYTES:
+                self._body_bytes = 0
+                self._disarm()  # progress: a new body deadline, below
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            # No WebSockets here; the request itself was served as plain HTTP.
+            self.logger.debug("ignored an Upgrade request header")
+        except httptools.HttpParserError as exc:
+            refusal = exc.__context__
+            if isinstance(refusal, _Refusal):
+                self._refuse(refusal.error)
+            else:
+                log.debug("malformed request from %s: %s", self._counted, exc)
+                self._refuse(HttpError.of(400, "The request is not valid HTTP"))
+            return
+        if self._phase == HEADERS and self._header_bytes > self.limits.max_header_bytes:
+            self._refuse(self._headers_too_large())
+        elif self._phase in (HEADERS, BODY) and self._timer is None:
+            timeout = self.limits.header_timeout
+            if self._phase == BODY:
+                timeout = self.limits.body_timeout
+            self._arm(timeout)
+
+    # Parser callbacks
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._phase, self._header_bytes = HEADERS, 0
+
+    def on_headers_complete(self) -> None:
+        size = len(self.url) + sum(len(n) + len(v) + 4 for n, v in self.headers)
+        if size > self.limits.max_header_bytes:
+            raise _Refusal(self._headers_too_large())
+        self._disarm()
+        self._phase, self._body_bytes = BODY, 0
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._disarm()
+        self._phase = IDLE
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._phase == BODY and self.cycle.response_complete:
+            # Answered before its body arrived (401, 413…): reading the rest would be
+            # work for nothing, so the connection ends instead of being kept alive.
+            self._refuse(HttpError.of(400))
+
+    # Timers and refusals
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(seconds, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self._phase == DRAINING or self.transport.is_closing():
+            self.transport.close()
+        elif self._phase == IDLE:
+            self.transport.close()  # nothing asked yet: nothing to answer
+        else:
+            part = "headers" if self._phase == HEADERS else "body"
+            log.debug("request %s from %s timed out", part, self._counted)
+            self._refuse(HttpError.of(408, f"The request's {part} did not arrive in time", BAD))
+
+    def _headers_too_large(self) -> HttpError:
+        limit = self.limits.max_header_bytes
+        return HttpError.of(431, f"The request's headers exceed {limit} bytes", BAD)
+
+    def _refuse(self, error: HttpError, *, linger: bool = True) -> None:
+        """Answers `error` (unless a response has begun), then closes: after reading and
+        dropping what the client still sends for a moment, when `linger`."""
+        if self._phase == DRAINING or self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if cycle is None or not cycle.response_started:
+            self.transport.write(_response_bytes(error))
+        if cycle is not None and not cycle.response_complete:
+            # The application's receive() reports a disconnect; its response is dropped.
+            cycle.disconnected = True
+            cycle.message_event.set()
+        self._disarm()
+        self._phase = DRAINING
+        self.book.lingering += 1
+        if not linger or not self.transport.can_write_eof():
+            self.transport.close()
+            return
+        self.transport.write_eof()
+        self.flow.resume_reading()
+        self._timer = self.loop.call_later(LINGER_SECONDS, self.transport.close)
+
+
+def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpProtocol]:
+    """A protocol class of this server's own: the limits and book are per server."""
+    attributes = {"limits": limits, "book": ConnectionBook(limits)}
+    return type("EdgeHttpProtocol", (GuardedHttpProtocol,), attributes)
+
+
+# The access log
+
+
+# A key's shape (chronicle.credentials) as it appears in a raw path or query: like
+# edge.errors.redact, but also with the underscores percent-encoded, and any `chr_…`.
+_KEY = re.compile(r"chr(?:_|%5f)(?:[0-9a-z]|_|%5f)*", re.IGNORECASE)
+
+
+def redact_keys(text: str) -> str:
+    return _KEY.sub("chr_[redacted]", text)
+
+
+class RedactKeys(logging.Filter):
+    """A key put in a path or query never reaches the access log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact_keys(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactKeys) for f in access.filters):
+        access.addFilter(RedactKeys())
+
+
+# Clients that leave mid-body
+
+
+class ClientGone(BaseException):
+    """The client left before its request body arrived. A BaseException, so that no
+    handler's `except Exception` logs it as an error: `QuietDisconnects` ends the
+    request here with a debug line."""
+
+
+class QuietDisconnects:
+    """Turns a disconnect while the request body is still arriving into `ClientGone`,
+    caught around the application. After the body, a disconnect is the plain ASGI
+    message (what streaming responses listen for)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _has_body(scope):
+            await self._app(scope, receive, send)
+            return
+        body_done = False
+
+        async def receive_body() -> Message:
+            nonlocal body_done
+            message = await receive()
+            if message["type"] == "http.disconnect" and not body_done:
+                raise ClientGone
+            body_done = body_done or not message.get("more_body", False)
+            return message
+
+        try:
+            await self._app(scope, receive_body, send)
+        except* ClientGone:  # also from inside a task group
+            client = scope.get("client") or ("?", 0)
+            log.debug("client %s left before sending its whole request body", client[0])
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
+# Out of file descriptors
+
+
+class FdExhaustionLog:
+    """A loop exception handler: accept() failing for want of descriptors is logged once
+    per interval with a count, not once per attempt; everything else as before."""
+
+    def __init__(self, interval: float = FD_LOG_INTERVAL_SECONDS) -> None:
+        self._interval = interval
+        self._last = -interval
+        self._suppressed = 0
+
+    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if isinstance(exc, ValueError) and "_start_serving" in repr(context.get("handle")):
+            # Python before the fix of gh-151615 schedules an accept retry per failed
+            # accept(); those still due when the server closes fail on its closed socket.
+            log.debug("an accept retry found the server closed")
+            return
+        if not (isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)):
+            loop.default_exception_handler(context)
+            return
+        now = time.monotonic()
+        if now - self._last < self._interval:
+            self._suppressed += 1
+            return
+        log.error(
+            "out of file descriptors: new connections wait or are refused (%d more like this "
+            "in the last %.0f s); raise `ulimit -n` or lower CHRONICLE_HTTP_MAX_CONNECTIONS",
+            self._suppressed,
+            self._interval,
+        )
+        self._last, self._suppressed = now, 0
+
+
+class EdgeHttpServer(uvicorn.Server):
+    """uvicorn, with the descriptor-exhaustion log handler on its event loop."""
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        asyncio.get_running_loop().set_exception_handler(FdExhaustionLog())
+        await super().serve(sockets=sockets)
+
+
+def server_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.Config:
+    """uvicorn's config for the edge: the guarded protocol, no WebSockets, the access log
+    redacted."""
+    limits = ConnectionLimits.from_settings(settings)
+    config = uvicorn.Config(
+        QuietDisconnects(app),
+        http=protocol_for(limits),
+        ws="none",
+        timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
+        access_log=settings.access_log,
+        **options,
+    )
+    redact_access_log()  # after uvicorn.Config, which sets up logging
+    return config
