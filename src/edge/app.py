@@ -22,10 +22,11 @@ from chronicle.config import Settings
 from edge import transcode
 from edge.admission import Admission, Ticket, authenticated
 from edge.content_length import declared_length
-from edge.errors import HttpError, Refused, error_response, from_status, redact
+from edge.errors import HttpError, Refused, error_response, from_status
 from edge.http_server import EdgeHttpServer, server_config
 from edge.local_files import upload_routes
 from edge.openapi import build_openapi
+from edge.redaction import redact
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
 from edge.upstream import Metadata, Upstream
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 import functools
 import json
 import math
-import re
 from dataclasses import dataclass, field, replace
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 from starlette.responses import Response
 
-from chronicle import contract, credentials
+from chronicle import contract
 from chronicle.v1.error_reason_pb2 import ErrorReason
+from edge.redaction import redact
 
 # API.md's status mapping.
 HTTP_STATUS: dict[grpc.StatusCode, int] = {
@@ -83,16 +83,6 @@ class HttpError:
 
     def body(self) -> bytes:
         return _envelope(self.status, self.code, self.message)
-
-
-# Anything shaped like a credential (`chr_live_…`, `chr_svc_…`), complete or not.
-_KEY_SHAPED = re.compile(rf"chr_(?:{'|'.join(credentials.KeyKind)})_[0-9A-Za-z_]*")
-
-
-def redact(text: str) -> str:
-    """`text` with key-shaped tokens replaced: a key put in a path, a query or a field
-    name is never echoed by a message or a log line."""
-    return _KEY_SHAPED.sub("chr_[redacted]", text)
 
 
 @functools.lru_cache(maxsize=256)  # a flood of refusals repeats a few envelopes

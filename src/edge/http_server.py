@@ -9,7 +9,6 @@ import asyncio
 import errno
 import http
 import logging
-import re
 import resource
 import socket
 import time
@@ -24,6 +23,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from chronicle.config import Settings
 from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.errors import HttpError
+from edge.redaction import redact_access_log
 
 log = logging.getLogger(__name__)
 
@@ -290,33 +290,6 @@ def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpProtocol]:
     """A protocol class of this server's own: the limits and book are per server."""
     attributes = {"limits": limits, "book": ConnectionBook(limits)}
     return type("EdgeHttpProtocol", (GuardedHttpProtocol,), attributes)
-
-
-# The access log
-
-
-# A key's shape (chronicle.credentials) as it appears in a raw path or query: like
-# edge.errors.redact, but also with the underscores percent-encoded, and any `chr_…`.
-_KEY = re.compile(r"chr(?:_|%5f)(?:[0-9a-z]|_|%5f)*", re.IGNORECASE)
-
-
-def redact_keys(text: str) -> str:
-    return _KEY.sub("chr_[redacted]", text)
-
-
-class RedactKeys(logging.Filter):
-    """A key put in a path or query never reaches the access log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact_keys(a) if isinstance(a, str) else a for a in record.args)
-        return True
-
-
-def redact_access_log() -> None:
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactKeys) for f in access.filters):
-        access.addFilter(RedactKeys())
 
 
 # Clients that leave mid-body

@@ -50,28 +50,6 @@ _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
 _HEX_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
 
-_SIGNATURE_PARAM = re.compile(r"((?:^|[?&])(?:signature|X-Amz-Signature)=)[^&\s]*", re.I)
-
-
-class RedactSignatures(logging.Filter):
-    """A signed download URL is a credential for 7 days: the access log keeps the path
-    but not the signature."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                _SIGNATURE_PARAM.sub(r"\1(redacted)", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        return True
-
-
-def redact_access_log() -> None:
-    access = logging.getLogger("uvicorn.access")
-    if not any(isinstance(f, RedactSignatures) for f in access.filters):
-        access.addFilter(RedactSignatures())
-
-
 def _bad_file(message: str) -> Refused:
     return Refused(HttpError.of(400, message, ErrorReason.FILE_UPLOAD_ERROR))
 
@@ -216,7 +194,6 @@ def upload_routes(settings: Settings) -> list[Route]:
     """The POST target and the signed GET, for the local backend (none for S3)."""
     if settings.upload_backend != "local":
         return []
-    redact_access_log()
     # The parser warns once per malformed body, which anyone can send: the client gets
     # its 400, and the log stays readable.
     logging.getLogger("python_multipart").setLevel(logging.ERROR)

@@ -131,11 +131,11 @@ def test_the_embedded_signing_key_is_made_once_and_private(tmp_path: Path) -> No
 def test_the_access_log_keeps_no_signature() -> None:
     import logging
 
-    from edge.local_files import RedactSignatures
+    from edge.redaction import RedactSecrets
 
     path = "/api/v1/uploads/local/ws_a/att_b/n.txt?expires=1&signature=abcdef0123&x=1"
     record = logging.LogRecord("uvicorn.access", logging.INFO, "", 0, "%s %s", ("GET", path), None)
-    assert RedactSignatures().filter(record)
+    assert RedactSecrets().filter(record)
     assert record.getMessage() == (
         "GET /api/v1/uploads/local/ws_a/att_b/n.txt?expires=1&signature=(redacted)&x=1"
     )

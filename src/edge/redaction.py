@@ -1,0 +1,32 @@
+"""What the edge never repeats in a message or a log line: API keys, wherever a client
+put them (path, query, field name; also with the underscores percent-encoded), and the
+signatures of download links, each a credential for days."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+# Any `chr_…`: complete keys, cut-off ones, and kinds not issued yet alike.
+_KEY = re.compile(r"chr(?:_|%5f)(?:[0-9a-z]|_|%5f)*", re.IGNORECASE)
+_SIGNATURE_PARAM = re.compile(r"((?:^|[?&])(?:signature|X-Amz-Signature)=)[^&\s]*", re.I)
+
+
+def redact(text: str) -> str:
+    text = _KEY.sub("chr_[redacted]", text)
+    return _SIGNATURE_PARAM.sub(r"\1(redacted)", text)
+
+
+class RedactSecrets(logging.Filter):
+    """Applied to uvicorn's access log, whose arguments hold the raw path and query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        return True
+
+
+def redact_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactSecrets) for f in access.filters):
+        access.addFilter(RedactSecrets())
