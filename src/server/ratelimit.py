@@ -1,80 +1,213 @@
-"""Per-key rate limits (GCRA, see `chronicle.gcra`), two backends behind one `Limiter`
-interface: in-process (one process's own allowance) and Redis (one allowance shared
-by every process).
-"""
+"""Per-key rate limits (GCRA, see `chronicle.gcra`), two backends behind one async
+`Limiter` interface: in-process (one process's own allowance) and Redis (one allowance
+shared by every process).
+
+The interceptor awaits `hit` on the server's event loop, so the Redis backend never
+blocks it: the requests of one loop tick go to Redis together, in one script call, and
+a Redis that stops answering is given up on at once for a while (a circuit breaker)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import redis
+import redis.asyncio
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from chronicle.config import RateLimit
-from chronicle.gcra import Decision
+from chronicle.gcra import Decision, InProcessLimiter
+from server.circuit_breaker import CircuitBreaker
 from server.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
+# After a Redis failure (a timeout included), how long every request is answered by the
+# fail-open/closed policy at once, before one batch probes Redis again.
+BREAKER_OPEN_SECONDS = 1.0
+
 
 class Limiter(Protocol):
-    def hit(self, key: str, rate: RateLimit) -> Decision: ...
+    async def hit(self, key: str, rate: RateLimit) -> Decision: ...
 
 
-# GCRA in one round trip, atomic in Redis, on Redis's clock so every process agrees.
+class LocalLimiter:
+    """The in-process GCRA behind the async interface (it never waits on anything)."""
+
+    def __init__(self, limiter: InProcessLimiter | None = None) -> None:
+        self._limiter = limiter or InProcessLimiter()
+
+    async def hit(self, key: str, rate: RateLimit) -> Decision:
+        return self._limiter.hit(key, rate)
+
+
+# GCRA for every key of a batch in one call, atomic in Redis, on Redis's clock so every
+# process agrees. A key may come twice in one batch: each hit sees the ones before it.
+# One string back ("allowed remaining reset_us wait_us" per key): cheaper to parse in
+# Python than a nested reply.
 _GCRA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local interval = tonumber(ARGV[1])
-local period = tonumber(ARGV[2])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-local new_tat = tat + interval
-local wait = new_tat - period - now
-if wait > 0 then
-  return {0, 0, tat - now, wait}
+local out = {}
+for i, key in ipairs(KEYS) do
+  local interval = tonumber(ARGV[2 * i - 1])
+  local period = tonumber(ARGV[2 * i])
+  local tat = tonumber(redis.call('GET', key) or now)
+  if tat < now then tat = now end
+  local new_tat = tat + interval
+  local wait = new_tat - period - now
+  if wait > 0 then
+    out[i] = string.format('0 0 %d %d', tat - now, wait)
+  else
+    redis.call('SET', key, new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1)
+    out[i] = string.format('1 %d %d 0', math.floor((period - (new_tat - now)) / interval),
+                           new_tat - now)
+  end
 end
-redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil((new_tat - now) / 1000) + 1)
-return {1, math.floor((period - (new_tat - now)) / interval), new_tat - now, 0}
+return table.concat(out, ' ')
 """
+
+# One batch's round trip: keys and their (interval_us, period_us) pairs, flattened.
+RoundTrip = Callable[[list[str], list[float]], Awaitable[bytes | str]]
+
+
+@dataclass
+class _Hit:
+    key: str
+    rate: RateLimit
+    answer: asyncio.Future[Decision | None]  # None: Redis did not answer
 
 
 class RedisLimiter:
     """The allowance shared by every process, kept in Redis (`CHRONICLE_REDIS_URL`).
 
-    Redis down or slower than `timeout`: fail open (allow, with a warning at most every
-    ten seconds) by default, or fail closed (503) when configured. Never a 500."""
+    Redis down, or slower than `timeout`: fail open (allow, with a warning at most every
+    ten seconds) by default, or fail closed (503) when configured; and for
+    BREAKER_OPEN_SECONDS after that, every request is answered so at once. Never a 500.
+    `round_trip` replaces Redis in tests."""
 
-    def __init__(self, url: str, *, timeout: float = 0.05, fail_open: bool = True) -> None:
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
-        )
-        self._script = self._client.register_script(_GCRA)
+    def __init__(
+        self,
+        url: str = "",
+        *,
+        timeout: float = 0.05,
+        fail_open: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        round_trip: RoundTrip | None = None,
+    ) -> None:
+        self._timeout = timeout
         self._fail_open = fail_open
-        self._warned = 0.0
+        self._breaker = CircuitBreaker(BREAKER_OPEN_SECONDS, clock)
+        self._round_trip = round_trip or _redis_round_trip(url, timeout)
+        self._pending: list[_Hit] = []
+        self._scheduled = False
+        self._in_flight: asyncio.Task[None] | None = None
+        self._warned = float("-inf")
+        self.round_trips = 0  # batches sent to Redis (tests, the bench)
 
-    def hit(self, key: str, rate: RateLimit) -> Decision:
-        interval_us = rate.per_seconds * 1_000_000 / rate.count
+    async def hit(self, key: str, rate: RateLimit) -> Decision:
+        if not self._breaker.available():
+            return self._unavailable(rate)
+        loop = asyncio.get_running_loop()
+        hit = _Hit(key, rate, loop.create_future())
+        self._pending.append(hit)
+        if not self._scheduled and self._in_flight is None:
+            # Sent once the requests ready in this loop tick have all been added.
+            self._scheduled = True
+            loop.call_soon(self._flush)
+        decision = await hit.answer
+        return decision if decision is not None else self._unavailable(rate)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if self._in_flight is not None or not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        if not self._breaker.begin():  # opened while these waited: answer them now
+            _answer(batch, None)
+            return
+        self._in_flight = asyncio.get_running_loop().create_task(self._send(batch))
+
+    async def _send(self, batch: list[_Hit]) -> None:
+        keys = [f"chronicle:ratelimit:{hit.key}" for hit in batch]
+        args: list[float] = []
+        for hit in batch:
+            args += [hit.rate.per_seconds * 1_000_000 / hit.rate.count, hit.rate.per_seconds * 1e6]
+        self.round_trips += 1
         try:
-            allowed, remaining, reset_us, wait_us = self._script(
-                keys=[f"chronicle:ratelimit:{key}"],
-                args=[interval_us, rate.per_seconds * 1_000_000],
-            )
-        except redis.RedisError as exc:
-            return self._unavailable(rate, exc)
-        return Decision(
-            bool(allowed), rate.count, int(remaining), int(reset_us) / 1e6, int(wait_us) / 1e6
-        )
+            reply = await asyncio.wait_for(self._round_trip(keys, args), self._timeout)
+            decisions = _decisions(batch, reply)
+        except (redis.RedisError, OSError, TimeoutError, ValueError) as exc:
+            self._breaker.failed()
+            self._warn(exc)
+            _answer(batch, None)
+        else:
+            self._breaker.succeeded()
+            for hit, decision in zip(batch, decisions, strict=True):
+                if not hit.answer.done():  # its call may have been cancelled
+                    hit.answer.set_result(decision)
+        finally:
+            self._in_flight = None
+            if self._pending:  # what arrived meanwhile goes now, as one batch
+                self._flush()
 
-    def _unavailable(self, rate: RateLimit, exc: Exception) -> Decision:
+    def _warn(self, exc: Exception) -> None:
         if time.monotonic() - self._warned > 10:
             self._warned = time.monotonic()
             log.warning(
-                "rate limits: Redis unavailable (%s); failing %s",
+                "rate limits: Redis unavailable (%s); failing %s for the next %g s",
                 type(exc).__name__,
                 "open" if self._fail_open else "closed",
+                BREAKER_OPEN_SECONDS,
             )
+
+    def _unavailable(self, rate: RateLimit) -> Decision:
         if not self._fail_open:
             raise Unavailable("Rate limits cannot be checked right now; retry shortly")
         return Decision(True, rate.count, rate.count, 0.0, 0.0)
+
+
+def _answer(batch: list[_Hit], decision: Decision | None) -> None:
+    for hit in batch:
+        if not hit.answer.done():
+            hit.answer.set_result(decision)
+
+
+def _decisions(batch: list[_Hit], reply: bytes | str) -> list[Decision]:
+    text = reply.decode("ascii") if isinstance(reply, bytes) else reply
+    fields = [int(f) for f in text.split()]
+    if len(fields) != 4 * len(batch):
+        raise ValueError(f"{len(fields)} fields for {len(batch)} keys")
+    return [
+        Decision(
+            bool(fields[i]),
+            hit.rate.count,
+            fields[i + 1],
+            fields[i + 2] / 1e6,
+            fields[i + 3] / 1e6,
+        )
+        for hit, i in zip(batch, range(0, len(fields), 4), strict=True)
+    ]
+
+
+def _redis_round_trip(url: str, timeout: float) -> RoundTrip:
+    # No retries inside redis-py (its default is 10, with back-off): a slow Redis must
+    # cost one timeout, after which the breaker decides.
+    client = redis.asyncio.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+    )
+    script = client.register_script(_GCRA)
+
+    async def round_trip(keys: list[str], args: list[float]) -> bytes | str:
+        reply: bytes | str = await script(keys=keys, args=args)
+        return reply
+
+    return round_trip
