@@ -28,8 +28,12 @@ from server.errors import Unavailable
 log = logging.getLogger(__name__)
 
 # After a Redis failure (a timeout included), how long every request is answered by the
-# fail-open/closed policy at once, before one batch probes Redis again.
+# fail-open/closed policy at once, before a probe asks Redis again.
 BREAKER_OPEN_SECONDS = 1.0
+# The bound on a round trip over a new connection (connect, maybe loading the script):
+# CHRONICLE_REDIS_TIMEOUT (50 ms) is for a warm one; a cold start on a busy machine may
+# need more, and only the first batch, or a background probe, ever waits on it.
+COLD_SECONDS = 0.5
 
 
 class Limiter(Protocol):
@@ -87,8 +91,10 @@ class RedisLimiter:
     """The allowance shared by every process, kept in Redis (`CHRONICLE_REDIS_URL`).
 
     Redis down, or slower than `timeout`: fail open (allow, with a warning at most every
-    ten seconds) by default, or fail closed (503) when configured; and for
-    BREAKER_OPEN_SECONDS after that, every request is answered so at once. Never a 500.
+    ten seconds) by default, or fail closed (503) when configured. After such a failure
+    the circuit is open: requests are answered so at once, without Redis, while a probe
+    in the background (every BREAKER_OPEN_SECONDS) waits for Redis to answer again. So
+    a hung Redis costs the requests of one batch one timeout. Never a 500.
     `round_trip` replaces Redis in tests."""
 
     def __init__(
@@ -101,17 +107,26 @@ class RedisLimiter:
         round_trip: RoundTrip | None = None,
     ) -> None:
         self._timeout = timeout
+        self._cold_timeout = max(timeout, COLD_SECONDS)
         self._fail_open = fail_open
         self._breaker = CircuitBreaker(BREAKER_OPEN_SECONDS, clock)
-        self._round_trip = round_trip or _redis_round_trip(url, timeout)
+        self._round_trip = round_trip or _redis_round_trip(url, self._cold_timeout)
+        self._warm = False  # a connection is open and the script loaded
         self._pending: list[_Hit] = []
         self._scheduled = False
         self._in_flight: asyncio.Task[None] | None = None
+        self._probe: asyncio.Task[None] | None = None
         self._warned = float("-inf")
-        self.round_trips = 0  # batches sent to Redis (tests, the bench)
+        self.round_trips = 0  # batches and probes sent to Redis (tests, the bench)
+
+    @property
+    def probing(self) -> bool:
+        """Whether a probe is out (tests wait for its end)."""
+        return self._probe is not None
 
     async def hit(self, key: str, rate: RateLimit) -> Decision:
-        if not self._breaker.available():
+        if not self._breaker.closed:
+            self._start_probe()
             return self._unavailable(rate)
         loop = asyncio.get_running_loop()
         hit = _Hit(key, rate, loop.create_future())
@@ -128,9 +143,10 @@ class RedisLimiter:
         if self._in_flight is not None or not self._pending:
             return
         batch, self._pending = self._pending, []
-        if not self._breaker.begin():  # opened while these waited: answer them now
+        if not self._breaker.closed:  # opened while these waited: answer them now
             _answer(batch, None)
             return
+        self.round_trips += 1
         self._in_flight = asyncio.get_running_loop().create_task(self._send(batch))
 
     async def _send(self, batch: list[_Hit]) -> None:
@@ -138,16 +154,13 @@ class RedisLimiter:
         args: list[float] = []
         for hit in batch:
             args += [hit.rate.per_seconds * 1_000_000 / hit.rate.count, hit.rate.per_seconds * 1e6]
-        self.round_trips += 1
         try:
-            reply = await asyncio.wait_for(self._round_trip(keys, args), self._timeout)
+            reply = await self._attempt(keys, args)
             decisions = _decisions(batch, reply)
-        except (redis.RedisError, OSError, TimeoutError, ValueError) as exc:
-            self._breaker.failed()
-            self._warn(exc)
+        except _FAILURES as exc:
+            self._failed(exc)
             _answer(batch, None)
         else:
-            self._breaker.succeeded()
             for hit, decision in zip(batch, decisions, strict=True):
                 if not hit.answer.done():  # its call may have been cancelled
                     hit.answer.set_result(decision)
@@ -156,20 +169,48 @@ class RedisLimiter:
             if self._pending:  # what arrived meanwhile goes now, as one batch
                 self._flush()
 
-    def _warn(self, exc: Exception) -> None:
+    async def _attempt(self, keys: list[str], args: list[float]) -> bytes | str:
+        """One round trip, bounded: `timeout` on a warm connection; the first one on a
+        new connection (connect, maybe loading the script) gets COLD_SECONDS."""
+        bound = self._timeout if self._warm else self._cold_timeout
+        reply = await asyncio.wait_for(self._round_trip(keys, args), bound)
+        self._breaker.succeeded()
+        self._warm = True
+        return reply
+
+    def _failed(self, exc: Exception) -> None:
+        self._breaker.failed()
+        self._warm = False  # redis-py drops a connection whose reply was abandoned
         if time.monotonic() - self._warned > 10:
             self._warned = time.monotonic()
             log.warning(
-                "rate limits: Redis unavailable (%s); failing %s for the next %g s",
+                "rate limits: Redis unavailable (%s); failing %s until it answers again",
                 type(exc).__name__,
                 "open" if self._fail_open else "closed",
-                BREAKER_OPEN_SECONDS,
             )
+
+    def _start_probe(self) -> None:
+        """While open: once a probe is due, one round trip with no keys in the
+        background; its success closes the circuit for the requests after it."""
+        if self._probe is None and self._breaker.begin():
+            self.round_trips += 1
+            self._probe = asyncio.get_running_loop().create_task(self._run_probe())
+
+    async def _run_probe(self) -> None:
+        try:
+            await self._attempt([], [])
+        except _FAILURES as exc:
+            self._failed(exc)
+        finally:
+            self._probe = None
 
     def _unavailable(self, rate: RateLimit) -> Decision:
         if not self._fail_open:
             raise Unavailable("Rate limits cannot be checked right now; retry shortly")
         return Decision(True, rate.count, rate.count, 0.0, 0.0)
+
+
+_FAILURES = (redis.RedisError, OSError, TimeoutError, ValueError)
 
 
 def _answer(batch: list[_Hit], decision: Decision | None) -> None:
@@ -197,7 +238,8 @@ def _decisions(batch: list[_Hit], reply: bytes | str) -> list[Decision]:
 
 def _redis_round_trip(url: str, timeout: float) -> RoundTrip:
     # No retries inside redis-py (its default is 10, with back-off): a slow Redis must
-    # cost one timeout, after which the breaker decides.
+    # cost one timeout, after which the breaker decides. `timeout` is the longest bound
+    # (asyncio's wait_for sets the shorter one of a warm connection).
     client = redis.asyncio.Redis.from_url(
         url,
         socket_timeout=timeout,
