@@ -9,6 +9,7 @@ a Redis that stops answering is given up on at once for a while (a circuit break
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -16,14 +17,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis
-import redis.asyncio
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
 from chronicle.config import RateLimit
 from chronicle.gcra import Decision, InProcessLimiter
 from server.circuit_breaker import CircuitBreaker
 from server.errors import Unavailable
+from server.redis_wire import RedisReplyError, WireClient
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +109,7 @@ class RedisLimiter:
         self._cold_timeout = max(timeout, COLD_SECONDS)
         self._fail_open = fail_open
         self._breaker = CircuitBreaker(BREAKER_OPEN_SECONDS, clock)
-        self._round_trip = round_trip or _redis_round_trip(url, self._cold_timeout)
+        self._round_trip = round_trip or _redis_round_trip(url)
         self._warm = False  # a connection is open and the script loaded
         self._pending: list[_Hit] = []
         self._scheduled = False
@@ -236,20 +235,24 @@ def _decisions(batch: list[_Hit], reply: bytes | str) -> list[Decision]:
     ]
 
 
-def _redis_round_trip(url: str, timeout: float) -> RoundTrip:
-    # No retries inside redis-py (its default is 10, with back-off): a slow Redis must
-    # cost one timeout, after which the breaker decides. `timeout` is the longest bound
-    # (asyncio's wait_for sets the shorter one of a warm connection).
-    client = redis.asyncio.Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
-    )
-    script = client.register_script(_GCRA)
+def _redis_round_trip(url: str) -> RoundTrip:
+    """EVALSHA over a minimal client of our own (`redis_wire`: redis.asyncio's cost per
+    command would be most of the limiter's); EVAL once when Redis lacks the script."""
+    client = WireClient(url)
+    script = _GCRA.encode()
+    sha = hashlib.sha1(script, usedforsecurity=False).hexdigest().encode()
 
     async def round_trip(keys: list[str], args: list[float]) -> bytes | str:
-        reply: bytes | str = await script(keys=keys, args=args)
+        parts = [str(len(keys)).encode(), *(k.encode() for k in keys)]
+        parts += [repr(a).encode() for a in args]
+        try:
+            reply = await client.execute(b"EVALSHA", sha, *parts)
+        except RedisReplyError as exc:
+            if not str(exc).startswith("NOSCRIPT"):
+                raise
+            reply = await client.execute(b"EVAL", script, *parts)
+        if not isinstance(reply, bytes):
+            raise ValueError(f"unexpected reply {reply!r}")
         return reply
 
     return round_trip
