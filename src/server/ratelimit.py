@@ -9,6 +9,8 @@ a Redis that stops answering is given up on at once for a while (a circuit break
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import hashlib
 import logging
 import time
@@ -22,7 +24,7 @@ from chronicle.config import RateLimit
 from chronicle.gcra import Decision, InProcessLimiter
 from server.circuit_breaker import CircuitBreaker
 from server.errors import Unavailable
-from server.redis_wire import RedisReplyError, WireClient
+from server.redis_wire import WireClient
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ return table.concat(out, ' ')
 """
 
 # One batch's round trip: keys and their (interval_us, period_us) pairs, flattened.
-RoundTrip = Callable[[list[str], list[float]], Awaitable[bytes | str]]
+RoundTrip = Callable[[list[str], list[float]], Awaitable[object]]
 
 
 @dataclass
@@ -112,9 +114,8 @@ class RedisLimiter:
         self._round_trip = round_trip or _redis_round_trip(url)
         self._warm = False  # a connection is open and the script loaded
         self._pending: list[_Hit] = []
-        self._scheduled = False
-        self._in_flight: asyncio.Task[None] | None = None
-        self._probe: asyncio.Task[None] | None = None
+        self._in_flight: asyncio.Future[object] | None = None
+        self._probe: asyncio.Future[object] | None = None
         self._warned = float("-inf")
         self.round_trips = 0  # batches and probes sent to Redis (tests, the bench)
 
@@ -127,59 +128,76 @@ class RedisLimiter:
         if not self._breaker.closed:
             self._start_probe()
             return self._unavailable(rate)
-        loop = asyncio.get_running_loop()
-        hit = _Hit(key, rate, loop.create_future())
+        hit = _Hit(key, rate, asyncio.get_running_loop().create_future())
         self._pending.append(hit)
-        if not self._scheduled and self._in_flight is None:
-            # Sent once the requests ready in this loop tick have all been added.
-            self._scheduled = True
-            loop.call_soon(self._flush)
+        if self._in_flight is None:
+            # Nothing out: sent at once. Otherwise it waits for the batch out, with
+            # every other request that arrives meanwhile: the busier the loop, the
+            # bigger the batches, and never more than one round trip at a time.
+            self._flush()
         decision = await hit.answer
         return decision if decision is not None else self._unavailable(rate)
 
     def _flush(self) -> None:
-        self._scheduled = False
+        # Callbacks, not a task per batch: with one request per round trip (a loop
+        # that is not saturated), a task and wait_for cost more than the round trip.
         if self._in_flight is not None or not self._pending:
             return
         batch, self._pending = self._pending, []
         if not self._breaker.closed:  # opened while these waited: answer them now
             _answer(batch, None)
             return
-        self.round_trips += 1
-        self._in_flight = asyncio.get_running_loop().create_task(self._send(batch))
-
-    async def _send(self, batch: list[_Hit]) -> None:
         keys = [f"chronicle:ratelimit:{hit.key}" for hit in batch]
         args: list[float] = []
         for hit in batch:
             args += [hit.rate.per_seconds * 1_000_000 / hit.rate.count, hit.rate.per_seconds * 1e6]
+        reply = self._start(keys, args)
+        self._in_flight = reply
+        reply.add_done_callback(functools.partial(self._finish, batch))
+
+    def _finish(self, batch: list[_Hit], reply: asyncio.Future[object]) -> None:
+        self._in_flight = None
         try:
-            reply = await self._attempt(keys, args)
-            decisions = _decisions(batch, reply)
-        except _FAILURES as exc:
-            self._failed(exc)
+            decisions = _decisions(batch, self._outcome(reply))
+        except _FAILURES:
             _answer(batch, None)
         else:
             for hit, decision in zip(batch, decisions, strict=True):
                 if not hit.answer.done():  # its call may have been cancelled
                     hit.answer.set_result(decision)
-        finally:
-            self._in_flight = None
-            if self._pending:  # what arrived meanwhile goes now, as one batch
-                self._flush()
+        if self._pending:  # what arrived meanwhile goes now, as one batch
+            self._flush()
 
-    async def _attempt(self, keys: list[str], args: list[float]) -> bytes | str:
+    def _start(self, keys: list[str], args: list[float]) -> asyncio.Future[object]:
         """One round trip, bounded: `timeout` on a warm connection; the first one on a
-        new connection (connect, maybe loading the script) gets COLD_SECONDS."""
+        new connection (connect, load the script) gets COLD_SECONDS. Cancelled when
+        the bound passes (see `_outcome`)."""
+        self.round_trips += 1
         bound = self._timeout if self._warm else self._cold_timeout
-        reply = await asyncio.wait_for(self._round_trip(keys, args), bound)
+        reply = asyncio.ensure_future(self._round_trip(keys, args))
+        timer = asyncio.get_running_loop().call_later(bound, reply.cancel)
+        reply.add_done_callback(lambda _: timer.cancel())
+        return reply
+
+    def _outcome(self, reply: asyncio.Future[object]) -> bytes | str:
+        """The reply of a finished round trip, telling the breaker how it went; raises
+        the failure (TimeoutError when the bound cancelled it)."""
+        try:
+            if reply.cancelled():
+                raise TimeoutError("no answer from Redis in time")
+            result = reply.result()
+            if not isinstance(result, bytes | str):
+                raise ValueError("unexpected reply from Redis")
+        except _FAILURES as exc:
+            self._failed(exc)
+            raise
         self._breaker.succeeded()
         self._warm = True
-        return reply
+        return result
 
     def _failed(self, exc: Exception) -> None:
         self._breaker.failed()
-        self._warm = False  # redis-py drops a connection whose reply was abandoned
+        self._warm = False  # the client drops a connection whose reply was abandoned
         if time.monotonic() - self._warned > 10:
             self._warned = time.monotonic()
             log.warning(
@@ -192,16 +210,13 @@ class RedisLimiter:
         """While open: once a probe is due, one round trip with no keys in the
         background; its success closes the circuit for the requests after it."""
         if self._probe is None and self._breaker.begin():
-            self.round_trips += 1
-            self._probe = asyncio.get_running_loop().create_task(self._run_probe())
+            self._probe = self._start([], [])
+            self._probe.add_done_callback(self._probed)
 
-    async def _run_probe(self) -> None:
-        try:
-            await self._attempt([], [])
-        except _FAILURES as exc:
-            self._failed(exc)
-        finally:
-            self._probe = None
+    def _probed(self, reply: asyncio.Future[object]) -> None:
+        self._probe = None
+        with contextlib.suppress(*_FAILURES):
+            self._outcome(reply)
 
     def _unavailable(self, rate: RateLimit) -> Decision:
         if not self._fail_open:
@@ -237,22 +252,16 @@ def _decisions(batch: list[_Hit], reply: bytes | str) -> list[Decision]:
 
 def _redis_round_trip(url: str) -> RoundTrip:
     """EVALSHA over a minimal client of our own (`redis_wire`: redis.asyncio's cost per
-    command would be most of the limiter's); EVAL once when Redis lacks the script."""
-    client = WireClient(url)
+    command would be most of the limiter's). Each new connection loads the script
+    first, so EVALSHA finds it (after a SCRIPT FLUSH, a failure: the breaker's probe
+    reconnects, which loads it again)."""
     script = _GCRA.encode()
+    client = WireClient(url, on_connect=[(b"SCRIPT", b"LOAD", script)])
     sha = hashlib.sha1(script, usedforsecurity=False).hexdigest().encode()
 
-    async def round_trip(keys: list[str], args: list[float]) -> bytes | str:
+    def round_trip(keys: list[str], args: list[float]) -> Awaitable[object]:
         parts = [str(len(keys)).encode(), *(k.encode() for k in keys)]
         parts += [repr(a).encode() for a in args]
-        try:
-            reply = await client.execute(b"EVALSHA", sha, *parts)
-        except RedisReplyError as exc:
-            if not str(exc).startswith("NOSCRIPT"):
-                raise
-            reply = await client.execute(b"EVAL", script, *parts)
-        if not isinstance(reply, bytes):
-            raise ValueError(f"unexpected reply {reply!r}")
-        return reply
+        return client.send(b"EVALSHA", sha, *parts)
 
     return round_trip

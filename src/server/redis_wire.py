@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
 import redis
@@ -109,10 +109,10 @@ _LINE_REPLIES: defaultdict[bytes, Callable[[bytes], Reply | RedisReplyError]] = 
 
 
 class WireClient:
-    """Connects on first use (and again after any failure); `redis://` and `rediss://`
-    URLs, with a password (and user) and a database number."""
+    """Connects on first use (and again after any failure), then runs `on_connect`;
+    `redis://` and `rediss://` URLs, with a password (and user) and a database number."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, on_connect: Sequence[tuple[bytes, ...]] = ()) -> None:
         parts = urlsplit(url)
         if parts.scheme not in {"redis", "rediss"}:
             raise ValueError(f"unsupported Redis URL scheme {parts.scheme!r}")
@@ -128,39 +128,38 @@ class WireClient:
         database = parts.path.strip("/")
         if database and database != "0":
             self._hello.append(_command(b"SELECT", database.encode()))
+        self._hello += [_command(*command) for command in on_connect]
         self._protocol: _Protocol | None = None
-        self._connecting: asyncio.Future[_Protocol] | None = None
 
-    async def _connection(self) -> _Protocol:
-        if self._protocol is not None and self._protocol.lost is None:
-            return self._protocol
-        if self._connecting is None:
-            self._connecting = asyncio.ensure_future(self._connect())
-        try:
-            return await asyncio.shield(self._connecting)
-        finally:
-            if self._connecting.done():
-                self._connecting = None
+    def send(self, *parts: bytes) -> asyncio.Future[Reply]:
+        """The command's reply, to await: a plain future on an open connection (no task),
+        else connecting first. After a failure other than an error reply, or when the
+        caller cancels it (a timeout), the connection is dropped, since a reply still on
+        its way would be misread as the next one's."""
+        protocol = self._protocol
+        if protocol is not None and protocol.lost is None:
+            reply = protocol.send(_command(*parts))
+        else:
+            reply = asyncio.ensure_future(self._connect_and_send(_command(*parts)))
+        reply.add_done_callback(self._drop_unless_answered)
+        return reply
 
-    async def _connect(self) -> _Protocol:
+    async def _connect_and_send(self, payload: bytes) -> Reply:
+        self.drop()
         loop = asyncio.get_running_loop()
         _, protocol = await loop.create_connection(_Protocol, self._host, self._port, ssl=self._ssl)
-        for hello in self._hello:
-            await protocol.send(hello)
-        self._protocol = protocol
-        return protocol
-
-    async def execute(self, *parts: bytes) -> Reply:
-        """One command's reply; on a failure or when its caller stops waiting (a
-        timeout), the connection is dropped, since later replies would be misread."""
-        protocol = await self._connection()
         try:
-            return await protocol.send(_command(*parts))
-        except RedisReplyError:
-            raise
+            for hello in self._hello:
+                await protocol.send(hello)
         except BaseException:
-            self.drop()
+            protocol.close()
             raise
+        self._protocol = protocol
+        return await protocol.send(payload)
+
+    def _drop_unless_answered(self, reply: asyncio.Future[Reply]) -> None:
+        if reply.cancelled() or not isinstance(reply.exception(), RedisReplyError | None):
+            self.drop()
 
     def drop(self) -> None:
         if self._protocol is not None:
