@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 # After a Redis failure (a timeout included), how long every request is answered by the
 # fail-open/closed policy at once, before a probe asks Redis again.
 BREAKER_OPEN_SECONDS = 1.0
+# How long the first request of a batch waits for others to join it. On a busy server
+# requests seldom overlap a round trip (~50 µs on loopback); gathered for 1 ms they go
+# ~2 at a time at ~2,500 requests/s, which halves what Redis and the client spend on
+# each, for 1 ms more latency on a limited request.
+GATHER_SECONDS = 0.001
 # The bound on a round trip over a new connection (connect, maybe loading the script):
 # CHRONICLE_REDIS_TIMEOUT (50 ms) is for a warm one; a cold start on a busy machine may
 # need more, and only the first batch, or a background probe, ever waits on it.
@@ -114,6 +119,7 @@ class RedisLimiter:
         self._round_trip = round_trip or _redis_round_trip(url)
         self._warm = False  # a connection is open and the script loaded
         self._pending: list[_Hit] = []
+        self._timer: asyncio.TimerHandle | None = None
         self._in_flight: asyncio.Future[object] | None = None
         self._probe: asyncio.Future[object] | None = None
         self._warned = float("-inf")
@@ -130,13 +136,17 @@ class RedisLimiter:
             return self._unavailable(rate)
         hit = _Hit(key, rate, asyncio.get_running_loop().create_future())
         self._pending.append(hit)
-        if self._in_flight is None:
-            # Nothing out: sent at once. Otherwise it waits for the batch out, with
-            # every other request that arrives meanwhile: the busier the loop, the
-            # bigger the batches, and never more than one round trip at a time.
-            self._flush()
+        if self._in_flight is None and self._timer is None:
+            # The first of a batch: sent with whatever else arrives within
+            # GATHER_SECONDS. While a batch is out, the next one waits for it instead:
+            # never more than one round trip at a time.
+            self._timer = asyncio.get_running_loop().call_later(GATHER_SECONDS, self._gathered)
         decision = await hit.answer
         return decision if decision is not None else self._unavailable(rate)
+
+    def _gathered(self) -> None:
+        self._timer = None
+        self._flush()
 
     def _flush(self) -> None:
         # Callbacks, not a task per batch: with one request per round trip (a loop

@@ -1,6 +1,6 @@
 """The Redis limiter's batching and circuit breaker, with a fake Redis: requests that
-arrive while a round trip is out go together in the next one, and a Redis that stops
-answering is given up on at once until a probe is due."""
+arrive together, or while a round trip is out, go in one round trip, and a Redis that
+stops answering is given up on at once until a probe is due."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ async def together(limiter: RedisLimiter, count: int, rate: RateLimit) -> list[D
     return list(await asyncio.gather(*(limiter.hit("k", rate) for _ in range(count))))
 
 
-def test_requests_arriving_while_one_is_out_make_one_round_trip_and_stay_exact(
+def test_requests_arriving_together_make_one_round_trip_and_stay_exact(
     fake: FakeRedis, clock: FakeClock
 ) -> None:
     limiter = limiter_on(fake, clock)
@@ -88,8 +88,7 @@ def test_requests_arriving_while_one_is_out_make_one_round_trip_and_stay_exact(
     assert [d.allowed for d in decisions] == [True] * 10 + [False] * 20
     assert [d.remaining for d in decisions[:10]] == list(range(9, -1, -1))
     assert decisions[10].retry_after_seconds == pytest.approx(6.0)
-    # The first went at once; the 29 that came while it was out, together.
-    assert [len(batch) for batch in fake.batches] == [1, 29]
+    assert [len(batch) for batch in fake.batches] == [30]
 
 
 def test_what_arrives_while_a_batch_is_out_goes_next_as_one_batch(
