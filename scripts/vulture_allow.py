@@ -10,6 +10,9 @@ _.ListApiKeyEvents, _.ListPresentations, _.DeletePresentation, _.SendGenerationM
 _.CreateUploadTarget
 _.intercept_service
 
+# asyncio calls a Protocol's callbacks by name (server/redis_wire.py).
+_.connection_made, _.connection_lost, _.data_received
+
 # python-multipart's parser calls these callbacks by name.
 _.on_part_begin, _.on_header_field, _.on_header_value, _.on_header_end
 _.on_headers_finished, _.on_part_data, _.on_part_end
