@@ -2,7 +2,8 @@
 
 Run from the repository root (needs /usr/bin/redis-server, or `redis-server` on PATH):
 
-    .venv/bin/python bench/redis.py [--duration 5] [--rounds 3] [--connections 50] [--keys 4]
+    .venv/bin/python bench/redis_faults.py [--duration 5] [--rounds 3] [--connections 50]
+        [--keys 4] [--redis-cpus CPUS]
 
 A redis-server of the run's own (a free port, no persistence) so it can be paused
 without touching any other. A gRPC server in this process (bench/harness.py),
@@ -25,37 +26,29 @@ status 0 when the run worked, targets met or not; 1 when it could not run or mor
 
 from __future__ import annotations
 
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
-# This file's name is the Redis client's: import the real package before the bench
-# directory (where `python bench/redis.py` puts this file) can shadow it.
-_BENCH = str(Path(__file__).resolve().parent)
-sys.path[:] = [p for p in sys.path if str(Path(p or ".").resolve()) != _BENCH]
-import redis  # noqa: E402
+import grpc
+import loads
+import redis
+import report
 
-sys.path.insert(0, _BENCH)
-
-import argparse  # noqa: E402
-import os  # noqa: E402
-import shutil  # noqa: E402
-import signal  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Iterator, Sequence  # noqa: E402
-from contextlib import contextmanager  # noqa: E402
-from dataclasses import replace  # noqa: E402
-
-import grpc  # noqa: E402
-import loads  # noqa: E402
-import report  # noqa: E402
-
-import harness  # noqa: E402
-from chronicle.config import Settings  # noqa: E402
-from server.app import settle_heap  # noqa: E402
-from server.container import Container  # noqa: E402
+import harness
+from chronicle.config import Settings
+from server.app import settle_heap
+from server.container import Container
 
 UP_TARGET = 0.90  # Redis up / in-process
 HUNG_TARGET = 0.80  # Redis hung / Redis up
