@@ -12,7 +12,8 @@ or more CPUs, this process and the servers get CPU 0, every load generator CPU 1
 1. Limiter cost (cost). A gRPC server in this process (bench/harness.py), GetCaller (a no-op
    behind the interceptor) driven by the load generator of bench/loads.py in a separate
    process, with three limiters in turn: none (every request allowed without bookkeeping),
-   the in-process GCRA, and the Redis GCRA (one Lua call per request). Ratio: limited / none.
+   the in-process GCRA, and the Redis GCRA (one Lua call per loop tick's requests).
+   Ratio: limited / none.
 2. Flood, the way public traffic comes (rest): `chronicle serve-edge` in front of the same
    server; valid GET /api/v1/caller from wrk alone (the baseline), then the same load while
    another process (bench/flood.mjs, Node: a Python sender would spend the load's CPU)
@@ -62,7 +63,7 @@ from chronicle.gcra import Decision, InProcessLimiter
 from server import key_material
 from server.app import settle_heap
 from server.container import Container
-from server.ratelimit import RedisLimiter
+from server.ratelimit import LocalLimiter, RedisLimiter
 
 FLOOD_TARGET = 0.70
 REST_PATH = "/api/v1/caller"  # GetCaller: a no-op behind the key check
@@ -78,7 +79,7 @@ FLOOD_KINDS = (
 class NoLimiter:
     """The baseline: no bookkeeping at all."""
 
-    def hit(self, key: str, rate: Any) -> Decision:
+    async def hit(self, key: str, rate: Any) -> Decision:
         return Decision(True, rate.count, rate.count, 0.0, 0.0)
 
 
@@ -86,7 +87,7 @@ def make_limiter(kind: str) -> Any:
     if kind == "none":
         return NoLimiter()
     if kind == "in-process":
-        return InProcessLimiter()
+        return LocalLimiter(InProcessLimiter())
     return RedisLimiter(REDIS_URL, timeout=1.0)
 
 

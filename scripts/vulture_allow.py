@@ -10,8 +10,9 @@ _.ListApiKeyEvents, _.ListPresentations, _.DeletePresentation, _.SendGenerationM
 _.CreateUploadTarget
 _.intercept_service
 
-# asyncio calls a protocol's data_received; uvicorn reads its request cycle's flag.
-_.data_received, _.disconnected
+# asyncio calls a Protocol's callbacks by name (edge/http_server.py, server/redis_wire.py);
+# uvicorn reads its request cycle's flag.
+_.connection_made, _.connection_lost, _.data_received, _.disconnected
 
 # python-multipart's parser calls these callbacks by name.
 _.on_part_begin, _.on_header_field, _.on_header_value, _.on_header_end

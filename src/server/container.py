@@ -55,9 +55,9 @@ class Container:
             return RedisLimiter(
                 s.redis_url, timeout=s.redis_timeout_seconds, fail_open=s.rate_limit_fail_open
             )
-        from chronicle.gcra import InProcessLimiter
+        from server.ratelimit import LocalLimiter
 
-        return InProcessLimiter()
+        return LocalLimiter()
 
     @cached_property
     def key_status(self) -> KeyStatusChannel:
@@ -68,12 +68,13 @@ class Container:
             return RedisKeyStatus(s.redis_url, timeout=s.redis_timeout_seconds)
         return NoChannel()
 
-    def key_changed(self, credential_id: str) -> None:
+    def key_changed(self, credential_id: str) -> bool:
         """After a committed revoke or rotation: this process re-reads the status at
-        once, and every other process is told (with Redis)."""
+        once, and every other process is told (with Redis). False: Redis did not take
+        the change (see `status_push.RedisKeyStatus.publish`)."""
         if "authenticator" in self.__dict__:
             self.authenticator.forget(credential_id)
-        self.key_status.publish(credential_id)
+        return self.key_status.publish(credential_id)
 
     @cached_property
     def store(self) -> FileStore:

@@ -200,7 +200,7 @@ class _Guard:
         trailers: tuple[tuple[str, str], ...] = _AUTHENTICATED
         try:
             self._authorise(principal)
-            decision = self._limit(principal)
+            decision = await self._limit(principal)
             if decision is not None:
                 trailers += decision.headers()
                 if not decision.allowed:
@@ -228,12 +228,12 @@ class _Guard:
         if principal.kind not in self._allowed:
             raise errors.CallerNotAllowed()
 
-    def _limit(self, principal: Principal) -> Decision | None:
+    async def _limit(self, principal: Principal) -> Decision | None:
         """One request from an API key's allowance (None: no allowance applies)."""
         if principal.kind != CallerKind.API_KEY:
             return None
         rate = principal.rate_limit or self._shared.default_rate
-        decision = self._shared.limiter.hit(principal.credential_id, rate)
+        decision = await self._shared.limiter.hit(principal.credential_id, rate)
         if not decision.allowed:
             self._shared.authenticator.tell_rate_limited(principal, rate)
         return decision

@@ -40,7 +40,10 @@ def server(container: Container, tenant: Tenant) -> grpc_testing.Server:
                 container.uow, "https://app.test", principal_of=lambda _ctx: principal_of(tenant)
             ),
             KEYS: ApiKeyServicer(
-                container.uow, container.hasher, forgotten.append, principal_of=lambda _ctx: admin
+                container.uow,
+                container.hasher,
+                lambda key_id: forgotten.append(key_id) is None,  # told
+                principal_of=lambda _ctx: admin,
             ),
             IDENTITY: IdentityServicer(
                 DEFAULT_RATE_LIMIT, principal_of=lambda _ctx: principal_of(tenant)

@@ -50,7 +50,7 @@ def test_a_status_is_served_from_the_cache_until_its_ttl_and_then_reread(
     assert uow.opened == opened + 1
 
 
-def test_while_pushed_the_ttl_is_the_longer_one(
+def test_while_the_push_is_confirmed_the_ttl_is_the_longer_one(
     uow: FakeUnitOfWork, hasher: key_material.SecretHasher
 ) -> None:
     clock = FakeClock()
@@ -59,10 +59,47 @@ def test_while_pushed_the_ttl_is_the_longer_one(
     cache.set_pushed(True)
     cache.get(_parsed(raw))
     opened = uow.opened
-    clock.now += 29
-    cache.get(_parsed(raw))
+    for _ in range(290):  # confirmed every 0.1 s, as the subscriber's pongs do
+        clock.now += 0.1
+        cache.set_pushed(True)
+        cache.get(_parsed(raw))
     assert uow.opened == opened
     cache.set_pushed(False)
+    cache.get(_parsed(raw))
+    assert uow.opened == opened + 1
+
+
+def test_a_push_no_longer_confirmed_lapses_by_itself_within_the_short_ttl(
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher
+) -> None:
+    """Redis paused: nobody says the push is down; the pongs just stop coming."""
+    clock = FakeClock()
+    raw = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t").raw
+    cache = StatusCache(lambda: uow, ttl=0.5, pushed_ttl=30, clock=clock)
+    cache.set_pushed(True)
+    cache.get(_parsed(raw))
+    opened = uow.opened
+    clock.now += 0.49
+    cache.get(_parsed(raw))
+    assert uow.opened == opened  # still confirmed, still cached
+    clock.now += 0.02
+    cache.get(_parsed(raw))
+    assert uow.opened == opened + 1  # lapsed: re-read as without Redis
+
+
+def test_a_push_confirmed_again_after_a_lapse_drops_every_cached_status(
+    uow: FakeUnitOfWork, hasher: key_material.SecretHasher
+) -> None:
+    """A change told while the push was down may have been lost."""
+    clock = FakeClock()
+    raw = key_service.create_api_key(uow, hasher, workspace_id="ws_a", actor="t").raw
+    cache = StatusCache(lambda: uow, ttl=0.5, pushed_ttl=30, clock=clock)
+    cache.set_pushed(True)
+    clock.now += 1.0  # lapsed
+    cache.get(_parsed(raw))
+    opened = uow.opened
+    clock.now += 0.1
+    cache.set_pushed(True)
     cache.get(_parsed(raw))
     assert uow.opened == opened + 1
 

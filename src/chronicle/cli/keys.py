@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
@@ -13,9 +14,29 @@ from chronicle.config import parse_duration
 if TYPE_CHECKING:  # each command imports its own pieces when it runs: `--help` stays quick
     from google.protobuf.message import Message
 
+    from server.container import Container
     from server.storage.models import ApiKey
 
 Row = TypeVar("Row")
+
+# The change is committed, but Redis did not take the news for the servers (README,
+# "Exit status"): 3, not 1, since running the command again is what to do.
+NOT_CONFIRMED = 3
+
+
+def _tell_servers(container: Container, credential_id: str) -> bool:
+    """After a committed revoke or rotation; when Redis did not take the change, one
+    line on stderr saying what is not confirmed (the caller then exits NOT_CONFIRMED)."""
+    if container.key_changed(credential_id):
+        return True
+    print(
+        f"chronicle: warning: {credential_id}: committed, but Redis did not confirm that "
+        "the servers were told; a server that still reaches Redis may honour the change "
+        "only after CHRONICLE_KEY_STATUS_REFRESH (servers that cannot reach it re-read "
+        "within 1 s). Run the command again to retry telling them.",
+        file=sys.stderr,
+    )
+    return False
 
 
 def cmd_workspace_create(args: argparse.Namespace) -> None:
@@ -105,8 +126,10 @@ def cmd_key_revoke(args: argparse.Namespace) -> None:
     container = container_from(args)
     with container.uow() as uow:
         row = key_service.revoke_api_key(uow, args.key_id, args.reason or "", CLI_ACTOR)
-    container.key_changed(row.id)
-    print(f"{row.id} revoked")
+    told = _tell_servers(container, row.id)
+    print(f"{row.id} revoked" + ("" if told else " (servers not confirmed told)"))
+    if not told:
+        raise SystemExit(NOT_CONFIRMED)
 
 
 def cmd_key_rotate(args: argparse.Namespace) -> None:
@@ -119,7 +142,7 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
             uow, container.hasher, args.key_id, grace=grace, actor=CLI_ACTOR
         )
         old_expiry = old.expires_at
-    container.key_changed(old.id)
+    told = _tell_servers(container, old.id)
     if args.json:
         previous = _key_json(old)
         print_json(
@@ -136,6 +159,8 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
             "The new key is shown once; store it now:"
         )
         print(issued.raw)
+    if not told:
+        raise SystemExit(NOT_CONFIRMED)
 
 
 def cmd_key_events(args: argparse.Namespace) -> None:
@@ -165,8 +190,10 @@ def cmd_service_token_revoke(args: argparse.Namespace) -> None:
     container = container_from(args)
     with container.uow() as uow:
         token = key_service.revoke_service_token(uow, args.token_id)
-    container.key_changed(token.id)
-    print(f"{token.id} revoked")
+    told = _tell_servers(container, token.id)
+    print(f"{token.id} revoked" + ("" if told else " (servers not confirmed told)"))
+    if not told:
+        raise SystemExit(NOT_CONFIRMED)
 
 
 def cmd_service_token_create(args: argparse.Namespace) -> None:

@@ -1,6 +1,11 @@
 """The cheap part of a key's state (revoked, expiry, workspace, limit), cached briefly so
 that a change committed by any process, CLI included, is honoured everywhere within
-`status_ttl` (< 1 s); while changes are pushed (`status_push`), for longer."""
+`status_ttl` (< 1 s); while changes are pushed (`status_push`), for longer.
+
+"Pushed" is a lease, checked at each lookup: every confirmation that the push works (a
+timely pong on the subscription) holds for `ttl` seconds. A push that silently stalls
+(Redis paused, a partition) stops confirming, so within `ttl` statuses are re-read as
+without Redis: nothing has to notice the stall for the 1-second promise to hold."""
 
 from __future__ import annotations
 
@@ -40,7 +45,8 @@ class StatusCache:
         self._uow_factory = uow_factory
         self._short_ttl = ttl
         self._pushed_ttl = pushed_ttl or ttl
-        self._ttl = ttl
+        self._lease = ttl
+        self._pushed_until = float("-inf")
         self._clock = clock
         self._statuses: dict[str, KeyStatus] = {}
         self._forgotten = 0  # bumped by every forget: a status read across one is stale
@@ -50,8 +56,11 @@ class StatusCache:
         """The key's status, re-read from the database once older than the TTL; None for
         an unknown key id."""
         cached = self._statuses.get(parsed.key_id)
-        if cached is not None and self._clock() - cached.fetched < self._ttl:
-            return cached
+        if cached is not None:
+            now = self._clock()
+            ttl = self._pushed_ttl if now < self._pushed_until else self._short_ttl
+            if now - cached.fetched < ttl:
+                return cached
         forgotten = self._forgotten
         status = self._load(parsed)
         with self._lock:
@@ -73,9 +82,22 @@ class StatusCache:
             self._statuses.clear()
             self._forgotten += 1
 
+    @property
+    def pushed(self) -> bool:
+        """Whether the push was confirmed recently enough to rely on it now."""
+        return self._clock() < self._pushed_until
+
     def set_pushed(self, pushed: bool) -> None:
-        """Whether status changes are being pushed to this process right now."""
-        self._ttl = self._pushed_ttl if pushed else self._short_ttl
+        """True: the push was confirmed just now, for the next `ttl` seconds. False: it
+        is down. Confirmed again after a lapse, every cached status goes: a change told
+        while it was down may have been lost."""
+        if not pushed:
+            self._pushed_until = float("-inf")
+            return
+        now = self._clock()
+        if now >= self._pushed_until:
+            self.forget_all()
+        self._pushed_until = now + self._lease
 
     def _load(self, parsed: ParsedKey) -> KeyStatus | None:
         fetched = self._clock()

@@ -6,10 +6,18 @@ from collections.abc import Callable
 
 from chronicle.v1 import api_key_pb2, api_key_service_pb2_grpc
 from chronicle.v1 import api_key_service_pb2 as keys_pb
-from server import convert, key_material
+from server import convert, errors, key_material
 from server.auth import current_principal
 from server.servicers import PrincipalOf, UowFactory
 from server.services import keys as key_service
+
+# A revoke is committed before servers are told; when Redis does not take the news, the
+# caller hears so (and a retry, harmless, tells them again). See decision 023.
+NOT_TOLD = (
+    "The key is revoked, but Redis did not confirm that every server was told: one that "
+    "still reaches Redis may accept the key for up to CHRONICLE_KEY_STATUS_REFRESH. "
+    "Revoking again is safe and tells them again"
+)
 
 
 class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: ignore[misc]
@@ -17,12 +25,13 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
         self,
         uow: UowFactory,
         hasher: key_material.SecretHasher,
-        on_change: Callable[[str], None],
+        on_change: Callable[[str], bool],
         principal_of: PrincipalOf = current_principal,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
-        self._on_change = on_change  # tells the authenticator to re-read a key's status
+        # Tells every server to re-read a key's status; False: Redis did not take it.
+        self._on_change = on_change
         self._principal_of = principal_of
 
     def _actor(self, context: object) -> str:
@@ -67,7 +76,8 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
     ) -> api_key_pb2.ApiKey:
         with self._uow() as uow:
             row = key_service.revoke_api_key(uow, request.id, request.reason, self._actor(context))
-            self._on_change(row.id)
+            if not self._on_change(row.id):
+                raise errors.Unavailable(NOT_TOLD)
             return convert.api_key(row)
 
     def RotateApiKey(
@@ -78,7 +88,7 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
             issued, old = key_service.rotate_api_key(
                 uow, self._hasher, request.id, grace=grace, actor=self._actor(context)
             )
-            self._on_change(old.id)
+            self._on_change(old.id)  # not told: logged; the new key must still reach its owner
             return keys_pb.RotateApiKeyResponse(
                 api_key=convert.api_key(issued.record),
                 key=issued.raw,
