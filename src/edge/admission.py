@@ -11,10 +11,13 @@ exactly what the server would:
 - keys this edge has not seen answered yet are sent on at most CHRONICLE_NEW_KEY_RATE
   a second, one call per key at a time (requests bringing a key whose first call is in
   flight wait for it: a 401 answers them too); beyond that 503 with Retry-After. One
-  client may spend at most half of that (beyond: 429 for that client only). A key the
-  server accepts gives its place back, so the budgets meter distinct keys that fail, not
-  requests: new valid keys (every client after an edge restart) are held back only while
-  many clients send many distinct bad keys. Keys seen accepted are never held back.
+  client (an IPv4 address, an IPv6 /64) may spend at most half of that (beyond: 429 for
+  that client only). Clients whose keys the server refused lately draw from a budget of
+  their own, so a flood of bad keys spends the clean clients' budget with at most its
+  first key per client. A key the server accepts gives its place back, so the budgets
+  meter distinct keys that fail, not requests: new valid keys (every client after an
+  edge restart) are held back only while many fresh clients each send a bad key. Keys
+  seen accepted are never held back.
 A key is accepted when the server says so: its reply, error or not, carries the
 `chronicle-authenticated` trailer (contract.AUTHENTICATED_METADATA). The server still
 authenticates every request it gets; only keys' SHA-256 digests are kept here.
@@ -24,10 +27,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from enum import StrEnum
 
 from cachetools import TTLCache
 
@@ -44,8 +49,31 @@ LONGEST_REFUSAL_SECONDS = 3600.0
 # How long a key the server refused is answered here: revocation and expiry are final,
 # but API_KEY_INVALID may be the server's per-key-id throttle (a minute) on a good key.
 REFUSED_SECONDS = 60.0
+# How long a client whose key the server refused draws from the failing clients' budget.
+FAILING_SECONDS = 600.0
 REMEMBERED = 100_000  # keys and clients, each
-NEW_KEYS = "new keys"  # the one budget's name
+
+
+class Pool(StrEnum):
+    """The new-key budgets, each CHRONICLE_NEW_KEY_RATE: clients with no key refused
+    lately, and the others."""
+
+    CLEAN = "clean clients"
+    FAILING = "failing clients"
+
+
+def client_of(address: str) -> str:
+    """Whom a per-client budget counts: an IPv4 address, or an IPv6 address's /64 (one
+    host's usual allocation: a host has all of it to pick addresses from)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:  # ::ffff:a.b.c.d is that IPv4 client
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def authenticated(trailing: Iterable[tuple[str, str | bytes]]) -> bool:
@@ -81,6 +109,7 @@ class Ticket:
         self.digest = digest
         self.client = client
         self.first: asyncio.Future[HttpError | None] | None = None  # when the key is new
+        self.pool = Pool.CLEAN  # the budget a new key drew from
 
     @property
     def new(self) -> bool:
@@ -103,7 +132,7 @@ class Admission:
         self._new_keys = new_keys
         self._clock = clock
         self._per_client = client_share(new_keys)
-        self._budget = InProcessLimiter(clock, max_keys=1)
+        self._budget = InProcessLimiter(clock, max_keys=len(Pool))
         self._client_budgets = InProcessLimiter(clock, max_keys=REMEMBERED)
         self._accepted: TTLCache[bytes, bool] = TTLCache(REMEMBERED, ACCEPTED_SECONDS, timer=clock)
         self._refused_keys: TTLCache[bytes, HttpError] = TTLCache(
@@ -112,6 +141,7 @@ class Admission:
         self._refused: TTLCache[str, tuple[float, HttpError]] = TTLCache(
             REMEMBERED, LONGEST_REFUSAL_SECONDS, timer=clock
         )
+        self._failing: TTLCache[str, bool] = TTLCache(REMEMBERED, FAILING_SECONDS, timer=clock)
         # A new key's first call in flight: requests bringing the same key meanwhile wait
         # for it instead of each spending the budget (a client's first burst) or each
         # reaching a server (one made-up key sent over and over). Its result is the
@@ -129,14 +159,14 @@ class Admission:
                 401, credentials.INVALID_KEY_MESSAGE, ErrorReason.API_KEY_INVALID
             )
             raise Refused(invalid)
-        ticket = Ticket(self, credentials.digest(raw), client)
+        ticket = Ticket(self, credentials.digest(raw), client_of(client))
         refused = self._refused_keys.get(ticket.digest)
         if refused is not None:
             raise Refused(refused)
         while ticket.digest not in self._accepted:
             first = self._first_calls.get(ticket.digest)
             if first is None:  # this request makes the key's first call
-                self._check_new(client)
+                self._check_new(ticket)
                 ticket.first = asyncio.get_running_loop().create_future()
                 self._first_calls[ticket.digest] = ticket.first
                 break
@@ -147,17 +177,19 @@ class Admission:
             # or none) the key is still new: this request asks for itself.
         return ticket
 
-    def _check_new(self, client: str) -> None:
-        """A new key: refused while its client is, or once the budget is spent."""
+    def _check_new(self, ticket: Ticket) -> None:
+        """A new key: refused while its client is, or once its budget is spent."""
+        client = ticket.client
         until, error = self._refused.get(client, (0.0, None))
         if error is not None and (wait := until - self._clock()) > 0:
             raise Refused(error.retry_after(wait))
-        decision = self._budget.hit(NEW_KEYS, self._new_keys)
+        ticket.pool = Pool.FAILING if client in self._failing else Pool.CLEAN
+        decision = self._budget.hit(ticket.pool, self._new_keys)
         if not decision.allowed:
             raise Refused(_busy(math.ceil(decision.retry_after_seconds)))
         own = self._client_budgets.hit(client, self._per_client)
         if not own.allowed:  # this client's share is spent, not the edge's
-            self._budget.refund(NEW_KEYS, self._new_keys)
+            self._budget.refund(ticket.pool, self._new_keys)
             raise Refused(_client_busy(math.ceil(own.retry_after_seconds)))
 
     def _settle(self, ticket: Ticket, error: HttpError | None, authenticated: bool) -> None:
@@ -170,11 +202,12 @@ class Admission:
             self._accepted[digest] = True
             self._refused_keys.pop(digest, None)
             if ticket.new:  # it came through the new-key budgets: its places go back
-                self._budget.refund(NEW_KEYS, self._new_keys)
+                self._budget.refund(ticket.pool, self._new_keys)
                 self._client_budgets.refund(ticket.client, self._per_client)
         elif error is not None and error.status == 401:  # revoked or expired, or never valid
             self._accepted.pop(digest, None)
             self._refused_keys[digest] = replace(error, headers={})
+            self._failing[ticket.client] = True
         self._release(ticket, error)
 
     def _release(self, ticket: Ticket, answer: HttpError | None) -> None:

@@ -266,3 +266,29 @@ def test_one_client_sending_bad_keys_spends_only_its_share_of_the_budget() -> No
     # Its throttle is its own: another client's new keys still reach the server.
     assert call(admission, key(), "10.0.0.2", SERVED) is None
     assert call(admission, key(), "10.0.0.3", invalid) is None
+
+
+def test_clients_sending_bad_keys_spend_their_own_budget_not_the_clean_clients() -> None:
+    """Two clients, each spending its whole share, would once have spent the edge's
+    budget: now only a client's first bad key is the clean clients' budget, so a client
+    whose keys never failed still brings a new key in (after an edge restart every
+    long-used key is new to it)."""
+    admission = Admission(RateLimit(4, 60), FakeClock())
+    invalid = unproven(HttpError.of(401, reason=ErrorReason.API_KEY_INVALID))
+    for client in ("10.0.0.1", "10.0.0.2"):
+        assert call(admission, key(), client, invalid) is None  # clean: 1 of 4, then 2
+        assert call(admission, key(), client, invalid) is None  # failing: 1 of 4, then 2
+        spent = call(admission, key(), client, invalid)
+        assert spent is not None and spent.status == 429  # its share (2) is spent
+    for n in range(10):  # valid keys give their places back
+        assert call(admission, key(), f"10.0.1.{n}", SERVED) is None
+
+
+def test_an_ipv6_client_is_its_64_block() -> None:
+    admission = Admission(RateLimit(4, 60), FakeClock())
+    invalid = unproven(HttpError.of(401, reason=ErrorReason.API_KEY_INVALID))
+    hosts = [f"2001:db8:1:2::{n:x}" for n in range(1, 5)]  # one /64: one client
+    answers = [call(admission, key(), host, invalid) for host in hosts]
+    assert answers[:2] == [None, None]
+    assert [a.status for a in answers[2:] if a is not None] == [429, 429]
+    assert call(admission, key(), "2001:db8:1:3::1", SERVED) is None  # another /64
