@@ -48,7 +48,10 @@ FORM_FIELDS = ("key", "Content-Type", "policy", SIGNATURE_FIELD)
 # ws_…/att_…/name.ext: all a key may ever look like, so no key can leave the directory.
 # Matched whole (fullmatch): `$` would also match before a trailing newline.
 KEY = re.compile(r"ws_[0-9A-Za-z]{1,40}/att_[0-9A-Za-z]{1,40}/[0-9A-Za-z_-][0-9A-Za-z._-]{0,119}")
+# What a signed value can look like, checked before any parsing: `str.isdigit` takes "²",
+# `int()` refuses over 4,300 digits and `hmac.compare_digest` refuses non-ASCII text.
 _UNIX_SECONDS = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
 SIGNING_KEY_FILE = ".signing-key"
 SNIFF_BYTES = 1024
 
@@ -187,6 +190,8 @@ def sign_policy(secret: bytes, policy: Policy) -> tuple[str, str]:
 
 
 def verify_policy(secret: bytes, encoded: str, signature: str, now: int | None = None) -> Policy:
+    if not _SIGNATURE.fullmatch(signature):
+        raise SignatureError("The upload signature is invalid")
     if not hmac.compare_digest(_mac(secret, f"POST\n{encoded}"), signature):
         raise SignatureError("The upload signature is invalid")
     policy = Policy.decode(encoded)
@@ -204,8 +209,10 @@ def sign_download(secret: bytes, key: str, expires: int) -> str:
 def verify_download(
     secret: bytes, key: str, expires: str, signature: str, now: int | None = None
 ) -> None:
-    if not (_UNIX_SECONDS.fullmatch(expires) and KEY.fullmatch(key) and signature.isascii()):
+    if not (_UNIX_SECONDS.fullmatch(expires) and KEY.fullmatch(key)):
         raise SignatureError("The download link is malformed")
+    if not _SIGNATURE.fullmatch(signature):
+        raise SignatureError("The download signature is invalid")
     if not hmac.compare_digest(sign_download(secret, key, int(expires)), signature):
         raise SignatureError("The download signature is invalid")
     if (now or _now()) >= int(expires):
