@@ -5,7 +5,8 @@ sees it) and runs; its answer, success or failure, is stored and sent again for 
 key and the same request within 24 hours, without running it again. The same key for
 another request is refused (IDEMPOTENCY_KEY_REUSED, 422); a retry while the first still
 runs gets 409 with a retry delay. Keys belong to the caller's workspace (a service
-token: to the token). Calls without the metadata `idempotency-key` run as before.
+token: to the token). Calls without the metadata `idempotency-key` run as before; a key
+sent twice is refused (400).
 
 A raw key in a reply (fields marked `(chronicle.v1.secret)`) is never stored: a retry
 of CreateApiKey or RotateApiKey gets 409 naming what the first request made.
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 METADATA = contract.IDEMPOTENCY_KEY_METADATA
 TTL = timedelta(hours=24)
 # How long a claim holds when its server dies mid-request: longer than any POST runs.
+# One that runs longer anyway is refused at its commit once a retry took its key over.
 LEASE = timedelta(seconds=60)
 RETRY_AFTER_SECONDS = 1.0
 # Expired records are deleted by the first claim after this long, per process.
