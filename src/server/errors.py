@@ -134,6 +134,16 @@ class IdempotentRequestRunning(Conflict):
         self.retry_after_seconds = retry_after_seconds
 
 
+class IdempotentRequestSuperseded(Conflict):
+    """The first request with an Idempotency-Key outlived its claim's lease and a retry
+    took the key over: the first's work is rolled back, the retry's answer counts."""
+
+    default_message = (
+        "This request ran past its Idempotency-Key's lease and was superseded by a retry "
+        "with the same key; nothing was done by it: the retry's answer is the key's answer"
+    )
+
+
 # 429
 class RateLimited(ChronicleError):
     error_reason = ErrorReason.API_KEY_RATE_LIMITED

@@ -79,3 +79,11 @@ class Language(StrEnum):
     AR = "ar"  # Arabic
     HI = "hi"  # Hindi
     BN = "bn"  # Bengali
+
+
+class IdempotencyState(StrEnum):
+    """Where the request that claimed an Idempotency-Key is (decision 027)."""
+
+    RUNNING = "running"  # claimed; its work has not committed
+    COMMITTED = "committed"  # its work committed; its answer is not stored yet
+    DONE = "done"  # its answer is stored and replayed

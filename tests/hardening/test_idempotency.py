@@ -3,12 +3,15 @@ does nothing again, also when the first request's connection died after its comm
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from datetime import timedelta
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 import grpc
 import httpx
@@ -21,13 +24,17 @@ from sqlalchemy import func, select
 from chronicle.v1 import (
     api_key_service_pb2,
     api_key_service_pb2_grpc,
+    presentation_pb2,
     presentation_service_pb2,
     presentation_service_pb2_grpc,
 )
-from server import idempotency
+from server import errors, idempotency
+from server.auth import CallerKind, Principal, scope_of
+from server.auth.status_push import NoChannel
 from server.container import Container
 from server.generation.builtin import BuiltinWriter
 from server.generation.worker import Worker
+from server.servicers.presentations import PresentationServicer
 from server.services import jobs
 from server.services import presentations as presentation_service
 from server.storage import models
@@ -523,3 +530,203 @@ def test_a_server_that_stops_between_the_commit_and_storing_the_answer_never_run
     assert reason_and_retry(refused.value) == ("CONFLICT", None)
     assert "not run again" in (refused.value.details() or "")
     assert count(container, models.Presentation, tenant.workspace_id) == 1
+
+
+# -- a first request that outlives its lease, a caller cancelled while claiming -------------
+# The stage is driven directly here: its clock is injected, so a lease ends on demand.
+
+CREATE = "/chronicle.v1.PresentationService/CreatePresentation"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = models.utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Metadata:
+    """The part of a gRPC ServicerContext the stage reads."""
+
+    def __init__(self, *pairs: tuple[str, str]) -> None:
+        self._pairs = pairs
+
+    def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._pairs
+
+
+@dataclass
+class Stage:
+    idempotency: idempotency.Idempotency
+    clock: Clock
+    executor: ThreadPoolExecutor
+    servicer: PresentationServicer
+    principal: Principal
+
+    def create(
+        self, key: str, gate: Gate | None = None, failure: Exception | None = None
+    ) -> Awaitable[Message]:
+        """CreatePresentation with `key`, as the interceptor runs it; held at `gate` in
+        the server's thread before its work, and failing with `failure` if given."""
+        request = presentation_service_pb2.CreatePresentationRequest(template_id=TEMPLATE)
+
+        def handler(request: Message, context: object) -> Message:
+            if gate is not None:
+                gate.entered.set()
+                assert gate.release.wait(20)
+            if failure is not None:
+                raise failure
+            return self.servicer.CreatePresentation(request, context)
+
+        async def call(scope: Any) -> Message:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.executor, scope.run, handler, request, None)
+
+        context = cast(grpc.aio.ServicerContext, Metadata(("idempotency-key", key)))
+        return self.idempotency.run(CREATE, scope_of(self.principal), request, context, call)
+
+
+@pytest.fixture
+def stage(container: Container, tenant: Tenant) -> Iterator[Stage]:
+    clock = Clock()
+    executor = ThreadPoolExecutor(8)
+    yield Stage(
+        idempotency.Idempotency(container.uow, executor, clock),
+        clock,
+        executor,
+        PresentationServicer(container.uow, "http://chronicle.test"),
+        Principal(CallerKind.API_KEY, tenant.key_id, tenant.workspace_id, "live"),
+    )
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _entered(gate: Gate) -> None:
+    assert await asyncio.to_thread(gate.entered.wait, 10)
+
+
+@pytest.mark.parametrize(
+    "failure",
+    [None, errors.NotFound(), errors.Unavailable()],
+    ids=["its-work-commits", "it-fails", "it-answers-503"],
+)
+def test_a_request_past_its_lease_whose_key_a_retry_took_over_changes_nothing(
+    stage: Stage, container: Container, tenant: Tenant, failure: Exception | None
+) -> None:
+    """One deck, and one answer for the key (the retry's): the late first request can
+    neither commit, nor store its answer over the retry's, nor free the retry's claim."""
+    late, retry_gate = Gate(), Gate()
+
+    async def scenario() -> tuple[Exception, Message, Message]:
+        first = asyncio.ensure_future(stage.create("late", late, failure))
+        await _entered(late)  # queued, or waiting on a lock, past its lease:
+        stage.clock.now += idempotency.LEASE + timedelta(seconds=1)
+        retry = asyncio.ensure_future(stage.create("late", retry_gate))
+        await _entered(retry_gate)  # the retry took the key over and runs
+        late.release.set()
+        with pytest.raises(errors.ChronicleError) as refused:
+            await first
+        with pytest.raises(errors.IdempotentRequestRunning):
+            await stage.create("late")  # the retry still runs: nobody runs it a third time
+        retry_gate.release.set()
+        return refused.value, await retry, await stage.create("late")
+
+    refused, answer, replay = asyncio.run(scenario())
+    if failure is None:
+        assert isinstance(refused, errors.IdempotentRequestSuperseded)
+        assert "superseded by a retry" in refused.message
+    assert replay == answer
+    assert count(container, models.Presentation, tenant.workspace_id) == 1
+
+
+def test_a_caller_cancelled_while_its_key_is_claimed_does_not_block_the_retry(
+    stage: Stage, container: Container, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    claiming = Gate()
+    real = idempotency.Idempotency._claim
+    monkeypatch.setattr(idempotency.Idempotency, "_claim", claiming.around(real, after=True))
+
+    async def scenario() -> Message:
+        first = asyncio.ensure_future(stage.create("gone"))
+        await _entered(claiming)  # the claim is committed; the caller hangs up now
+        first.cancel()
+        claiming.release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        deadline = time.monotonic() + 5
+        while True:  # a well-behaved client: retries a 409 running after a moment
+            try:
+                return await stage.create("gone")
+            except errors.IdempotentRequestRunning:
+                assert time.monotonic() < deadline, "the key stays claimed until the lease ends"
+                await asyncio.sleep(0.05)
+
+    reply = asyncio.run(scenario())
+    assert isinstance(reply, presentation_pb2.Presentation)
+    assert count(container, models.Presentation, tenant.workspace_id) == 1
+
+
+# -- answers a client is told to retry are not kept ---------------------------------------------
+
+
+class RedisNotTold(NoChannel):
+    def publish(self, credential_id: str) -> bool:
+        return False
+
+
+def test_a_revoke_that_committed_but_answered_503_is_409_on_retry_not_503_for_a_day(
+    channel: grpc.Channel,
+    tenant: Tenant,
+    service_token: str,
+    container: Container,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The 503 says "revoking again is safe": with the same key the retry is told the
+    revoke was done, and that a new key runs it (and tells the servers) again."""
+    monkeypatch.setattr(container, "key_status", RedisNotTold())
+    stub = api_key_service_pb2_grpc.ApiKeyServiceStub(channel)
+    request = api_key_service_pb2.RevokeApiKeyRequest(id=tenant.key_id, reason="leak")
+    bearer = ("authorization", f"Bearer {service_token}")
+    with pytest.raises(grpc.RpcError) as first:
+        stub.RevokeApiKey(request, metadata=[bearer, ("idempotency-key", "rv-1")], timeout=10)
+    assert first.value.code() == grpc.StatusCode.UNAVAILABLE
+
+    with pytest.raises(grpc.RpcError) as again:
+        stub.RevokeApiKey(request, metadata=[bearer, ("idempotency-key", "rv-1")], timeout=10)
+    assert again.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert reason_and_retry(again.value) == ("CONFLICT", None)
+    details = again.value.details() or ""
+    assert "carried out" in details and "The key is revoked" in details
+    assert "send a new key" in details
+
+    with pytest.raises(grpc.RpcError) as new_key:  # runs again: the servers are told again
+        stub.RevokeApiKey(request, metadata=[bearer, ("idempotency-key", "rv-2")], timeout=10)
+    assert new_key.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+# -- a key sent twice ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("keys", [("k-a", "k-b"), ("k-a", "k-a")], ids=["two", "same-twice"])
+def test_a_key_sent_twice_is_400_over_rest_and_invalid_argument_over_grpc(
+    http: httpx.Client,
+    channel: grpc.Channel,
+    tenant: Tenant,
+    container: Container,
+    keys: tuple[str, str],
+) -> None:
+    headers = [*tenant.headers.items(), *(("idempotency-key", key) for key in keys)]
+    refused = http.post("/api/v1/presentations", json={"template_id": TEMPLATE}, headers=headers)
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == idempotency.REPEATED_KEY
+
+    metadata = [*tenant.bearer, *(("idempotency-key", key) for key in keys)]
+    with pytest.raises(grpc.RpcError) as rejected:
+        presentations(channel).CreatePresentation(
+            presentation_service_pb2.CreatePresentationRequest(template_id=TEMPLATE),
+            metadata=metadata,
+            timeout=10,
+        )
+    assert rejected.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert rejected.value.details() == idempotency.REPEATED_KEY
+    assert count(container, models.Presentation, tenant.workspace_id) == 0

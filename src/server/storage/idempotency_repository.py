@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Executable, and_, delete, update
@@ -12,11 +13,30 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from server.storage import models
+from server.vocabulary import IdempotencyState
 
-# The (scope, key) claimed by the request being served, if it sent an Idempotency-Key:
-# its commits mark the record in the same transaction, so a server that dies between
-# committing and storing the answer leaves "committed", never a claim a retry redoes.
-claimed_key: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar(
+_record = models.IdempotencyRecord
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A key held by one request: `token` is that request's, set when it claimed the key
+    (or took it over), and is required to mark the record or store its answer."""
+
+    scope: str
+    key: str
+    token: str
+
+
+class ClaimLost(Exception):
+    """The request's claim was taken over by a retry after its lease ran out: its work
+    must not commit (the unit of work rolls back), the retry's does."""
+
+
+# The claim of the request being served, if it sent an Idempotency-Key: its commits mark
+# the record in the same transaction, so a server that dies between committing and
+# storing the answer leaves "committed", never a claim a retry redoes.
+claimed_key: contextvars.ContextVar[Claim | None] = contextvars.ContextVar(
     "claimed_idempotency_key", default=None
 )
 
@@ -29,53 +49,56 @@ class IdempotencyRepository:
         self._session().add(record)
 
     def get(self, scope: str, key: str) -> models.IdempotencyRecord | None:
-        return self._session().get(models.IdempotencyRecord, (scope, key))
+        return self._session().get(_record, (scope, key))
 
-    def take_over(self, scope: str, key: str, now: datetime, locked_until: datetime) -> bool:
-        """A running claim whose lease ran out becomes ours; False if someone else's."""
+    def take_over(self, claim: Claim, now: datetime, locked_until: datetime) -> bool:
+        """A running claim whose lease ran out becomes `claim`'s; False if another
+        retry's."""
         return self._changed(
-            update(models.IdempotencyRecord)
-            .where(self._is(scope, key))
-            .where(models.IdempotencyRecord.state == "running")
-            .where(models.IdempotencyRecord.locked_until < now)
-            .values(locked_until=locked_until)
+            update(_record)
+            .where(self._is(claim.scope, claim.key))
+            .where(_record.state == IdempotencyState.RUNNING)
+            .where(_record.locked_until < now)
+            .values(locked_until=locked_until, claim_token=claim.token)
         )
 
-    def mark_committed(self, scope: str, key: str) -> None:
-        self._session().execute(
-            update(models.IdempotencyRecord)
-            .where(self._is(scope, key))
-            .where(models.IdempotencyRecord.state == "running")
-            .values(state="committed")
-        )
+    def mark_committed(self, claim: Claim) -> None:
+        """In the transaction of `claim`'s work; raises ClaimLost if a retry holds it."""
+        if not self._changed(
+            update(_record)
+            .where(self._holds(claim))
+            .where(_record.state.in_((IdempotencyState.RUNNING, IdempotencyState.COMMITTED)))
+            .values(state=IdempotencyState.COMMITTED)
+        ):
+            raise ClaimLost()
 
     def finish(
-        self, scope: str, key: str, status_code: int, response: bytes, secret_withheld: bool
-    ) -> None:
-        self._session().execute(
-            update(models.IdempotencyRecord)
-            .where(self._is(scope, key))
+        self, claim: Claim, status_code: int, response: bytes, secret_withheld: bool
+    ) -> bool:
+        """Stores the answer; False if a retry holds the key now (its answer counts)."""
+        return self._changed(
+            update(_record)
+            .where(self._holds(claim))
             .values(
-                state="done",
+                state=IdempotencyState.DONE,
                 status_code=status_code,
                 response=response,
                 secret_withheld=secret_withheld,
             )
         )
 
-    def release(self, scope: str, key: str) -> bool:
-        """A claim whose request did nothing (its work rolled back): the key is free."""
+    def release(self, claim: Claim) -> bool:
+        """A claim whose request did nothing (its work rolled back): the key is free.
+        False if its work committed, or a retry holds the key now."""
         return self._changed(
-            delete(models.IdempotencyRecord)
-            .where(self._is(scope, key))
-            .where(models.IdempotencyRecord.state == "running")
+            delete(_record)
+            .where(self._holds(claim))
+            .where(_record.state == IdempotencyState.RUNNING)
         )
 
     def delete_expired(self, created_before: datetime, scope_key: tuple[str, str] | None) -> int:
         """Records older than the cut-off: one key's, or all of them."""
-        query = delete(models.IdempotencyRecord).where(
-            models.IdempotencyRecord.created_at < created_before
-        )
+        query = delete(_record).where(_record.created_at < created_before)
         if scope_key is not None:
             query = query.where(self._is(*scope_key))
         result = self._session().execute(query)
@@ -89,4 +112,8 @@ class IdempotencyRepository:
 
     @staticmethod
     def _is(scope: str, key: str) -> ColumnElement[bool]:
-        return and_(models.IdempotencyRecord.scope == scope, models.IdempotencyRecord.key == key)
+        return and_(_record.scope == scope, _record.key == key)
+
+    @classmethod
+    def _holds(cls, claim: Claim) -> ColumnElement[bool]:
+        return and_(cls._is(claim.scope, claim.key), _record.claim_token == claim.token)

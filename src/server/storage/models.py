@@ -227,11 +227,13 @@ class IdempotencyRecord(Base):
     # SHA-256 of the method and the request message: the same key for another request
     # is refused.
     fingerprint: Mapped[str] = mapped_column(String(64))
-    # running (claimed), committed (its work is committed, the answer not yet stored),
-    # done (the answer is stored).
+    # A vocabulary.IdempotencyState: running, committed or done.
     state: Mapped[str] = mapped_column(String(12))
     # A running claim older than this was left by a server that died: another may take it.
     locked_until: Mapped[datetime]
+    # Random, new on each claim and take-over: only the request holding it may mark the
+    # record committed or store its answer, so one that outlived its lease cannot.
+    claim_token: Mapped[str] = mapped_column(String(32))
     # The answer: a gRPC status code, and the reply message (code 0) or the serialized
     # google.rpc.Status; `secret_withheld` when the reply's secret was stripped.
     status_code: Mapped[int] = mapped_column(Integer, default=0)

@@ -123,7 +123,7 @@ class SqlUnitOfWork:
         if self._session is not None:
             claimed = claimed_key.get()
             if claimed is not None:  # in the same transaction as the request's work
-                self.idempotency.mark_committed(*claimed)
+                self.idempotency.mark_committed(claimed)
             self._session.commit()
 
     def flush(self) -> None:

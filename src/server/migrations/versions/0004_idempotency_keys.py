@@ -22,6 +22,7 @@ def upgrade() -> None:
     sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('state', sa.String(length=12), nullable=False),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('claim_token', sa.String(length=32), nullable=False),
     sa.Column('status_code', sa.Integer(), nullable=False),
     sa.Column('response', sa.LargeBinary(), nullable=True),
     sa.Column('secret_withheld', sa.Boolean(), nullable=False),
