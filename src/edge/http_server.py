@@ -390,6 +390,12 @@ def server_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.C
         ws="none",
         timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
         access_log=settings.access_log,
+        # The client's address is the peer's: uvicorn would otherwise take X-Forwarded-For
+        # and X-Forwarded-Proto from any peer on 127.0.0.1 (forwarded_allow_ips' default),
+        # letting local clients pick their address for the server's per-client budgets.
+        # The server trusts this edge itself (CHRONICLE_TRUSTED_PROXIES).
+        proxy_headers=False,
+        forwarded_allow_ips=[],
         **options,
     )
     redact_access_log()  # after uvicorn.Config, which sets up logging
