@@ -343,3 +343,60 @@ def test_a_body_answered_early_is_not_read_to_its_end(
     assert sent < total, "the edge read a 64 MB body it had already refused"
     status, error = status_and_error(answer)
     assert (status, error["code"]) == (413, "PAYLOAD_TOO_LARGE")
+
+
+# Refusals on a connection that was already served (keep-alive, pipelining)
+
+
+def test_a_refusal_after_a_served_request_still_answers_in_the_envelope(
+    edge_factory: EdgeFactory,
+) -> None:
+    edge = edge_factory(**SHORT, http_max_header_bytes=8192)
+    second_requests = {
+        408: b"GET /healthz HTTP/1.1\r\nhost: edge\r\n",  # and nothing more
+        431: get("/healthz", "x-big: " + "b" * 20_000),
+        400: b"NOT HTTP AT ALL\r\n\r\n",
+    }
+    for expected, second in second_requests.items():
+        with connect(edge) as sock:
+            sock.sendall(get("/healthz"))
+            first, rest = split_response(sock)
+            assert first.startswith(b"HTTP/1.1 200 "), first[:200]
+            sock.sendall(second)
+            status, error = status_and_error(rest + read_all(sock))
+        assert (status, error["code"]) == (expected, "BAD_REQUEST"), second[:40]
+
+
+def test_a_bad_request_pipelined_after_a_good_one_gets_both_answers_in_order(
+    edge_factory: EdgeFactory,
+) -> None:
+    edge = edge_factory()
+    with connect(edge) as sock:
+        sock.sendall(get("/healthz") + get("/healthz") + b"NOT HTTP AT ALL\r\n\r\n")
+        first, rest = split_response(sock)
+        second, rest = split_response(sock, rest)
+        third = rest + read_all(sock)
+    assert first.startswith(b"HTTP/1.1 200 "), first[:200]
+    assert second.startswith(b"HTTP/1.1 200 "), second[:200]
+    status, error = status_and_error(third)
+    assert (status, error["code"]) == (400, "BAD_REQUEST")
+
+
+def split_response(sock: socket.socket, buffered: bytes = b"") -> tuple[bytes, bytes]:
+    """One response with a content-length off a kept-alive connection, and what followed it."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection: {data!r:.200}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection mid-response"
+        body += chunk
+    return head + b"\r\n\r\n" + body[:length], body[length:]
