@@ -1,30 +1,29 @@
 """The edge's HTTP server: uvicorn's httptools protocol with the limits uvicorn lacks
 (header, body and idle timeouts; open connections per client address and in total; a
-header size cap), Chronicle's error envelope for what the server refuses on its own, an
-access log without keys, and a quiet log when file descriptors run out."""
+header size cap) and Chronicle's error envelope for what the server refuses on its own."""
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import http
 import logging
 import resource
 import socket
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httptools
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp
 from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from chronicle.config import Settings
 from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.errors import HttpError
+from edge.fd_exhaustion_log import FdExhaustionLog
+from edge.quiet_disconnects import QuietDisconnects
 from edge.redaction import redact_access_log
 
 log = logging.getLogger(__name__)
@@ -42,8 +41,6 @@ LINGER_BYTES = 256 * 1024
 # Past this many refused connections lingering at once, refuse without lingering: a
 # connect flood must not hold descriptors for a second each (well within FD_RESERVE).
 MAX_LINGERING = 64
-# How often "out of file descriptors" may be logged.
-FD_LOG_INTERVAL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -379,86 +376,6 @@ def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpProtocol]:
     return type("EdgeHttpProtocol", (GuardedHttpProtocol,), attributes)
 
 
-# Clients that leave mid-body
-
-
-class ClientGone(BaseException):
-    """The client left before its request body arrived. A BaseException, so that no
-    handler's `except Exception` logs it as an error: `QuietDisconnects` ends the
-    request here with a debug line."""
-
-
-class QuietDisconnects:
-    """Turns a disconnect while the request body is still arriving into `ClientGone`,
-    caught around the application. After the body, a disconnect is the plain ASGI
-    message (what streaming responses listen for)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _has_body(scope):
-            await self._app(scope, receive, send)
-            return
-        body_done = False
-
-        async def receive_body() -> Message:
-            nonlocal body_done
-            message = await receive()
-            if message["type"] == "http.disconnect" and not body_done:
-                raise ClientGone
-            body_done = body_done or not message.get("more_body", False)
-            return message
-
-        try:
-            await self._app(scope, receive_body, send)
-        except* ClientGone:  # also from inside a task group
-            client = scope.get("client") or ("?", 0)
-            log.debug("client %s left before sending its whole request body", client[0])
-
-
-def _has_body(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
-            return True
-    return False
-
-
-# Out of file descriptors
-
-
-class FdExhaustionLog:
-    """A loop exception handler: accept() failing for want of descriptors is logged once
-    per interval with a count, not once per attempt; everything else as before."""
-
-    def __init__(self, interval: float = FD_LOG_INTERVAL_SECONDS) -> None:
-        self._interval = interval
-        self._last = -interval
-        self._suppressed = 0
-
-    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if isinstance(exc, ValueError) and "_start_serving" in repr(context.get("handle")):
-            # Python before the fix of gh-151615 schedules an accept retry per failed
-            # accept(); those still due when the server closes fail on its closed socket.
-            log.debug("an accept retry found the server closed")
-            return
-        if not (isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)):
-            loop.default_exception_handler(context)
-            return
-        now = time.monotonic()
-        if now - self._last < self._interval:
-            self._suppressed += 1
-            return
-        log.error(
-            "out of file descriptors: new connections wait or are refused (%d more like this "
-            "in the last %.0f s); raise `ulimit -n` or lower CHRONICLE_HTTP_MAX_CONNECTIONS",
-            self._suppressed,
-            self._interval,
-        )
-        self._last, self._suppressed = now, 0
-
-
 class EdgeHttpServer(uvicorn.Server):
     """uvicorn, with the descriptor-exhaustion log handler on its event loop."""
 
@@ -469,7 +386,7 @@ class EdgeHttpServer(uvicorn.Server):
 
 def server_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.Config:
     """uvicorn's config for the edge: the guarded protocol, no WebSockets, the access log
-    redacted."""
+    redacted, quiet about clients that leave mid-request."""
     limits = ConnectionLimits.from_settings(settings)
     config = uvicorn.Config(
         QuietDisconnects(app),
