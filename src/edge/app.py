@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import random
 import socket
@@ -87,11 +88,21 @@ def call_metadata(request: Request, request_id: str) -> tuple[list[tuple[str, st
     failed-verification budget)."""
     metadata = forwarded_metadata(request.scope["headers"])
     client = request.client.host if request.client is not None else ""
+    if not _is_ip(client):
+        client = ""  # the server would take anything sent here for an address
     if client:
         metadata.append((CLIENT_ADDRESS, client))
     if "x-request-id" not in request.headers:
         metadata.append(("x-request-id", request_id))
     return metadata, client
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 # Server metadata that becomes response headers: the rate-limit fields, named as in

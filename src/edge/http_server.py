@@ -1,28 +1,29 @@
 """The edge's HTTP server: uvicorn's httptools protocol with the limits uvicorn lacks
 (header, body and idle timeouts; open connections per client address and in total; a
-header size cap), Chronicle's error envelope for what the server refuses on its own, an
-access log without keys, and a quiet log when file descriptors run out."""
+header size cap) and Chronicle's error envelope for what the server refuses on its own."""
 
 from __future__ import annotations
 
 import asyncio
-import errno
 import http
 import logging
 import resource
 import socket
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httptools
 import uvicorn
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import ASGIApp
+from uvicorn.protocols.http.flow_control import FlowControl
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from chronicle.config import Settings
 from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.errors import HttpError
+from edge.fd_exhaustion_log import FdExhaustionLog
+from edge.quiet_disconnects import QuietDisconnects
 from edge.redaction import redact_access_log
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,6 @@ LINGER_BYTES = 256 * 1024
 # Past this many refused connections lingering at once, refuse without lingering: a
 # connect flood must not hold descriptors for a second each (well within FD_RESERVE).
 MAX_LINGERING = 64
-# How often "out of file descriptors" may be logged.
-FD_LOG_INTERVAL_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -131,11 +130,27 @@ def _response_bytes(error: HttpError) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-BAD = ErrorReason.BAD_REQUEST  # the reason of 408 and 431, which have no default
-
 # Where the connection is in its current request; only HEADERS and BODY run a timer of
 # this module's (uvicorn's own keep-alive timer covers the time between requests).
 IDLE, HEADERS, BODY, DRAINING = range(4)
+
+
+class _WatchedFlow(FlowControl):
+    """uvicorn's flow control, telling the protocol when reading pauses or resumes."""
+
+    def __init__(self, transport: asyncio.Transport, changed: Callable[[], None]) -> None:
+        super().__init__(transport)
+        self._changed = changed
+
+    def pause_reading(self) -> None:
+        if not self.read_paused:
+            super().pause_reading()
+            self._changed()
+
+    def resume_reading(self) -> None:
+        if self.read_paused:
+            super().resume_reading()
+            self._changed()
 
 
 class GuardedHttpProtocol(HttpToolsProtocol):
@@ -152,11 +167,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._body_bytes = 0
         self._counted: str | None = None  # the client address, once the book counts it
         self._drained = 0
+        self._running: RequestResponseCycle | None = None  # whose application runs
+        self._due: tuple[HttpError, bool] | None = None  # a refusal waiting its turn
 
     # Connection
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)  # type: ignore[arg-type]
+        self.flow = _WatchedFlow(self.transport, self._reading_changed)
         client = self.client[0] if self.client else ""
         refusal = self.book.admit(client)
         if refusal is not None:
@@ -205,11 +223,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             return
         if self._phase == HEADERS and self._header_bytes > self.limits.max_header_bytes:
             self._refuse(self._headers_too_large())
-        elif self._phase in (HEADERS, BODY) and self._timer is None:
-            timeout = self.limits.header_timeout
-            if self._phase == BODY:
-                timeout = self.limits.body_timeout
-            self._arm(timeout)
+        elif self._timer is None:
+            self._arm_for_phase()
 
     # Parser callbacks
 
@@ -222,22 +237,46 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if size > self.limits.max_header_bytes:
             raise _Refusal(self._headers_too_large())
         self._disarm()
-        self._phase, self._body_bytes = BODY, 0
         super().on_headers_complete()
+        # Only now is self.cycle this request's (uvicorn may still refuse its path above).
+        self._phase, self._body_bytes = BODY, 0
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
         self._disarm()
         self._phase = IDLE
 
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        self._running = cycle
+        super()._start_asgi_task(cycle, app)
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
-        if self._phase == BODY and self.cycle.response_complete:
-            # Answered before its body arrived (401, 413…): reading the rest would be
-            # work for nothing, so the connection ends instead of being kept alive.
-            self._refuse(HttpError.of(400))
+        if self._due is not None:
+            if self._answering():
+                self.flow.pause_reading()  # uvicorn resumed it for the next request
+            else:
+                self._answer_due()
+        elif self._phase == BODY and self.cycle.response_complete:
+            self._close_after_answer()
 
-    # Timers and refusals
+    # Timers
+
+    def _reading_changed(self) -> None:
+        """Timers run only while the edge reads: while reading is paused (a full body
+        buffer the application has not asked for yet, a pipelined request waiting its
+        turn), the wait is the server's, not the client's."""
+        if self.flow.read_paused:
+            self._disarm()
+        else:
+            self._body_bytes = 0
+            self._arm_for_phase()
+
+    def _arm_for_phase(self) -> None:
+        if self._phase == HEADERS:
+            self._arm(self.limits.header_timeout)
+        elif self._phase == BODY and not self.flow.read_paused:
+            self._arm(self.limits.body_timeout)
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
@@ -257,27 +296,72 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         else:
             part = "headers" if self._phase == HEADERS else "body"
             log.debug("request %s from %s timed out", part, self._counted)
-            self._refuse(HttpError.of(408, f"The request's {part} did not arrive in time", BAD))
+            message = f"The request's {part} did not arrive in time"
+            self._refuse(HttpError.of(408, message, ErrorReason.BAD_REQUEST))
+
+    # Refusals
 
     def _headers_too_large(self) -> HttpError:
         limit = self.limits.max_header_bytes
-        return HttpError.of(431, f"The request's headers exceed {limit} bytes", BAD)
+        return HttpError.of(
+            431, f"The request's headers exceed {limit} bytes", ErrorReason.BAD_REQUEST
+        )
 
     def _refuse(self, error: HttpError, *, linger: bool = True) -> None:
-        """Answers `error` (unless a response has begun), then closes: after reading and
-        dropping what the client still sends for a moment, when `linger`."""
+        """Answers `error` in its turn, after the responses to earlier requests on this
+        connection, then closes (after reading and dropping what the client still sends
+        for a moment, when `linger`)."""
         if self._phase == DRAINING or self.transport.is_closing():
             return
-        cycle = self.cycle
-        if cycle is None or not cycle.response_started:
+        # The refused request has a cycle of its own only once its headers are in; in
+        # HEADERS or IDLE, self.cycle is an earlier request's.
+        cycle = self.cycle if self._phase == BODY else None
+        self._disarm()
+        self._enter_draining()
+        queued = next((entry for entry in self.pipeline if entry[0] is cycle), None)
+        if queued is not None:
+            self.pipeline.remove(queued)
+            cycle = None  # queued behind an earlier request: refused in its turn, below
+        if cycle is None:
+            self._due = error, linger
+            if self._answering():
+                self.flow.pause_reading()
+            else:
+                self._answer_due()
+            return
+        if not cycle.response_started:
             self.transport.write(_response_bytes(error))
-        if cycle is not None and not cycle.response_complete:
+        if not cycle.response_complete:
             # The application's receive() reports a disconnect; its response is dropped.
             cycle.disconnected = True
             cycle.message_event.set()
+        self._close(linger=linger)
+
+    def _answering(self) -> bool:
+        """Whether a response to an earlier request is still to be written."""
+        running = self._running is not None and not self._running.response_complete
+        return running or bool(self.pipeline)
+
+    def _answer_due(self) -> None:
+        assert self._due is not None
+        (error, linger), self._due = self._due, None
+        if self.transport.is_closing():
+            return  # the last response closed the connection (connection: close)
+        self.transport.write(_response_bytes(error))
+        self._close(linger=linger)
+
+    def _close_after_answer(self) -> None:
+        """Ends a connection whose request was answered before its body arrived (401,
+        413…): reading the rest would be work for nothing."""
         self._disarm()
+        self._enter_draining()
+        self._close(linger=True)
+
+    def _enter_draining(self) -> None:
         self._phase = DRAINING
         self.book.lingering += 1
+
+    def _close(self, *, linger: bool) -> None:
         if not linger or not self.transport.can_write_eof():
             self.transport.close()
             return
@@ -292,86 +376,6 @@ def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpProtocol]:
     return type("EdgeHttpProtocol", (GuardedHttpProtocol,), attributes)
 
 
-# Clients that leave mid-body
-
-
-class ClientGone(BaseException):
-    """The client left before its request body arrived. A BaseException, so that no
-    handler's `except Exception` logs it as an error: `QuietDisconnects` ends the
-    request here with a debug line."""
-
-
-class QuietDisconnects:
-    """Turns a disconnect while the request body is still arriving into `ClientGone`,
-    caught around the application. After the body, a disconnect is the plain ASGI
-    message (what streaming responses listen for)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self._app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _has_body(scope):
-            await self._app(scope, receive, send)
-            return
-        body_done = False
-
-        async def receive_body() -> Message:
-            nonlocal body_done
-            message = await receive()
-            if message["type"] == "http.disconnect" and not body_done:
-                raise ClientGone
-            body_done = body_done or not message.get("more_body", False)
-            return message
-
-        try:
-            await self._app(scope, receive_body, send)
-        except* ClientGone:  # also from inside a task group
-            client = scope.get("client") or ("?", 0)
-            log.debug("client %s left before sending its whole request body", client[0])
-
-
-def _has_body(scope: Scope) -> bool:
-    for name, value in scope["headers"]:
-        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
-            return True
-    return False
-
-
-# Out of file descriptors
-
-
-class FdExhaustionLog:
-    """A loop exception handler: accept() failing for want of descriptors is logged once
-    per interval with a count, not once per attempt; everything else as before."""
-
-    def __init__(self, interval: float = FD_LOG_INTERVAL_SECONDS) -> None:
-        self._interval = interval
-        self._last = -interval
-        self._suppressed = 0
-
-    def __call__(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        exc = context.get("exception")
-        if isinstance(exc, ValueError) and "_start_serving" in repr(context.get("handle")):
-            # Python before the fix of gh-151615 schedules an accept retry per failed
-            # accept(); those still due when the server closes fail on its closed socket.
-            log.debug("an accept retry found the server closed")
-            return
-        if not (isinstance(exc, OSError) and exc.errno in (errno.EMFILE, errno.ENFILE)):
-            loop.default_exception_handler(context)
-            return
-        now = time.monotonic()
-        if now - self._last < self._interval:
-            self._suppressed += 1
-            return
-        log.error(
-            "out of file descriptors: new connections wait or are refused (%d more like this "
-            "in the last %.0f s); raise `ulimit -n` or lower CHRONICLE_HTTP_MAX_CONNECTIONS",
-            self._suppressed,
-            self._interval,
-        )
-        self._last, self._suppressed = now, 0
-
-
 class EdgeHttpServer(uvicorn.Server):
     """uvicorn, with the descriptor-exhaustion log handler on its event loop."""
 
@@ -382,7 +386,7 @@ class EdgeHttpServer(uvicorn.Server):
 
 def server_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.Config:
     """uvicorn's config for the edge: the guarded protocol, no WebSockets, the access log
-    redacted."""
+    redacted, quiet about clients that leave mid-request."""
     limits = ConnectionLimits.from_settings(settings)
     config = uvicorn.Config(
         QuietDisconnects(app),
@@ -390,6 +394,12 @@ def server_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.C
         ws="none",
         timeout_keep_alive=limits.keep_alive_timeout,  # type: ignore[arg-type]
         access_log=settings.access_log,
+        # The client's address is the peer's: uvicorn would otherwise take X-Forwarded-For
+        # and X-Forwarded-Proto from any peer on 127.0.0.1 (forwarded_allow_ips' default),
+        # letting local clients pick their address for the server's per-client budgets.
+        # The server trusts this edge itself (CHRONICLE_TRUSTED_PROXIES).
+        proxy_headers=False,
+        forwarded_allow_ips=[],
         **options,
     )
     redact_access_log()  # after uvicorn.Config, which sets up logging

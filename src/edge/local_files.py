@@ -32,8 +32,6 @@ from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.content_length import declared_length
 from edge.errors import HttpError, Refused, error_response
 
-log = logging.getLogger(__name__)
-
 # Form fields before the file: a few short values (the policy is the longest, < 1 KiB).
 MAX_FIELD_BYTES = 8 * 1024
 MAX_FIELDS = 8
@@ -259,12 +257,11 @@ class _Body:
         """Reads (and drops) what the client is still sending, within the upload limit,
         so that it reads our answer instead of a reset connection; False when the body
         went past the limit (the connection is then closed, unread)."""
-        with contextlib.suppress(ClientDisconnect):
-            try:
-                async for _chunk in self.chunks():
-                    pass
-            except _TooLarge:
-                return False
+        try:
+            async for _chunk in self.chunks():
+                pass
+        except _TooLarge:
+            return False
         return True
 
 
@@ -301,9 +298,6 @@ async def _receive(request: Request, body: _Body, root: Path, secret: bytes) -> 
         final.parent.mkdir(parents=True, exist_ok=True)
         os.replace(form.staged, final)
         form.staged = None
-    except ClientDisconnect:
-        log.info("an upload was abandoned by its client")
-        return Response(status_code=400)
     except Refused:
         raise
     except Exception as exc:  # the parser's errors: a malformed body

@@ -4,6 +4,7 @@ SQLite and PostgreSQL, over REST and gRPC."""
 
 from __future__ import annotations
 
+import logging
 import select
 import socket
 import time
@@ -19,6 +20,7 @@ from chronicle.v1 import presentation_service_pb2 as ps
 from chronicle.v1 import presentation_service_pb2_grpc as ps_grpc
 from tests.conftest import Tenant
 from tests.harness import EdgeServer
+from tests.waiting import wait_until
 
 LOCAL = upload_policy.LOCAL_UPLOAD_PATH
 KEY = "ws_a1/att_b2/notes.txt"
@@ -237,3 +239,43 @@ def test_nul_in_a_streaming_request_is_invalid_argument(
         next(iter(replies))
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert (caught.value.details() or "").startswith("generation_id ")
+
+
+# The client's address
+
+
+def _raw_get(edge: EdgeServer, path: str, *headers: bytes) -> bytes:
+    head = [f"GET {path} HTTP/1.1".encode(), b"host: edge", *headers, b"connection: close"]
+    with socket.create_connection(("127.0.0.1", edge.port), timeout=10) as sock:
+        sock.sendall(b"\r\n".join(head) + b"\r\n\r\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def test_a_non_ascii_x_forwarded_for_is_ignored_not_a_500(edge: EdgeServer, tenant: Tenant) -> None:
+    answer = _raw_get(
+        edge,
+        "/api/v1/caller",
+        f"authorization: Bearer {tenant.key}".encode(),
+        b"x-forwarded-for: \xff",
+    )
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+
+
+def test_x_forwarded_for_does_not_choose_the_client_address(
+    edge: EdgeServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    access = logging.getLogger("uvicorn.access")
+    access.addHandler(caplog.handler)
+    old = access.level
+    access.setLevel(logging.INFO)
+    try:
+        _raw_get(edge, "/healthz", b"x-forwarded-for: 203.0.113.9")
+        wait_until(lambda: bool(caplog.records), what="an access log line")
+    finally:
+        access.removeHandler(caplog.handler)
+        access.setLevel(old)
+    line = caplog.records[0].getMessage()
+    assert "127.0.0.1" in line and "203.0.113.9" not in line, line

@@ -4,6 +4,7 @@ logs a key nor an error for a client that left."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import resource
@@ -11,11 +12,17 @@ import select
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
+from starlette.types import Receive, Scope, Send
+
+from chronicle.config import Settings
+from edge.app import http_server
 from tests.conftest import Tenant
 from tests.harness import EdgeServer, free_port, reachable
 from tests.waiting import wait_until
@@ -343,3 +350,102 @@ def test_a_body_answered_early_is_not_read_to_its_end(
     assert sent < total, "the edge read a 64 MB body it had already refused"
     status, error = status_and_error(answer)
     assert (status, error["code"]) == (413, "PAYLOAD_TOO_LARGE")
+
+
+# Refusals on a connection that was already served (keep-alive, pipelining)
+
+
+def test_a_refusal_after_a_served_request_still_answers_in_the_envelope(
+    edge_factory: EdgeFactory,
+) -> None:
+    edge = edge_factory(**SHORT, http_max_header_bytes=8192)
+    second_requests = {
+        408: b"GET /healthz HTTP/1.1\r\nhost: edge\r\n",  # and nothing more
+        431: get("/healthz", "x-big: " + "b" * 20_000),
+        400: b"NOT HTTP AT ALL\r\n\r\n",
+    }
+    for expected, second in second_requests.items():
+        with connect(edge) as sock:
+            sock.sendall(get("/healthz"))
+            first, rest = split_response(sock)
+            assert first.startswith(b"HTTP/1.1 200 "), first[:200]
+            sock.sendall(second)
+            status, error = status_and_error(rest + read_all(sock))
+        assert (status, error["code"]) == (expected, "BAD_REQUEST"), second[:40]
+
+
+def test_a_bad_request_pipelined_after_a_good_one_gets_both_answers_in_order(
+    edge_factory: EdgeFactory,
+) -> None:
+    edge = edge_factory()
+    with connect(edge) as sock:
+        sock.sendall(get("/healthz") + get("/healthz") + b"NOT HTTP AT ALL\r\n\r\n")
+        first, rest = split_response(sock)
+        second, rest = split_response(sock, rest)
+        third = rest + read_all(sock)
+    assert first.startswith(b"HTTP/1.1 200 "), first[:200]
+    assert second.startswith(b"HTTP/1.1 200 "), second[:200]
+    status, error = status_and_error(third)
+    assert (status, error["code"]) == (400, "BAD_REQUEST")
+
+
+def split_response(sock: socket.socket, buffered: bytes = b"") -> tuple[bytes, bytes]:
+    """One response with a content-length off a kept-alive connection, and what followed it."""
+    data = buffered
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, f"the server closed the connection: {data!r:.200}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1])
+        for line in head.lower().split(b"\r\n")
+        if line.startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection mid-response"
+        body += chunk
+    return head + b"\r\n\r\n" + body[:length], body[length:]
+
+
+# The body timer measures the client, not the server
+
+
+async def slow_reader(scope: Scope, receive: Receive, send: Send) -> None:
+    """Takes 3 body timeouts before reading a body (as the edge does while it checks a
+    key and waits for admission), then says how many bytes arrived."""
+    if scope["type"] != "http":
+        return
+    await asyncio.sleep(1.5)
+    size, more = 0, True
+    while more:
+        message = await receive()
+        size += len(message.get("body", b""))
+        more = message.get("more_body", False)
+    body = str(size).encode()
+    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def test_a_body_is_not_timed_out_while_the_server_has_not_asked_for_it(
+    settings: Settings,
+) -> None:
+    local = replace(settings, bind="127.0.0.1", http_port=0, log_level="WARNING", **SHORT)
+    server, listening = http_server(slow_reader, local)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[listening])))
+    thread.start()
+    try:
+        wait_until(lambda: server.started, what="the server starting")
+        port = int(server.servers[0].sockets[0].getsockname()[1])
+        size = 1024 * 1024  # far past uvicorn's 64 KiB read buffer: reading pauses
+        head = f"POST / HTTP/1.1\r\nhost: edge\r\ncontent-length: {size}\r\n\r\n"
+        with socket.create_connection(("127.0.0.1", port), timeout=PATIENCE_SECONDS) as sock:
+            sock.sendall(head.encode() + b"x" * size)  # at once: the client is fast
+            answer = read_all(sock)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert answer.startswith(b"HTTP/1.1 200 "), answer[:300]
+    assert answer.endswith(str(size).encode())

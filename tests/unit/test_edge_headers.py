@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from edge.app import MAX_HEADER_BYTES, forwarded_metadata
+from edge.app import CLIENT_ADDRESS, MAX_HEADER_BYTES, call_metadata, forwarded_metadata
 from edge.content_length import declared_length
 from edge.errors import Refused
 
@@ -61,3 +61,17 @@ def test_a_malformed_content_length_is_a_400_not_a_500(value: str) -> None:
 def test_a_declared_length_is_read_as_a_number() -> None:
     assert declared_length(Request({"type": "http", "headers": [(b"content-length", b"42")]})) == 42
     assert declared_length(Request({"type": "http", "headers": []})) is None
+
+
+@pytest.mark.parametrize("host", ["\udcff", "not an address", "10.0.0.1, 10.0.0.2"])
+def test_a_client_address_that_is_no_ip_is_not_sent(host: str) -> None:
+    scope = {"type": "http", "headers": [], "client": (host, 1234)}
+    metadata, client = call_metadata(Request(scope), "r1")
+    assert CLIENT_ADDRESS not in dict(metadata) and client == ""
+
+
+@pytest.mark.parametrize("host", ["192.0.2.7", "2001:db8::1"])
+def test_an_ip_client_address_is_sent(host: str) -> None:
+    scope = {"type": "http", "headers": [], "client": (host, 1234)}
+    metadata, client = call_metadata(Request(scope), "r1")
+    assert dict(metadata)[CLIENT_ADDRESS] == host and client == host
