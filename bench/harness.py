@@ -170,6 +170,14 @@ def write_keys(directory: Path, keys: list[str]) -> Path:
 class Endpoints:
     grpc_target: str
     http_base: str
+    grpc_pid: int = 0
+    edge_pid: int = 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (Linux /proc/PID/stat, fields 14-15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_grpc_server(
@@ -191,7 +199,7 @@ def start_servers(group: Processes, env: dict[str, str], work: Path) -> Endpoint
     http_port = free_port()
     base = f"http://127.0.0.1:{http_port}"
     env = {**env, "CHRONICLE_PUBLIC_URL": base}
-    target, _ = start_grpc_server(group, env, work / "serve-grpc.log")
+    target, grpc_proc = start_grpc_server(group, env, work / "serve-grpc.log")
     log = work / "serve-edge.log"
     cmd = [
         *chronicle_command(),
@@ -203,7 +211,7 @@ def start_servers(group: Processes, env: dict[str, str], work: Path) -> Endpoint
     ]
     proc = group.start(cmd, env, log)
     wait_until(lambda: http_ok(f"{base}/healthz"), proc, "chronicle serve-edge", log)
-    return Endpoints(target, base)
+    return Endpoints(target, base, grpc_proc.pid, proc.pid)
 
 
 def create_presentation(target: str, key: str) -> str:

@@ -186,18 +186,27 @@ class SlowClients:
         self.proc.wait(10)
 
 
-def measure(port: int, key: str, opts: argparse.Namespace, name: str) -> Row:
+def measure(
+    port: int, key: str, opts: argparse.Namespace, name: str, pids: dict[str, int]
+) -> tuple[Row, dict[str, float]]:
+    """The row, and each process's CPU use over it (CPU seconds per second: on this
+    machine's 2 cores, what the slow clients' own process takes is the others' loss)."""
     cmd = [sys.executable, __file__, "--role", "load", "--port", str(port), "--key", key]
     cmd += ["--connections", str(opts.connections), "--duration", str(opts.duration)]
+    before = {role: harness.cpu_seconds(pid) for role, pid in pids.items()}
+    started = time.monotonic()
     done = subprocess.run(
         cmd, capture_output=True, text=True, timeout=opts.duration + 60, check=False
     )
+    elapsed = time.monotonic() - started
     if done.returncode != 0:
         raise harness.BenchError(f"load generator failed:\n{done.stderr}")
+    cpu = {role: (harness.cpu_seconds(pid) - before[role]) / elapsed for role, pid in pids.items()}
     result = json.loads(done.stdout)
-    return Row(
+    row = Row(
         name, result["rps"], result["p50_ms"], result["p99_ms"], result["calls"], result["failures"]
     )
+    return row, cpu
 
 
 def run(opts: argparse.Namespace) -> int:
@@ -220,9 +229,10 @@ def run(opts: argparse.Namespace) -> int:
         env = harness.bench_env(f"sqlite:///{work / 'bench.db'}")
         env["CHRONICLE_ACCESS_LOG"] = "false"
         key = harness.provision(env, 1)[0]
-        base = harness.start_servers(group, env, work).http_base
-        port = int(base.rsplit(":", 1)[1])
-        unloaded = measure(port, key, opts, "unloaded")
+        servers = harness.start_servers(group, env, work)
+        port = int(servers.http_base.rsplit(":", 1)[1])
+        pids = {"edge": servers.edge_pid, "serve-grpc": servers.grpc_pid}
+        unloaded, unloaded_cpu = measure(port, key, opts, "unloaded", pids)
         slow_clients = SlowClients(port, opts.slow, key, work / "slow.log")
         try:
             deadline = time.monotonic() + SLOW_READY_SECONDS
@@ -231,7 +241,9 @@ def run(opts: argparse.Namespace) -> int:
                     raise harness.BenchError(f"slow clients never all open: {slow_clients.status}")
                 time.sleep(0.2)
             slow_clients.lowest_open = slow_clients.status["open"]
-            loaded = measure(port, key, opts, f"with {opts.slow} slow connections")
+            pids["slow clients"] = slow_clients.proc.pid
+            name = f"with {opts.slow} slow connections"
+            loaded, loaded_cpu = measure(port, key, opts, name, pids)
             held, status = slow_clients.lowest_open, dict(slow_clients.status)
         finally:
             slow_clients.stop()
@@ -247,6 +259,14 @@ def run(opts: argparse.Namespace) -> int:
         f"edge's timeouts so far: {status['cut']}; failed to connect: {status['failed']}"
     )
     print(f"edge log: {len(edge_log.splitlines())} lines")
+    for row, cpu in ((unloaded, unloaded_cpu), (loaded, loaded_cpu)):
+        shares = ", ".join(f"{role} {used:.2f}" for role, used in cpu.items())
+        # serve-grpc does nothing for slow connections: its growth per request is what
+        # sharing 2 cores with more processes costs everyone, the edge's beyond it is its own.
+        per_request = ", ".join(
+            f"{role} {cpu[role] / row.rps * 1000:.3f} ms" for role in ("edge", "serve-grpc")
+        )
+        print(f"CPU (cores) {row.name}: {shares}; per valid request: {per_request}")
     return report_failures([unloaded, loaded], "valid requests") or int(ratio < TARGET_RATIO)
 
 
