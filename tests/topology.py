@@ -26,10 +26,13 @@ from tests.processes import GrpcServerProcess, Process, grpc_server_process, wai
 
 GET = "/chronicle.v1.PresentationService/GetPresentation"
 LEASE_SECONDS = 2
-# What a careful gRPC client configures: both servers, round robin, and retries of
+# What a careful gRPC client configures: both servers, round robin, client-side health
+# checking (a draining server answers NOT_SERVING: no new call is sent to it, so none is
+# left unaccepted when it stops, which gRPC ends as CANCELLED), and retries of
 # UNAVAILABLE (a server going away) as gRPC's retry policy allows.
 CLIENT_SERVICE_CONFIG = {
     "loadBalancingConfig": [{"round_robin": {}}],
+    "healthCheckConfig": {"serviceName": ""},
     "methodConfig": [
         {
             "name": [{"service": "chronicle.v1.PresentationService"}],

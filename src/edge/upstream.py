@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 
 import grpc
@@ -23,6 +24,20 @@ _LOST = frozenset(
         grpc.StatusCode.UNKNOWN,
         grpc.StatusCode.INTERNAL,
     }
+)
+
+
+# Client-side health checking: a server draining for shutdown answers NOT_SERVING, and
+# its channel then fails calls at once with UNAVAILABLE, which `call` sends to the next
+# server, writes included. Without it a call could reach the server as it stops and be
+# ended CANCELLED unaccepted (grpc/grpc#41785). Health checking needs round_robin.
+_CHANNEL_OPTIONS = (
+    (
+        "grpc.service_config",
+        json.dumps(
+            {"loadBalancingConfig": [{"round_robin": {}}], "healthCheckConfig": {"serviceName": ""}}
+        ),
+    ),
 )
 
 
@@ -47,7 +62,9 @@ class Upstream:
 
     async def open(self) -> None:
         # Channels belong to the event loop they are made on: make them at start-up.
-        self._channels = [grpc.aio.insecure_channel(t) for t in self._targets]
+        self._channels = [
+            grpc.aio.insecure_channel(t, options=_CHANNEL_OPTIONS) for t in self._targets
+        ]
         self._next = itertools.cycle(range(len(self._channels)))
 
     async def close(self) -> None:
