@@ -14,7 +14,10 @@ database. Two rows, each --duration seconds after a warm-up:
    A connection the edge cuts off (header or body timeout) is replaced at once, so the
    edge holds about --slow of them all the time. They come from 10 loopback addresses
    (127.0.0.2-11), so that they stay under the per-client cap and are really held.
-The ratio is row 2's throughput over row 1's (target >= 0.8).
+The ratio is row 2's throughput over row 1's (target >= 0.8). On two or more CPUs the
+servers run on CPU 0 and both client processes on CPU 1 (CHRONICLE_BENCH_NO_PIN=1: no
+pinning), so that the slow clients' own process takes CPU from the load generator, not
+from the servers: the ratio then measures what holding the connections costs the edge.
 """
 
 from __future__ import annotations
@@ -165,7 +168,8 @@ class SlowClients:
     """The slow process, and the last status line it printed."""
 
     def __init__(self, port: int, count: int, key: str, log: Path) -> None:
-        cmd = [sys.executable, __file__, "--role", "slow", "--port", str(port), "--key", key]
+        cmd = [*harness.on_cpus(CLIENT_CPUS), sys.executable, __file__, "--role", "slow"]
+        cmd += ["--port", str(port), "--key", key]
         with log.open("wb") as errors:
             self.proc = subprocess.Popen(
                 [*cmd, "--slow", str(count)], stdout=subprocess.PIPE, stderr=errors, text=True
@@ -186,12 +190,16 @@ class SlowClients:
         self.proc.wait(10)
 
 
+CLIENT_CPUS = "" if os.environ.get("CHRONICLE_BENCH_NO_PIN") or (os.cpu_count() or 1) < 2 else "1"
+
+
 def measure(
     port: int, key: str, opts: argparse.Namespace, name: str, pids: dict[str, int]
 ) -> tuple[Row, dict[str, float]]:
     """The row, and each process's CPU use over it (CPU seconds per second: on this
     machine's 2 cores, what the slow clients' own process takes is the others' loss)."""
-    cmd = [sys.executable, __file__, "--role", "load", "--port", str(port), "--key", key]
+    cmd = [*harness.on_cpus(CLIENT_CPUS), sys.executable, __file__, "--role", "load"]
+    cmd += ["--port", str(port), "--key", key]
     cmd += ["--connections", str(opts.connections), "--duration", str(opts.duration)]
     before = {role: harness.cpu_seconds(pid) for role, pid in pids.items()}
     started = time.monotonic()
@@ -232,6 +240,10 @@ def run(opts: argparse.Namespace) -> int:
         servers = harness.start_servers(group, env, work)
         port = int(servers.http_base.rsplit(":", 1)[1])
         pids = {"edge": servers.edge_pid, "serve-grpc": servers.grpc_pid}
+        if CLIENT_CPUS:  # the servers on CPU 0, every client on CPU 1: see the docstring
+            for pid in pids.values():
+                pin = ["taskset", "-a", "-pc", "0", str(pid)]
+                subprocess.run(pin, check=True, capture_output=True)
         unloaded, unloaded_cpu = measure(port, key, opts, "unloaded", pids)
         slow_clients = SlowClients(port, opts.slow, key, work / "slow.log")
         try:
