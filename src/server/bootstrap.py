@@ -11,10 +11,16 @@ from sqlalchemy import Engine
 from chronicle.v1.presentation_pb2 import Section
 from server import catalog, key_material
 from server.services import keys as key_service
+from server.services import users as user_service
 from server.storage import db, models
 from server.storage.uow import UnitOfWork
+from server.vocabulary import UserRole
 
 log = logging.getLogger(__name__)
+
+# The first admin's address: `localhost` says it reaches no one; change it with
+# `chronicle user create` and `chronicle user disable` once real people are added.
+FIRST_ADMIN_EMAIL = "admin@localhost"
 
 
 def sync_builtin_templates(uow: UnitOfWork) -> None:
@@ -46,10 +52,16 @@ def prepare(engine: Engine, uow: UnitOfWork) -> bool:
 class FirstStart:
     workspace_id: str
     key: key_service.IssuedKey
+    admin: user_service.CreatedUser
 
 
-def first_start(uow: UnitOfWork, hasher: key_material.SecretHasher) -> FirstStart:
-    """A `default` workspace and one `test` key, so a newcomer can curl at once."""
+def first_start(
+    uow: UnitOfWork,
+    hasher: key_material.SecretHasher,
+    password_hasher: key_material.SecretHasher,
+) -> FirstStart:
+    """A `default` workspace, one `test` key, so a newcomer can curl at once, and an admin
+    with a generated password, for the web sign-in."""
     with uow:
         workspace = key_service.create_workspace(uow, "default")
         issued = key_service.create_api_key(
@@ -60,4 +72,11 @@ def first_start(uow: UnitOfWork, hasher: key_material.SecretHasher) -> FirstStar
             environment="test",
             actor="first-start",
         )
-    return FirstStart(workspace.id, issued)
+        admin = user_service.create_user(
+            uow,
+            password_hasher,
+            workspace_id=workspace.id,
+            email=FIRST_ADMIN_EMAIL,
+            role=UserRole.ADMIN,
+        )
+    return FirstStart(workspace.id, issued, admin)

@@ -47,6 +47,18 @@ class Container:
         return SecretHasher(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
 
     @cached_property
+    def password_hasher(self) -> SecretHasher:
+        """argon2id for people's passwords: the keys' hasher when its settings meet OWASP's
+        minimum, else one with them raised to it (tests lower the keys' settings)."""
+        from server.key_material import SecretHasher
+        from server.passwords import hashing_parameters
+
+        s = self.settings
+        configured = (s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
+        parameters = hashing_parameters(*configured)
+        return self.hasher if parameters == configured else SecretHasher(*parameters)
+
+    @cached_property
     def limiter(self) -> Limiter:
         s = self.settings
         if s.redis_url:

@@ -93,6 +93,10 @@ class TemplateNotFound(NotFound):
     default_message = "Template not found"
 
 
+class UserNotFound(NotFound):
+    default_message = "User not found"
+
+
 # 400
 class InvalidArgument(ChronicleError):
     error_reason = ErrorReason.BAD_REQUEST
@@ -116,10 +120,19 @@ class IdempotencyKeyReused(InvalidArgument):
     )
 
 
+class WeakPassword(InvalidArgument):
+    """A password the policy refuses (server/passwords.py); the message says why in one
+    sentence and never repeats the password."""
+
+
 # 409
 class Conflict(ChronicleError):
     error_reason = ErrorReason.CONFLICT
     default_message = "The resource's state does not allow this call"
+
+
+class DuplicateEmail(Conflict):
+    default_message = "The workspace already has a user with this email"
 
 
 class IdempotentRequestRunning(Conflict):

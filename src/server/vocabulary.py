@@ -87,3 +87,10 @@ class IdempotencyState(StrEnum):
     RUNNING = "running"  # claimed; its work has not committed
     COMMITTED = "committed"  # its work committed; its answer is not stored yet
     DONE = "done"  # its answer is stored and replayed
+
+
+class UserRole(StrEnum):
+    """What a workspace member may do (issue 14): admins manage keys, members read."""
+
+    ADMIN = "admin"
+    MEMBER = "member"

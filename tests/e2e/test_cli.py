@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 
 from chronicle.config import Settings
 from server import bootstrap
@@ -519,7 +520,7 @@ def test_an_unreachable_database_is_one_error_line(
 # serve: the first start
 
 
-def test_first_serve_prints_a_working_test_key_once_and_a_restart_prints_none(
+def test_first_serve_prints_a_working_test_key_and_an_admin_password_once_and_a_restart_neither(
     tmp_path: Path, empty_database_url: str
 ) -> None:
     cli = Cli(tmp_path, empty_database_url)
@@ -543,6 +544,12 @@ def test_first_serve_prints_a_working_test_key_once_and_a_restart_prints_none(
         assert line.strip() == raw or "curl" in line, line  # the notice's example only
     workspace = re.search(r"\b(ws_[0-9A-Za-z]{20})\b", stdout)
     assert workspace, stdout
+    # The first admin's generated password: alone on its line, exactly once, never logged.
+    shown = re.findall(r"^\s*([0-9a-z]{4}(?:-[0-9a-z]{4}){6})\s*$", stdout, re.MULTILINE)
+    assert len(shown) == 1, stdout
+    password = shown[0]
+    assert stdout.count(password) == 1 and password not in stderr
+    assert "admin@localhost" in stdout
 
     with serving(cli, "second") as served:
         served.wait_healthy()
@@ -551,6 +558,16 @@ def test_first_serve_prints_a_working_test_key_once_and_a_restart_prints_none(
         assert again.status_code == 200, "the first key still works after a restart"
         assert served.stop()
         assert "chr_" not in served.stdout() + served.stderr()
+        assert password not in served.stdout() + served.stderr()
+        assert "admin@localhost" not in served.stdout()
 
     keys = cli.json("key", "list", "--workspace", workspace.group(1))
     assert [k["environment"] for k in keys] == ["test"], "one key, made on the first start"
+    users = cli.json("user", "list", "--workspace", workspace.group(1))
+    assert [(u["email"], u["role"]) for u in users] == [("admin@localhost", "admin")]
+    container = Container(Settings.load({}, database_url=cli.url))
+    with container.uow() as uow:
+        stored = uow.users.get(users[0]["id"])
+        assert stored is not None
+        assert PasswordHasher().verify(stored.password_hash, password), "the printed password"
+    container.engine.dispose()

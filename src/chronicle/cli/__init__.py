@@ -1,4 +1,4 @@
-"""The `chronicle` command: servers, migrations, workspaces, keys and service tokens."""
+"""The `chronicle` command: servers, migrations, workspaces, keys, service tokens and users."""
 
 from __future__ import annotations
 
@@ -18,6 +18,12 @@ from chronicle.cli.keys import (
     cmd_workspace_create,
 )
 from chronicle.cli.serving import cmd_migrate, cmd_serve, cmd_serve_edge, cmd_serve_grpc, cmd_worker
+from chronicle.cli.users import (
+    cmd_user_create,
+    cmd_user_disable,
+    cmd_user_list,
+    cmd_user_set_password,
+)
 from chronicle.config import ConfigError
 
 if TYPE_CHECKING:
@@ -91,7 +97,29 @@ def build_parser() -> argparse.ArgumentParser:
     token = sub.add_parser("service-token").add_subparsers(dest="action", required=True)
     command("create", cmd_service_token_create, token).add_argument("name")
     command("revoke", cmd_service_token_revoke, token).add_argument("token_id")
+
+    _user_commands(sub.add_parser("user").add_subparsers(dest="action", required=True), command)
     return parser
+
+
+def _user_commands(user: Subcommands, command: Callable[..., argparse.ArgumentParser]) -> None:
+    create = command("create", cmd_user_create, user)
+    create.add_argument("--workspace", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--role", choices=["admin", "member"], default="member")
+    create.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin (else one is generated and printed once)",
+    )
+    create.add_argument("--json", action="store_true")
+    listing = command("list", cmd_user_list, user)
+    listing.add_argument("--workspace", required=True)
+    listing.add_argument("--json", action="store_true")
+    command("disable", cmd_user_disable, user).add_argument("user_id")
+    set_password = command("set-password", cmd_user_set_password, user)
+    set_password.add_argument("user_id")
+    set_password.add_argument("--password-stdin", action="store_true", required=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

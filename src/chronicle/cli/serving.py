@@ -58,16 +58,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def _announce_first_start(container: Container) -> None:
     from server import bootstrap
 
-    first = bootstrap.first_start(container.uow(), container.hasher)
+    first = bootstrap.first_start(container.uow(), container.hasher, container.password_hasher)
     base = f"http://{container.settings.bind}:{container.settings.http_port}"
-    # stdout, never a log line: the raw key appears exactly once.
+    # stdout, never a log line: the raw key and the password appear exactly once.
     print(
         "\n"
         "  First start: created workspace 'default' "
         f"({first.workspace_id}) and a test API key.\n"
         "  This key is shown ONCE and cannot be retrieved again. Store it now:\n\n"
         f"    {first.key.raw}\n\n"
-        f"  Try it:  curl -H 'Authorization: Bearer {first.key.raw}' {base}/api/v1/templates\n",
+        f"  Try it:  curl -H 'Authorization: Bearer {first.key.raw}' {base}/api/v1/templates\n\n"
+        f"  And an admin user, {first.admin.record.email} ({first.admin.record.id}), for the\n"
+        "  web sign-in (coming in the next step). Its password is shown ONCE; store it now:\n\n"
+        f"    {first.admin.generated_password}\n",
         flush=True,
     )
 

@@ -131,6 +131,30 @@ class KeyEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class User(Base):
+    """A person who signs in to one workspace (decision 029: a membership table comes when
+    a person needs a second workspace). Never holds a raw password."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        # One account per email and workspace, whatever the case: `email_normalized` is
+        # the email case-folded, `email` is kept as the person typed it.
+        Index("uq_users_workspace_email", "workspace_id", "email_normalized", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
+    email: Mapped[str] = mapped_column(String(254))
+    email_normalized: Mapped[str] = mapped_column(String(254))
+    # A vocabulary.UserRole: admin or member.
+    role: Mapped[str] = mapped_column(String(10))
+    # argon2id, at least OWASP's minimum parameters (server/passwords.py).
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None]
+
+
 class Template(Base):
     __tablename__ = "templates"
 

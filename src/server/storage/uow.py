@@ -20,6 +20,7 @@ from server.storage.repository import (
     WorkspaceRepository,
 )
 from server.storage.upload_repository import UploadRepository
+from server.storage.user_repository import UserRepository
 
 
 class UnitOfWork(Protocol):
@@ -41,6 +42,8 @@ class UnitOfWork(Protocol):
     def uploads(self) -> UploadRepository: ...
     @property
     def idempotency(self) -> IdempotencyRepository: ...
+    @property
+    def users(self) -> UserRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -103,6 +106,10 @@ class SqlUnitOfWork:
     @cached_property
     def idempotency(self) -> IdempotencyRepository:
         return IdempotencyRepository(self.session)
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.session)
 
     def __enter__(self) -> Self:
         return self
