@@ -24,8 +24,9 @@ SERVER = Path(__file__).resolve().parents[2] / "src" / "server"
 # Rules that depend on stored state (which templates, sections, uploads and tokens
 # exist), which no schema can state; a rule named here must say so in RULES' comments.
 STATE_DEPENDENT = {"selected_section_ids", "page_token", "rate_limit"}
-# Validation messages that name no request field of the public API.
-NOT_A_REQUEST_FIELD = {"workspace"}  # `workspace name`: the CLI's workspace creation
+# Validation messages that name no request field of the public API, checked for the CLI
+# only: `workspace name` (workspace creation), `role` (user creation).
+NOT_A_REQUEST_FIELD = {"workspace", "role"}
 
 
 @pytest.fixture(scope="module")
