@@ -3,6 +3,7 @@ interceptor as keys (decision 030)."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -27,6 +28,7 @@ from server.auth import FAILURES_PER_KEY
 from server.container import Container
 from server.services import users as user_service
 from tests.conftest import Tenant
+from tests.harness import GrpcServerThread
 from tests.waiting import wait_until
 
 PASSWORD = "correct horse battery staple 42"
@@ -323,3 +325,21 @@ def test_the_rest_api_refuses_a_session_token_with_401(
     ):
         for path in ("/api/v1/templates", "/api/v1/caller"):
             assert http.get(path, headers=headers).status_code == 401
+
+
+@pytest.mark.parametrize("limit", ["session_idle_seconds", "session_max_seconds"])
+def test_a_session_ends_when_idle_or_at_its_absolute_expiry(
+    settings: Settings, tenant: Tenant, limit: str
+) -> None:
+    short = Container(dataclasses.replace(settings, **{limit: 1}))
+    make_user(short, tenant.workspace_id, "ida@example.com", "admin")
+    server = GrpcServerThread(short, port=0).start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            token = sign_in(channel, "ida@example.com")
+            caller(channel, token)
+            time.sleep(1.1)
+            refused = refusal(lambda: caller(channel, token))
+            assert refused.code() == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        server.stop(grace=0)
