@@ -6,6 +6,7 @@ _ = object()
 
 # grpcio calls servicer methods by their RPC's name, and an interceptor by its protocol.
 _.CreateApiKey, _.GetApiKey, _.ListApiKeys, _.RevokeApiKey, _.RotateApiKey
+_.SignIn, _.SignOut
 _.ListApiKeyEvents, _.ListPresentations, _.DeletePresentation, _.SendGenerationMessage
 _.CreateUploadTarget
 _.intercept_service

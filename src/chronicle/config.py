@@ -212,6 +212,10 @@ class Settings:
     failed_verifications: RateLimit = _setting(
         "CHRONICLE_FAILED_VERIFICATIONS", RateLimit.parse, DEFAULT_FAILED_VERIFICATIONS
     )
+    # Sessions of people signed in (decision 030): ended after this long without a
+    # request, and after CHRONICLE_SESSION_MAX whatever the activity.
+    session_idle_seconds: int = _setting("CHRONICLE_SESSION_IDLE", parse_duration, 12 * 3600)
+    session_max_seconds: int = _setting("CHRONICLE_SESSION_MAX", parse_duration, 7 * 86400)
     # Peers (the edges) whose forwarded client address the gRPC server believes.
     trusted_proxies: tuple[IPNetwork, ...] = _setting(
         "CHRONICLE_TRUSTED_PROXIES", _networks, _networks("127.0.0.0/8,::1")

@@ -16,9 +16,15 @@ from chronicle.v1 import (
     identity_service_pb2,
     options_pb2,
     presentation_service_pb2,
+    session_service_pb2,
 )
 
-_SERVICE_MODULES = (presentation_service_pb2, api_key_service_pb2, identity_service_pb2)
+_SERVICE_MODULES = (
+    presentation_service_pb2,
+    api_key_service_pb2,
+    identity_service_pb2,
+    session_service_pb2,
+)
 
 SERVICES: tuple[descriptor.ServiceDescriptor, ...] = tuple(
     service
@@ -28,6 +34,8 @@ SERVICES: tuple[descriptor.ServiceDescriptor, ...] = tuple(
 
 API_KEY = options_pb2.CALLER_KIND_API_KEY
 SERVICE_TOKEN = options_pb2.CALLER_KIND_SERVICE_TOKEN
+USER_SESSION = options_pb2.CALLER_KIND_USER_SESSION
+ANONYMOUS = options_pb2.CALLER_KIND_ANONYMOUS
 
 
 def full_method_name(method: descriptor.MethodDescriptor) -> str:
@@ -113,6 +121,10 @@ def http_bindings(
 # Metadata an edge adds: the address of the HTTP client it serves. A server believes it
 # only from a peer in CHRONICLE_TRUSTED_PROXIES.
 CLIENT_ADDRESS_METADATA = "chronicle-client-address"
+
+# Metadata carrying a signed-in person's session token (`chr_ses_…`), apart from the
+# API-key headers: the REST edge forwards only those, so /api/v1 never takes a session.
+SESSION_METADATA = "chronicle-session"
 
 # ErrorInfo.domain of our server's errors; reasons are the protos' ErrorReason names.
 DOMAIN = "chronicle"

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -22,6 +23,7 @@ from chronicle.v1 import (
     api_key_service_pb2_grpc,
     identity_service_pb2_grpc,
     presentation_service_pb2_grpc,
+    session_service_pb2_grpc,
 )
 from server.container import Container
 from server.generation.builtin import BuiltinWriter
@@ -33,6 +35,7 @@ from server.interceptor import ChronicleInterceptor
 from server.servicers.identity import IdentityServicer
 from server.servicers.keys import ApiKeyServicer
 from server.servicers.presentations import PresentationServicer
+from server.servicers.sessions import SessionServicer
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +161,18 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     )
     identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(
         IdentityServicer(settings.rate_limit), server
+    )
+    session_service_pb2_grpc.add_SessionServiceServicer_to_server(
+        SessionServicer(
+            container.uow,
+            container.password_hasher,
+            container.key_changed,
+            idle=timedelta(seconds=settings.session_idle_seconds),
+            lifetime=timedelta(seconds=settings.session_max_seconds),
+            failures_per_client=settings.failed_verifications,
+            trusted_proxies=settings.trusted_proxies,
+        ),
+        server,
     )
 
     health_servicer = health.aio.HealthServicer()

@@ -66,7 +66,27 @@ class KeyRevoked(ChronicleError):
     default_message = "The API key has been revoked"
 
 
+class SignInFailed(ChronicleError):
+    """One answer for an unknown email, a wrong password and a disabled user."""
+
+    error_reason = ErrorReason.UNAUTHORIZED
+    default_message = "Invalid email or password"
+
+
+class SessionInvalid(ChronicleError):
+    """A session token that is unknown, ended (signed out, user disabled, password
+    changed) or expired: answered alike."""
+
+    error_reason = ErrorReason.UNAUTHORIZED
+    default_message = "The session is invalid or has ended; sign in again"
+
+
 # 403
+class AdminOnly(ChronicleError):
+    error_reason = ErrorReason.INSUFFICIENT_PRIVILEGES
+    default_message = "Only a workspace admin may create, rotate or revoke keys"
+
+
 class WrongWorkspace(ChronicleError):
     error_reason = ErrorReason.INSUFFICIENT_PRIVILEGES
     default_message = "The resource belongs to another workspace"
@@ -182,6 +202,12 @@ class ReplayedStatus(ChronicleError):
     def __init__(self, status: bytes) -> None:
         super().__init__()
         self.status = status
+
+
+class SignInThrottled(RateLimited):
+    """Too many failed sign-ins for an email or from a client: refused before argon2."""
+
+    default_message = "Too many failed sign-ins; retry later"
 
 
 # 503

@@ -48,6 +48,7 @@ PUBLIC_SERVICES = (
 )
 
 _AUTHENTICATED = ((contract.AUTHENTICATED_METADATA, "1"),)
+ANONYMOUS = Principal(CallerKind.ANONYMOUS, "", "", "")
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,8 @@ class _Guard:
         """The context the handler runs in, with the caller set; or raises. Once the key
         is authenticated, every answer says so in its trailers (an edge reads that as
         "this key is good"), with an API key's RateLimit-* beside it."""
+        if CallerKind.ANONYMOUS in self._allowed:  # the call is its own check (SignIn)
+            return scope_of(ANONYMOUS)
         principal = await self._authenticate(context)
         trailers: tuple[tuple[str, str], ...] = _AUTHENTICATED
         try:

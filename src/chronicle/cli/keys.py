@@ -24,7 +24,7 @@ Row = TypeVar("Row")
 NOT_CONFIRMED = 3
 
 
-def _tell_servers(container: Container, credential_id: str) -> bool:
+def tell_servers(container: Container, credential_id: str) -> bool:
     """After a committed revoke or rotation; when Redis did not take the change, one
     line on stderr saying what is not confirmed (the caller then exits NOT_CONFIRMED)."""
     if container.key_changed(credential_id):
@@ -126,7 +126,7 @@ def cmd_key_revoke(args: argparse.Namespace) -> None:
     container = container_from(args)
     with container.uow() as uow:
         row = key_service.revoke_api_key(uow, args.key_id, args.reason or "", CLI_ACTOR)
-    told = _tell_servers(container, row.id)
+    told = tell_servers(container, row.id)
     print(f"{row.id} revoked" + ("" if told else " (servers not confirmed told)"))
     if not told:
         raise SystemExit(NOT_CONFIRMED)
@@ -142,7 +142,7 @@ def cmd_key_rotate(args: argparse.Namespace) -> None:
             uow, container.hasher, args.key_id, grace=grace, actor=CLI_ACTOR
         )
         old_expiry = old.expires_at
-    told = _tell_servers(container, old.id)
+    told = tell_servers(container, old.id)
     if args.json:
         previous = _key_json(old)
         print_json(
@@ -190,7 +190,7 @@ def cmd_service_token_revoke(args: argparse.Namespace) -> None:
     container = container_from(args)
     with container.uow() as uow:
         token = key_service.revoke_service_token(uow, args.token_id)
-    told = _tell_servers(container, token.id)
+    told = tell_servers(container, token.id)
     print(f"{token.id} revoked" + ("" if told else " (servers not confirmed told)"))
     if not told:
         raise SystemExit(NOT_CONFIRMED)

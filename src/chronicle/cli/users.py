@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
+from chronicle.cli.keys import NOT_CONFIRMED, tell_servers
 from chronicle.cli.wiring import container_from, print_json
 
 if TYPE_CHECKING:  # each command imports its own pieces when it runs: `--help` stays quick
@@ -90,7 +91,10 @@ def cmd_user_disable(args: argparse.Namespace) -> None:
     container = container_from(args)
     with container.uow() as uow:
         user = user_service.disable_user(uow, args.user_id)
+    told = tell_servers(container, user.id)  # their sessions end everywhere
     print(f"{user.id} disabled")
+    if not told:
+        raise SystemExit(NOT_CONFIRMED)
 
 
 def cmd_user_set_password(args: argparse.Namespace) -> None:
@@ -100,4 +104,7 @@ def cmd_user_set_password(args: argparse.Namespace) -> None:
     container = container_from(args)
     with container.uow() as uow:
         user = user_service.set_password(uow, container.password_hasher, args.user_id, password)
+    told = tell_servers(container, user.id)  # their sessions end everywhere
     print(f"{user.id} password changed")
+    if not told:
+        raise SystemExit(NOT_CONFIRMED)

@@ -28,8 +28,10 @@ if _version_not_supported:
 
 class ApiKeyServiceStub:
     """Key management for internal callers (the web app's Settings → API page,
-    operators). Accepts service tokens only; the REST edge serves these routes
-    only when admin routes are enabled.
+    operators). Accepts service tokens, and a signed-in person's session for its
+    own workspace: an admin's for everything, a member's for reads only. The REST
+    edge serves these routes only when admin routes are enabled, and only for
+    service tokens (it never carries a session).
     """
 
     def __init__(self, channel):
@@ -72,8 +74,10 @@ class ApiKeyServiceStub:
 
 class ApiKeyServiceServicer:
     """Key management for internal callers (the web app's Settings → API page,
-    operators). Accepts service tokens only; the REST edge serves these routes
-    only when admin routes are enabled.
+    operators). Accepts service tokens, and a signed-in person's session for its
+    own workspace: an admin's for everything, a member's for reads only. The REST
+    edge serves these routes only when admin routes are enabled, and only for
+    service tokens (it never carries a session).
     """
 
     def CreateApiKey(self, request, context):
@@ -161,8 +165,10 @@ def add_ApiKeyServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class ApiKeyService:
     """Key management for internal callers (the web app's Settings → API page,
-    operators). Accepts service tokens only; the REST edge serves these routes
-    only when admin routes are enabled.
+    operators). Accepts service tokens, and a signed-in person's session for its
+    own workspace: an admin's for everything, a member's for reads only. The REST
+    edge serves these routes only when admin routes are enabled, and only for
+    service tokens (it never carries a session).
     """
 
     @staticmethod

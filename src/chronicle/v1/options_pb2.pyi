@@ -10,6 +10,8 @@ class CallerKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CALLER_KIND_UNSPECIFIED: _ClassVar[CallerKind]
     CALLER_KIND_API_KEY: _ClassVar[CallerKind]
     CALLER_KIND_SERVICE_TOKEN: _ClassVar[CallerKind]
+    CALLER_KIND_USER_SESSION: _ClassVar[CallerKind]
+    CALLER_KIND_ANONYMOUS: _ClassVar[CallerKind]
 
 class Execution(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -18,6 +20,8 @@ class Execution(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 CALLER_KIND_UNSPECIFIED: CallerKind
 CALLER_KIND_API_KEY: CallerKind
 CALLER_KIND_SERVICE_TOKEN: CallerKind
+CALLER_KIND_USER_SESSION: CallerKind
+CALLER_KIND_ANONYMOUS: CallerKind
 EXECUTION_UNSPECIFIED: Execution
 EXECUTION_CHEAP_READ: Execution
 HTTP_SUCCESS_CODE_FIELD_NUMBER: _ClassVar[int]

@@ -7,16 +7,17 @@ import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
-from chronicle import credentials
+from chronicle import contract, credentials
 from chronicle.config import DEFAULT_FAILED_VERIFICATIONS, RateLimit
 from server import key_material
 from server.auth.audit import KeyAudit
 from server.auth.budgets import FloodBudgets
 from server.auth.key_status import StatusCache
 from server.auth.principal import CallerKind, Principal
+from server.auth.sessions import SessionCache, token_digest
 from server.auth.usage import UsageRecorder
 from server.auth.verification import NeedsVerification, UnknownKeyId, Verifier
-from server.errors import KeyExpired, KeyInvalid, KeyRevoked, Unauthorized
+from server.errors import KeyExpired, KeyInvalid, KeyRevoked, SessionInvalid, Unauthorized
 from server.storage.uow import UnitOfWork
 
 Metadata = Iterable[tuple[str, str | bytes]]
@@ -29,6 +30,21 @@ def credential_from_metadata(metadata: Metadata) -> str:
         return credentials.presented_key(metadata)
     except credentials.CredentialError as exc:
         raise Unauthorized(str(exc)) from None
+
+
+def _session_token(metadata: Metadata) -> str | None:
+    """The session token sent in `chronicle-session`; None when there is none.
+    Unauthorized when a key is sent beside it: a call has one credential."""
+    token = None
+    key = False
+    for name, value in metadata:
+        if name == contract.SESSION_METADATA:
+            token = str(value).strip()
+        elif name in ("authorization", "x-api-key"):
+            key = True
+    if token is not None and key:
+        raise Unauthorized("Send a session or an API key, not both")
+    return token
 
 
 def _address(client: str | ClientOf) -> str:
@@ -61,6 +77,13 @@ class Authenticator:
         self._statuses = StatusCache(
             uow_factory, ttl=status_ttl, pushed_ttl=pushed_status_ttl, clock=clock
         )
+        self._sessions = SessionCache(
+            uow_factory,
+            ttl=status_ttl,
+            pushed_ttl=pushed_status_ttl,
+            pushed=lambda: self._statuses.pushed,
+            clock=clock,
+        )
         self._verifier = Verifier(
             hasher,
             self._budgets,
@@ -81,6 +104,13 @@ class Authenticator:
         running argon2 (or, unless lookups are inline, reading a status from the
         database), so an event loop can send that work to a thread. `client` is the
         caller's address (or how to find it), for each client's budget of failures."""
+        session = _session_token(metadata)
+        if session is not None:
+            return self._signed_in(session, may_block)
+        return self._keyed(metadata, may_block, client)
+
+    def _keyed(self, metadata: Metadata, may_block: bool, client: str | ClientOf) -> Principal:
+        """The API key's or service token's caller."""
         raw = credential_from_metadata(metadata)
         parsed = credentials.parse(raw)
         if parsed is None:
@@ -125,6 +155,30 @@ class Authenticator:
             status.rate_limit,
         )
 
+    def _signed_in(self, token: str, may_block: bool) -> Principal:
+        """The person whose session `token` is; SessionInvalid when it is none (no
+        longer). A SHA-256 lookup: the token's 190-bit secret needs no argon2."""
+        digest = token_digest(token)
+        if digest is None:
+            raise SessionInvalid()
+        now = datetime.now(UTC)
+        state = self._sessions.cached(digest)
+        if state is None:
+            if not may_block and not self._inline_lookups:
+                raise NeedsVerification(digest)
+            state = self._sessions.load(digest, now)
+        if state is None or not state.usable(now):
+            raise SessionInvalid()
+        return Principal(
+            CallerKind.USER_SESSION,
+            state.session_id,
+            state.workspace_id,
+            "",
+            state.email,
+            user_id=state.user_id,
+            role=state.role,
+        )
+
     def tell_rate_limited(self, principal: Principal, rate: RateLimit) -> None:
         """A refusal over the key's rate limit, audited once per burst."""
         self._audit.rate_limited(principal, rate)
@@ -132,12 +186,17 @@ class Authenticator:
     # The listener `status_push` tells of key-status changes.
 
     def forget(self, credential_id: str) -> None:
-        """Drop a cached status so the next request re-reads it (after revoke/rotate)."""
+        """Drop a cached status so the next request re-reads it (after revoke/rotate);
+        a session's or a user's id drops their sessions' states."""
         self._statuses.forget(credential_id)
+        self._sessions.forget(credential_id)
 
     def forget_all(self) -> None:
         self._statuses.forget_all()
+        self._sessions.forget_all()
 
     def set_pushed(self, pushed: bool) -> None:
         """Whether status changes are being pushed to this process right now."""
+        if pushed and not self._statuses.pushed:  # after a lapse: news may have been lost
+            self._sessions.forget_all()
         self._statuses.set_pushed(pushed)

@@ -20,7 +20,7 @@ from cachetools import TTLCache
 
 from chronicle.config import RateLimit
 from chronicle.gcra import InProcessLimiter
-from server.errors import ClientThrottled
+from server.errors import ClientThrottled, SignInThrottled
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,19 @@ class FloodBudgets:
                 self._failures_per_client,
             )
 
+    # Sign-in (decision 030): the same tables, for an email and for a client address.
+
+    def check_sign_in(self, email: str, client: str) -> None:
+        """SignInThrottled while the email or the client has spent its budget of failed
+        sign-ins: checked before argon2, whether or not the email has an account."""
+        wait = max(self._blocked_for(_email(email)), self._blocked_for(_client(client)))
+        if wait > 0:
+            raise SignInThrottled(wait)
+
+    def sign_in_failed(self, email: str, client: str) -> None:
+        self._spend(_email(email), FAILURES_PER_KEY)
+        self.client_failed(client)
+
     def _blocked_for(self, what: str) -> float:
         """Seconds `what` stays refused; 0 when not."""
         with self._lock:
@@ -92,3 +105,7 @@ class FloodBudgets:
 
 def _client(address: str) -> str:
     return f"client:{address}"  # a key id never starts so: one table holds both
+
+
+def _email(normalized: str) -> str:
+    return f"email:{normalized}"

@@ -17,6 +17,8 @@ class CallerKind(IntEnum):
 
     API_KEY = contract.API_KEY
     SERVICE_TOKEN = contract.SERVICE_TOKEN
+    USER_SESSION = contract.USER_SESSION
+    ANONYMOUS = contract.ANONYMOUS  # a call that is its own credential check (SignIn)
 
     @classmethod
     def of(cls, kind: KeyKind) -> CallerKind:
@@ -24,7 +26,7 @@ class CallerKind(IntEnum):
 
     @property
     def wire_name(self) -> str:
-        """As `Caller.kind` spells it: `api_key` or `service_token`."""
+        """As `Caller.kind` spells it: `api_key`, `service_token` or `user_session`."""
         return self.name.lower()
 
 
@@ -36,6 +38,16 @@ class Principal:
     environment: str  # live/test for an API key
     name: str = ""
     rate_limit: RateLimit | None = None  # the key's own limit, if it has one
+    # A session's person: their id and role (admin/member); empty for keys and tokens.
+    user_id: str = ""
+    role: str = ""
+
+    @property
+    def actor(self) -> str:
+        """Who acted, as the audit trail records it."""
+        if self.kind == CallerKind.USER_SESSION:
+            return self.name  # the person's email
+        return f"service-token:{self.name or self.credential_id}"
 
 
 _current: contextvars.ContextVar[Principal] = contextvars.ContextVar("principal")

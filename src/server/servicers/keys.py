@@ -1,4 +1,5 @@
-"""ApiKeyService: keys and their audit trail, for service tokens."""
+"""ApiKeyService: keys and their audit trail, for service tokens and for people signed in
+to the key's workspace (members read; admins also create, rotate and revoke)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from collections.abc import Callable
 from chronicle.v1 import api_key_pb2, api_key_service_pb2_grpc
 from chronicle.v1 import api_key_service_pb2 as keys_pb
 from server import convert, errors, key_material
-from server.auth import current_principal
+from server.auth import CallerKind, Principal, current_principal
 from server.servicers import PrincipalOf, UowFactory
 from server.services import keys as key_service
+from server.vocabulary import UserRole
 
 # A revoke is committed before servers are told; when Redis does not take the news, the
 # caller hears so (and a retry, harmless, tells them again). See decision 023.
@@ -34,13 +36,21 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
         self._on_change = on_change
         self._principal_of = principal_of
 
-    def _actor(self, context: object) -> str:
+    def _allowed(self, context: object, workspace_id: str, *, change: bool = False) -> Principal:
+        """The caller, when it may read (or `change`) the keys of `workspace_id`: a
+        service token any workspace's, a session only its own, and changes an admin's."""
         principal = self._principal_of(context)
-        return f"service-token:{principal.name or principal.credential_id}"
+        if principal.kind == CallerKind.USER_SESSION:
+            if change and principal.role != UserRole.ADMIN:
+                raise errors.AdminOnly()
+            if workspace_id != principal.workspace_id:
+                raise errors.WrongWorkspace()
+        return principal
 
     def CreateApiKey(
         self, request: keys_pb.CreateApiKeyRequest, context: object
     ) -> keys_pb.CreateApiKeyResponse:
+        actor = self._allowed(context, request.workspace_id, change=True).actor
         with self._uow() as uow:
             issued = key_service.create_api_key(
                 uow,
@@ -50,7 +60,7 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
                 environment=request.environment,
                 expires_in=convert.duration(request.expires_in),
                 rate_limit=request.rate_limit if request.HasField("rate_limit") else None,
-                actor=self._actor(context),
+                actor=actor,
             )
             return keys_pb.CreateApiKeyResponse(
                 api_key=convert.api_key(issued.record), key=issued.raw
@@ -58,11 +68,14 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
 
     def GetApiKey(self, request: keys_pb.GetApiKeyRequest, context: object) -> api_key_pb2.ApiKey:
         with self._uow() as uow:
-            return convert.api_key(key_service.get_api_key(uow, request.id))
+            key = key_service.get_api_key(uow, request.id)
+            self._allowed(context, key.workspace_id)
+            return convert.api_key(key)
 
     def ListApiKeys(
         self, request: keys_pb.ListApiKeysRequest, context: object
     ) -> keys_pb.ListApiKeysResponse:
+        self._allowed(context, request.workspace_id)
         with self._uow() as uow:
             rows, next_token = key_service.list_api_keys(
                 uow, request.workspace_id, request.page_size, request.page_token
@@ -75,7 +88,9 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
         self, request: keys_pb.RevokeApiKeyRequest, context: object
     ) -> api_key_pb2.ApiKey:
         with self._uow() as uow:
-            row = key_service.revoke_api_key(uow, request.id, request.reason, self._actor(context))
+            key = key_service.get_api_key(uow, request.id)
+            actor = self._allowed(context, key.workspace_id, change=True).actor
+            row = key_service.revoke_api_key(uow, request.id, request.reason, actor)
             if not self._on_change(row.id):
                 raise errors.Unavailable(NOT_TOLD)
             return convert.api_key(row)
@@ -85,8 +100,10 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
     ) -> keys_pb.RotateApiKeyResponse:
         grace = request.grace_period.ToTimedelta() if request.HasField("grace_period") else None
         with self._uow() as uow:
+            key = key_service.get_api_key(uow, request.id)
+            actor = self._allowed(context, key.workspace_id, change=True).actor
             issued, old = key_service.rotate_api_key(
-                uow, self._hasher, request.id, grace=grace, actor=self._actor(context)
+                uow, self._hasher, request.id, grace=grace, actor=actor
             )
             self._on_change(old.id)  # not told: logged; the new key must still reach its owner
             return keys_pb.RotateApiKeyResponse(
@@ -98,6 +115,7 @@ class ApiKeyServicer(api_key_service_pb2_grpc.ApiKeyServiceServicer):  # type: i
     def ListApiKeyEvents(
         self, request: keys_pb.ListApiKeyEventsRequest, context: object
     ) -> keys_pb.ListApiKeyEventsResponse:
+        self._allowed(context, request.workspace_id)
         with self._uow() as uow:
             rows, next_token = key_service.list_key_events(
                 uow, request.workspace_id, request.page_size, request.page_token

@@ -78,10 +78,12 @@ def _user(uow: UnitOfWork, user_id: str) -> models.User:
 
 
 def disable_user(uow: UnitOfWork, user_id: str) -> models.User:
-    """The user can no longer sign in; disabling twice keeps the first time."""
+    """The user can no longer sign in, and their sessions end; disabling twice keeps the
+    first time. The caller tells the servers (the user's id) after this commits."""
     user = _user(uow, user_id)
     if user.disabled_at is None:
         user.disabled_at = models.utcnow()
+        uow.sessions.end_for_user(user.id, user.disabled_at)
         uow.commit()
     return user
 
@@ -93,5 +95,8 @@ def set_password(
     passwords.check(password, user.email)
     user.password_hash = hasher.hash(password)
     user.password_changed_at = models.utcnow()
+    # Every session ends: whoever knew the old password is signed out (the caller tells
+    # the servers, with the user's id, after this commits).
+    uow.sessions.end_for_user(user.id, user.password_changed_at)
     uow.commit()
     return user

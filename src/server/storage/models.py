@@ -155,6 +155,24 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
 
 
+class UserSession(Base):
+    """A signed-in person's session (decision 030). Holds the SHA-256 digest of its
+    token, never the token: a ≥128-bit secret needs no slow hash."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
+    workspace_id: Mapped[str] = mapped_column(String(40))
+    token_digest: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Written at most once a minute per session: the idle expiry is counted from it.
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    idle_seconds: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime]  # the absolute end, whatever the activity
+    ended_at: Mapped[datetime | None]
+
+
 class Template(Base):
     __tablename__ = "templates"
 

@@ -19,6 +19,7 @@ from server.storage.repository import (
     TemplateRepository,
     WorkspaceRepository,
 )
+from server.storage.session_repository import SessionRepository
 from server.storage.upload_repository import UploadRepository
 from server.storage.user_repository import UserRepository
 
@@ -44,6 +45,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def users(self) -> UserRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
 
     def __enter__(self) -> Self: ...
     def __exit__(
@@ -110,6 +113,10 @@ class SqlUnitOfWork:
     @cached_property
     def users(self) -> UserRepository:
         return UserRepository(self.session)
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        return SessionRepository(self.session)
 
     def __enter__(self) -> Self:
         return self

@@ -37,6 +37,15 @@ class UserRepository:
         )
         return self._session().scalars(query).first()
 
+    def with_email(self, email_normalized: str) -> Sequence[models.User]:
+        """Every account of the email, oldest first (one per workspace)."""
+        query = (
+            select(models.User)
+            .where(models.User.email_normalized == email_normalized)
+            .order_by(models.User.created_at, models.User.id)
+        )
+        return self._session().scalars(query).all()
+
     def in_workspace(self, workspace_id: str) -> Sequence[models.User]:
         """By email: the order of the unique index, so no sort."""
         query = (
