@@ -68,7 +68,7 @@ class FloodBudgets:
         """One failed verification from the client's budget."""
         if self._spend(_client(client), self._failures_per_client):
             log.warning(
-                "client %s: more than %s failed key verifications; throttled",
+                "client %s: more than %s failed verifications (keys or sign-ins); throttled",
                 client or "(unknown)",
                 self._failures_per_client,
             )
