@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+# Alembic announces each of its plugins at INFO whenever it loads; the revisions it runs
+# (alembic.runtime.migration) are what an operator wants to read.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 def make_engine(url: str, pool_size: int = 10, busy_timeout: float = 5.0) -> Engine:
