@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # the load generator's process imports this module without th
 
 
 STARTUP_TIMEOUT_SECONDS = 30.0
+# The no-op behind the interceptor: the benches' baseline call.
+GET_CALLER = "/chronicle.v1.IdentityService/GetCaller"
 STOP_TIMEOUT_SECONDS = 10.0
 
 
@@ -249,6 +251,7 @@ class InProcessServer:
         self._server: GrpcServer | None = None
 
     def start(self) -> InProcessServer:
+        from server.app import settle_heap
         from server.app import start_grpc_server as start_aio_server
 
         self._thread.start()
@@ -256,7 +259,16 @@ class InProcessServer:
             start_aio_server(self.container, port=0), self._loop
         )
         self._server = future.result(timeout=STARTUP_TIMEOUT_SECONDS)
+        settle_heap()  # as `chronicle serve-grpc` does once it has started
         return self
+
+    def warm(self, keys: Sequence[str]) -> None:
+        """One GetCaller per key, so each is verified (argon2) and limited once before a
+        measured load."""
+        with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:
+            call = channel.unary_unary(GET_CALLER)
+            for key in keys:
+                call(b"", metadata=[("x-api-key", key)], timeout=30)
 
     @property
     def port(self) -> int:
@@ -268,6 +280,16 @@ class InProcessServer:
             asyncio.run_coroutine_threadsafe(self._server.stop(grace), self._loop).result(60)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
+
+
+def redis_answers(url: str) -> bool:
+    """Whether a Redis answers PING at `url` within half a second."""
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
 
 
 # CPUs

@@ -52,7 +52,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import grpc
 import loads
 import report
 
@@ -61,7 +60,6 @@ from chronicle import credentials
 from chronicle.config import Settings
 from chronicle.gcra import Decision, InProcessLimiter
 from server import key_material
-from server.app import settle_heap
 from server.container import Container
 from server.ratelimit import LocalLimiter, RedisLimiter
 
@@ -92,35 +90,20 @@ def make_limiter(kind: str) -> Any:
 
 
 def redis_available() -> bool:
-    import redis
-
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
+    return harness.redis_answers(REDIS_URL)
 
 
 def serve(settings: Settings, limiter: str = "in-process") -> harness.InProcessServer:
     container = Container(settings)
     container.limiter = make_limiter(limiter)  # type: ignore[misc]  # a cached_property
-    server = harness.InProcessServer(container).start()
-    settle_heap()  # as `chronicle serve-grpc` does once it has started
-    return server
-
-
-def warm(server: harness.InProcessServer, real_keys: list[str]) -> None:
-    """One call per valid key, so they are verified before any flood starts."""
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        call = channel.unary_unary(loads.GET_CALLER)
-        for key in real_keys:
-            call(b"", metadata=[("x-api-key", key)], timeout=30)
+    return harness.InProcessServer(container).start()
 
 
 def valid_load(name: str, server: harness.InProcessServer, keys_file: Path, opts: Any) -> loads.Row:
     return loads.run_grpc_load(
         name,
         f"127.0.0.1:{server.port}",
-        loads.GET_CALLER,
+        harness.GET_CALLER,
         b"",
         keys_file,
         connections=opts.connections,
@@ -260,10 +243,10 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, Any]:
                         warm_edge(url, real_keys)
                         endpoint = {"url": url + REST_PATH}
                     else:
-                        warm(server, real_keys)
+                        server.warm(real_keys)
                         endpoint = {
                             "target": f"127.0.0.1:{server.port}",
-                            "method": loads.GET_CALLER,
+                            "method": harness.GET_CALLER,
                         }
                     sender = (
                         None

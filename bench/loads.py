@@ -22,7 +22,6 @@ import grpc
 
 from harness import STARTUP_TIMEOUT_SECONDS, BenchError, on_cpus, pin
 
-GET_CALLER = "/chronicle.v1.IdentityService/GetCaller"
 GET_PRESENTATION = "/chronicle.v1.PresentationService/GetPresentation"
 WARMUP_SECONDS = 1.0
 CHANNELS = 4

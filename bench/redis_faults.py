@@ -40,14 +40,11 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import grpc
 import loads
-import redis
 import report
 
 import harness
 from chronicle.config import Settings
-from server.app import settle_heap
 from server.container import Container
 
 UP_TARGET = 0.90  # Redis up / in-process
@@ -80,7 +77,7 @@ def redis_server(cpus: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     url = f"redis://127.0.0.1:{port}/0"
     try:
         deadline = time.monotonic() + harness.STARTUP_TIMEOUT_SECONDS
-        while not _answers(url):
+        while not harness.redis_answers(url):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise harness.BenchError("redis-server did not start")
             time.sleep(0.05)
@@ -92,25 +89,8 @@ def redis_server(cpus: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         process.wait()
 
 
-def _answers(url: str) -> bool:
-    try:
-        return bool(redis.Redis.from_url(url, socket_timeout=0.5).ping())
-    except redis.RedisError:
-        return False
-
-
 def serve(settings: Settings) -> harness.InProcessServer:
-    server = harness.InProcessServer(Container(settings)).start()
-    settle_heap()  # as `chronicle serve-grpc` does once it has started
-    return server
-
-
-def warm(server: harness.InProcessServer, keys: list[str]) -> None:
-    """One call per key: verified (argon2) and limited once before the measured load."""
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        call = channel.unary_unary(loads.GET_CALLER)
-        for key in keys:
-            call(b"", metadata=[("x-api-key", key)], timeout=30)
+    return harness.InProcessServer(Container(settings)).start()
 
 
 def wait_subscribed(server: harness.InProcessServer) -> None:
@@ -135,7 +115,7 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, list[loads.Row]]:
             for row in ROWS:
                 server = serve(replace(settings, redis_url=None if row == "in-process" else url))
                 try:
-                    warm(server, keys)
+                    server.warm(keys)
                     if row != "in-process":
                         wait_subscribed(server)
                     if row == "Redis hung":
@@ -144,7 +124,7 @@ def measure(opts: argparse.Namespace, work: Path) -> dict[str, list[loads.Row]]:
                         loads.run_grpc_load(
                             row,
                             f"127.0.0.1:{server.port}",
-                            loads.GET_CALLER,
+                            harness.GET_CALLER,
                             b"",
                             keys_file,
                             connections=opts.connections,

@@ -44,7 +44,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from loads import (
-    GET_CALLER,
     GET_PRESENTATION,
     WARMUP_SECONDS,
     Row,
@@ -63,6 +62,7 @@ from report import (
 )
 
 from harness import (
+    GET_CALLER,
     Endpoints,
     InProcessServer,
     bench_env,
