@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import statistics
 import time
 from collections.abc import Callable
 
@@ -43,42 +44,46 @@ def _credential(method: descriptor.MethodDescriptor, tenant: Tenant, token: str)
 
 async def _worst_stall(container: Container, calls: list[tuple[str, bytes, str]]) -> float:
     """Serves `calls` (method, request, credential) CALLS_EACH times each, after one
-    warm-up round, and measures the longest the event loop went without running."""
+    warm-up round, and returns the worst method's median stall of the event loop.
+
+    The median, because a blocking handler stalls the loop on every call, while a
+    busy shared machine (CI runs two suites side by side on two cores) can deschedule
+    the process for a few hundred milliseconds during any one call."""
     server = await start_grpc_server(container, port=0)
     loop = asyncio.get_running_loop()
     worst = 0.0
-    measuring = False
 
     async def probe() -> None:
         nonlocal worst
         while True:
             before = loop.time()
             await asyncio.sleep(_TICK)
-            if measuring:
-                worst = max(worst, loop.time() - before - _TICK)
+            worst = max(worst, loop.time() - before - _TICK)
 
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
 
-        async def round_of_calls() -> None:
-            for method, request, credential in calls:
-                call = channel.unary_unary(method)  # raw bytes in and out
-                try:
-                    await call(request, metadata=[("x-api-key", credential)], timeout=10)
-                except grpc.aio.AioRpcError as exc:
-                    trailers = dict(exc.trailing_metadata() or ())
-                    # Not found and the like are fine; the handler ran past authentication.
-                    assert contract.AUTHENTICATED_METADATA in trailers, (method, exc.code())
+        async def stall_of(method: str, request: bytes, credential: str) -> float:
+            nonlocal worst
+            worst = 0.0
+            call = channel.unary_unary(method)  # raw bytes in and out
+            try:
+                await call(request, metadata=[("x-api-key", credential)], timeout=10)
+            except grpc.aio.AioRpcError as exc:
+                trailers = dict(exc.trailing_metadata() or ())
+                # Not found and the like are fine; the handler ran past authentication.
+                assert contract.AUTHENTICATED_METADATA in trailers, (method, exc.code())
+            await asyncio.sleep(2 * _TICK)  # let the probe see the end of the call
+            return worst
 
         probing = asyncio.create_task(probe())
         try:
-            await round_of_calls()
-            measuring = True
-            for _ in range(CALLS_EACH):
-                await round_of_calls()
+            for call in calls:  # warm-up: first verifications, caches, lazy imports
+                await stall_of(*call)
+            stalls = {c[0]: [await stall_of(*c) for _ in range(CALLS_EACH)] for c in calls}
         finally:
             probing.cancel()
             await server.stop(grace=0)
-    return worst
+    return max(statistics.median(each) for each in stalls.values())
 
 
 def _inline_calls(tenant: Tenant, token: str) -> list[tuple[str, bytes, str]]:
