@@ -13,6 +13,7 @@ import grpc
 import uvicorn
 from fastapi import FastAPI
 from google.protobuf.message import Message
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -30,6 +31,7 @@ from edge.openapi import build_openapi
 from edge.redaction import redact
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
 from edge.upstream import Metadata, Upstream
+from edge.web.pages import Pages
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ MAX_FORWARDED_BYTES = 4096  # all of them: repeats must not reach gRPC's limit e
 JSON = "application/json"
 VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WHO_AM_I = "chronicle.v1.IdentityService.GetCaller"  # answers who a key is, nothing else
+API_PREFIX = "/api/"  # the REST API; every other path is a page (edge.web) or health
 
 
 # The HTTP client's address, for servers that trust this edge (CHRONICLE_TRUSTED_PROXIES).
@@ -204,6 +207,16 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
         return JSONResponse(openapi)
 
     api_handler = ApiHandler(settings, table, upstream, admission)
+    pages = Pages(settings, upstream)
+
+    async def not_served(request: Request, exc: Exception) -> Response:
+        """A path no route serves (404, 405): a page, or the envelope under /api/."""
+        status = exc.status_code if isinstance(exc, HTTPException) else 500
+        message = "No such page" if status == 404 else f"{request.method} is not allowed here"
+        error = HttpError.of(status, message)
+        if request.url.path.startswith(API_PREFIX):
+            return error_response(error, "")
+        return pages.error_page(request, error)
 
     own = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -211,7 +224,8 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
         *upload_routes(settings),  # the local backend's signed routes
     ]
     api = AsgiEndpoint(api_handler.handle)
-    app.router.routes.extend([*own, Route("/{path:path}", api, methods=VERBS)])
+    app.router.routes.extend([*own, *pages.routes()])
+    app.add_exception_handler(HTTPException, not_served)
     return FrontDoor(app, api, tuple(route.path.split("{", 1)[0] for route in own))
 
 
@@ -296,8 +310,8 @@ class ApiHandler:
 class FrontDoor:
     """The edge's ASGI app: API calls go straight to the generic handler, past FastAPI's
     per-request middleware, which would cost more than refusing a bad key does; FastAPI
-    serves its own paths (health, the OpenAPI document, the local upload routes),
-    start-up and shutdown."""
+    serves its own paths (health, the OpenAPI document, the local upload routes), the
+    pages, start-up and shutdown."""
 
     def __init__(self, app: FastAPI, api: ASGIApp, own_paths: tuple[str, ...]) -> None:
         """`own_paths`: the prefixes of FastAPI's own routes."""
@@ -306,7 +320,12 @@ class FrontDoor:
         self._own_paths = own_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not scope["path"].startswith(self._own_paths):
+        path = scope.get("path", "")
+        if (
+            scope["type"] == "http"
+            and path.startswith(API_PREFIX)
+            and not path.startswith(self._own_paths)
+        ):
             await self._api(scope, receive, send)
         else:
             await self.app(scope, receive, send)

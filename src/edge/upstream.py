@@ -7,9 +7,11 @@ import json
 from collections.abc import Sequence
 
 import grpc
+from google.protobuf import descriptor, message_factory
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from chronicle import contract
 from edge.transcode import Route
 
 Metadata = tuple[tuple[str, str | bytes], ...]
@@ -80,34 +82,52 @@ class Upstream:
     async def call(
         self, route: Route, request: Message, metadata: Sequence[tuple[str, str]]
     ) -> tuple[Message, Metadata]:
-        """The reply and the server's trailing metadata (RateLimit-* travel there).
+        """The reply and the server's trailing metadata (RateLimit-* travel there)."""
+        read = route.binding.verb == "GET"
+        return await self.unary(route.binding.method, request, metadata, read=read)
+
+    async def unary(
+        self,
+        method: descriptor.MethodDescriptor,
+        request: Message,
+        metadata: Sequence[tuple[str, str]],
+        *,
+        read: bool,
+    ) -> tuple[Message, Metadata]:
+        """`method` called with `request`: its reply and the server's trailing metadata.
 
         A call no server took (UNAVAILABLE: a server stopping, restarting or gone) is
         tried on the next target, each at most once: a server shutting down refuses new
-        calls before doing anything, so a retry cannot apply a write twice."""
+        calls before doing anything, so a retry cannot apply a write twice. `read`: the
+        call changes nothing, so any way a closing connection ends it may be retried."""
         first = self._pick()
-        read = route.binding.verb == "GET"
         for attempt in range(len(self._channels)):
             index = (first + attempt) % len(self._channels)
             try:
-                return await self._call_one(index, route, request, metadata)
+                return await self._call_one(index, method, request, metadata)
             except grpc.aio.AioRpcError as exc:
                 if not _not_served(exc, read) or attempt + 1 == len(self._channels):
                     raise
         raise AssertionError("unreachable")
 
     async def _call_one(
-        self, index: int, route: Route, request: Message, metadata: Sequence[tuple[str, str]]
+        self,
+        index: int,
+        method: descriptor.MethodDescriptor,
+        request: Message,
+        metadata: Sequence[tuple[str, str]],
     ) -> tuple[Message, Metadata]:
-        method = route.binding.full_method
-        call = self._calls.get((index, method))
+        name = contract.full_method_name(method)
+        call = self._calls.get((index, name))
         if call is None:
             call = self._channels[index].unary_unary(
-                method,
-                request_serializer=route.request_class.SerializeToString,
-                response_deserializer=route.response_class.FromString,
+                name,
+                request_serializer=type(request).SerializeToString,
+                response_deserializer=message_factory.GetMessageClass(
+                    method.output_type
+                ).FromString,
             )
-            self._calls[(index, method)] = call
+            self._calls[(index, name)] = call
         pending = call(request, metadata=tuple(metadata), timeout=self._timeout)
         response: Message = await pending
         return response, tuple(await pending.trailing_metadata() or ())

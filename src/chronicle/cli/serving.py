@@ -59,7 +59,7 @@ def _announce_first_start(container: Container) -> None:
     from server import bootstrap
 
     first = bootstrap.first_start(container.uow(), container.hasher, container.password_hasher)
-    base = f"http://{container.settings.bind}:{container.settings.http_port}"
+    base = container.settings.public_url
     # stdout, never a log line: the raw key and the password appear exactly once.
     print(
         "\n"
@@ -68,8 +68,8 @@ def _announce_first_start(container: Container) -> None:
         "  This key is shown ONCE and cannot be retrieved again. Store it now:\n\n"
         f"    {first.key.raw}\n\n"
         f"  Try it:  curl -H 'Authorization: Bearer {first.key.raw}' {base}/api/v1/templates\n\n"
-        f"  And an admin user, {first.admin.record.email} ({first.admin.record.id}), for the\n"
-        "  web sign-in (coming in the next step). Its password is shown ONCE; store it now:\n\n"
+        f"  Sign in at {base}/login (Settings → API makes and revokes keys) as\n"
+        f"  {first.admin.record.email}, an admin. Its password is shown ONCE; store it now:\n\n"
         f"    {first.admin.generated_password}\n",
         flush=True,
     )

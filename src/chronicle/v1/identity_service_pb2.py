@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from chronicle.v1 import options_pb2 as chronicle_dot_v1_dot_options__pb2
+from chronicle.v1 import session_service_pb2 as chronicle_dot_v1_dot_session__service__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#chronicle/v1/identity_service.proto\x12\x0c\x63hronicle.v1\x1a\x1a\x63hronicle/v1/options.proto\x1a\x1cgoogle/api/annotations.proto\"\x12\n\x10GetCallerRequest\"l\n\x06\x43\x61ller\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x15\n\rcredential_id\x18\x03 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x04 \x01(\t\x12\x12\n\nrate_limit\x18\x05 \x01(\t2\x84\x01\n\x0fIdentityService\x12h\n\tGetCaller\x12\x1e.chronicle.v1.GetCallerRequest\x1a\x14.chronicle.v1.Caller\"%\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x1b\x12\x0e/api/v1/callerZ\t\x12\x07/api/v1\x1a\x07\xaa\xbb\x18\x03\x01\x02\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#chronicle/v1/identity_service.proto\x12\x0c\x63hronicle.v1\x1a\x1a\x63hronicle/v1/options.proto\x1a\"chronicle/v1/session_service.proto\x1a\x1cgoogle/api/annotations.proto\"\x12\n\x10GetCallerRequest\"\x18\n\x16GetSignedInUserRequest\"l\n\x06\x43\x61ller\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x15\n\rcredential_id\x18\x03 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x04 \x01(\t\x12\x12\n\nrate_limit\x18\x05 \x01(\t2\xdf\x01\n\x0fIdentityService\x12h\n\tGetCaller\x12\x1e.chronicle.v1.GetCallerRequest\x1a\x14.chronicle.v1.Caller\"%\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x1b\x12\x0e/api/v1/callerZ\t\x12\x07/api/v1\x12Y\n\x0fGetSignedInUser\x12$.chronicle.v1.GetSignedInUserRequest\x1a\x1a.chronicle.v1.SignedInUser\"\x04\xb0\xbb\x18\x01\x1a\x07\xaa\xbb\x18\x03\x01\x02\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,10 +38,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IDENTITYSERVICE']._serialized_options = b'\252\273\030\003\001\002\003'
   _globals['_IDENTITYSERVICE'].methods_by_name['GetCaller']._loaded_options = None
   _globals['_IDENTITYSERVICE'].methods_by_name['GetCaller']._serialized_options = b'\260\273\030\001\202\323\344\223\002\033\022\016/api/v1/callerZ\t\022\007/api/v1'
-  _globals['_GETCALLERREQUEST']._serialized_start=111
-  _globals['_GETCALLERREQUEST']._serialized_end=129
-  _globals['_CALLER']._serialized_start=131
-  _globals['_CALLER']._serialized_end=239
-  _globals['_IDENTITYSERVICE']._serialized_start=242
-  _globals['_IDENTITYSERVICE']._serialized_end=374
+  _globals['_IDENTITYSERVICE'].methods_by_name['GetSignedInUser']._loaded_options = None
+  _globals['_IDENTITYSERVICE'].methods_by_name['GetSignedInUser']._serialized_options = b'\260\273\030\001'
+  _globals['_GETCALLERREQUEST']._serialized_start=147
+  _globals['_GETCALLERREQUEST']._serialized_end=165
+  _globals['_GETSIGNEDINUSERREQUEST']._serialized_start=167
+  _globals['_GETSIGNEDINUSERREQUEST']._serialized_end=191
+  _globals['_CALLER']._serialized_start=193
+  _globals['_CALLER']._serialized_end=301
+  _globals['_IDENTITYSERVICE']._serialized_start=304
+  _globals['_IDENTITYSERVICE']._serialized_end=527
 # @@protoc_insertion_point(module_scope)

@@ -1,4 +1,5 @@
 from chronicle.v1 import options_pb2 as _options_pb2
+from chronicle.v1 import session_service_pb2 as _session_service_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -7,6 +8,10 @@ from typing import ClassVar as _ClassVar, Optional as _Optional
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GetCallerRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetSignedInUserRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from chronicle.v1 import identity_service_pb2 as chronicle_dot_v1_dot_identity__service__pb2
+from chronicle.v1 import session_service_pb2 as chronicle_dot_v1_dot_session__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.0'
 GRPC_VERSION = grpc.__version__
@@ -41,6 +42,11 @@ class IdentityServiceStub:
                 request_serializer=chronicle_dot_v1_dot_identity__service__pb2.GetCallerRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_identity__service__pb2.Caller.FromString,
                 _registered_method=True)
+        self.GetSignedInUser = channel.unary_unary(
+                '/chronicle.v1.IdentityService/GetSignedInUser',
+                request_serializer=chronicle_dot_v1_dot_identity__service__pb2.GetSignedInUserRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_session__service__pb2.SignedInUser.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -56,6 +62,15 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSignedInUser(self, request, context):
+        """Returns the person a session belongs to, for Chronicle's own pages. Not served
+        over REST (sessions never reach /api/v1); any other credential gets
+        PERMISSION_DENIED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -63,6 +78,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.GetCaller,
                     request_deserializer=chronicle_dot_v1_dot_identity__service__pb2.GetCallerRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_identity__service__pb2.Caller.SerializeToString,
+            ),
+            'GetSignedInUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSignedInUser,
+                    request_deserializer=chronicle_dot_v1_dot_identity__service__pb2.GetSignedInUserRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_session__service__pb2.SignedInUser.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -94,6 +114,33 @@ class IdentityService:
             '/chronicle.v1.IdentityService/GetCaller',
             chronicle_dot_v1_dot_identity__service__pb2.GetCallerRequest.SerializeToString,
             chronicle_dot_v1_dot_identity__service__pb2.Caller.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSignedInUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.IdentityService/GetSignedInUser',
+            chronicle_dot_v1_dot_identity__service__pb2.GetSignedInUserRequest.SerializeToString,
+            chronicle_dot_v1_dot_session__service__pb2.SignedInUser.FromString,
             options,
             channel_credentials,
             insecure,

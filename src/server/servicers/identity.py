@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from chronicle.config import RateLimit
-from chronicle.v1 import identity_service_pb2, identity_service_pb2_grpc
+from chronicle.v1 import identity_service_pb2, identity_service_pb2_grpc, session_service_pb2
+from server import errors
 from server.auth import CallerKind, current_principal
 from server.servicers import PrincipalOf
 
@@ -27,4 +28,17 @@ class IdentityServicer(identity_service_pb2_grpc.IdentityServiceServicer):  # ty
             credential_id=principal.credential_id,
             environment=principal.environment,
             rate_limit=str(principal.rate_limit or self._default_rate) if limited else "",
+        )
+
+    def GetSignedInUser(
+        self, request: identity_service_pb2.GetSignedInUserRequest, context: object
+    ) -> session_service_pb2.SignedInUser:
+        principal = self._principal_of(context)
+        if principal.kind != CallerKind.USER_SESSION:
+            raise errors.CallerNotAllowed("Only a person's session has a signed-in user")
+        return session_service_pb2.SignedInUser(
+            id=principal.user_id,
+            email=principal.name,
+            role=principal.role,
+            workspace_id=principal.workspace_id,
         )
