@@ -6,7 +6,7 @@ _ = object()
 
 # grpcio calls servicer methods by their RPC's name, and an interceptor by its protocol.
 _.CreateApiKey, _.GetApiKey, _.ListApiKeys, _.RevokeApiKey, _.RotateApiKey
-_.SignIn, _.SignOut
+_.SignIn, _.SignOut, _.GetSignedInUser
 _.ListApiKeyEvents, _.ListPresentations, _.DeletePresentation, _.SendGenerationMessage
 _.CreateUploadTarget
 _.intercept_service
@@ -29,9 +29,12 @@ _.autocommit
 _.number_value, _.should_exit, _.do_POST, _.log_message
 _.pytest_collection_modifyitems, _.pytest_plugins, _.sqlite_only
 
+# Read by the pages' Jinja2 templates (src/edge/web/templates).
+_.note
+
 # Enum members: values on the wire, met through the enum (by value or iteration).
 _.TWO_COLUMN, _.QUOTE, _.IMAGE
-_.HARDENING  # a test tier, met by iterating Tier
+_.HARDENING, _.BROWSER  # test tiers, met by iterating Tier
 _.SALES, _.PROPOSAL, _.RESEARCH, _.GUIDE, _.MEETING, _.PORTFOLIO
 _.UK, _.ES, _.FR, _.DE, _.IT, _.PT, _.CN, _.IN, _.KO, _.AR, _.HI, _.BN
 _.INTEGRATION, _.E2E

@@ -44,7 +44,6 @@ _CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
 MAX_HEADER_BYTES = 1024
 MAX_FORWARDED_BYTES = 4096  # all of them: repeats must not reach gRPC's limit either
 JSON = "application/json"
-VERBS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 WHO_AM_I = "chronicle.v1.IdentityService.GetCaller"  # answers who a key is, nothing else
 API_PREFIX = "/api/"  # the REST API; every other path is a page (edge.web) or health
 

@@ -97,7 +97,6 @@ class Route:
     binding: HttpBinding
     template: PathTemplate
     request_class: type[Message]
-    response_class: type[Message]
     path_fields: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -113,7 +112,6 @@ class RouteTable:
                     binding,
                     template,
                     message_factory.GetMessageClass(binding.method.input_type),
-                    message_factory.GetMessageClass(binding.method.output_type),
                     frozenset(v.split(".")[0] for v in template.variables),
                 )
             )

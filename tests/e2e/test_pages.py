@@ -15,8 +15,8 @@ from sqlalchemy import inspect, text
 
 from server.container import Container
 from tests.conftest import Tenant
-from tests.harness import EdgeServer
 from tests.hardening.test_sessions import PASSWORD, make_user
+from tests.harness import EdgeServer
 
 ADMIN = "ada@example.com"
 MEMBER = "max@example.com"
