@@ -14,6 +14,8 @@ class Tier(StrEnum):
     E2E = "e2e"
     # Cases from outside testing (bad input, slow clients, faults) kept so they keep holding.
     HARDENING = "hardening"
+    # Chronicle's own pages driven in a real (headless) Chromium through the real servers.
+    BROWSER = "browser"
 
 
 # The marker of tests whose outcome depends on CHRONICLE_TEST_POSTGRES / _REDIS: those that

@@ -16,7 +16,7 @@ def test_a_test_file_takes_the_tier_of_its_folder(tier: Tier) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    [TESTS_ROOT / "conftest.py", TESTS_ROOT / "browser" / "test_page.py", TESTS_ROOT.parent],
+    [TESTS_ROOT / "conftest.py", TESTS_ROOT / "fixtures" / "test_page.py", TESTS_ROOT.parent],
 )
 def test_a_file_outside_the_tier_folders_has_no_tier(path: Path) -> None:
     assert tier_of(path) is None
