@@ -207,6 +207,7 @@ class ReplayedStatus(ChronicleError):
 class SignInThrottled(RateLimited):
     """Too many failed sign-ins for an email or from a client: refused before argon2."""
 
+    error_reason = ErrorReason.SIGN_IN_THROTTLED
     default_message = "Too many failed sign-ins; retry later"
 
 

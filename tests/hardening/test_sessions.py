@@ -28,6 +28,7 @@ from server.auth import FAILURES_PER_KEY
 from server.container import Container
 from server.services import users as user_service
 from tests.conftest import Tenant
+from tests.e2e.test_auth import reason_of
 from tests.harness import GrpcServerThread
 from tests.waiting import wait_until
 
@@ -134,6 +135,7 @@ def test_sign_in_is_throttled_per_email_before_argon2(
     before = container.password_hasher.verifications
     throttled = refusal(lambda: sign_in(channel, admin))  # even the right password
     assert throttled.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert reason_of(throttled) == "SIGN_IN_THROTTLED"
     assert container.password_hasher.verifications == before
 
 

@@ -27,6 +27,7 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     UNAVAILABLE: _ClassVar[ErrorReason]
     DEADLINE_EXCEEDED: _ClassVar[ErrorReason]
     IDEMPOTENCY_KEY_REUSED: _ClassVar[ErrorReason]
+    SIGN_IN_THROTTLED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 UNAUTHORIZED: ErrorReason
 API_KEY_INVALID: ErrorReason
@@ -48,3 +49,4 @@ NOT_IMPLEMENTED: ErrorReason
 UNAVAILABLE: ErrorReason
 DEADLINE_EXCEEDED: ErrorReason
 IDEMPOTENCY_KEY_REUSED: ErrorReason
+SIGN_IN_THROTTLED: ErrorReason
