@@ -257,11 +257,11 @@ class Settings:
             flag = "--" + name.replace("_", "-")
             values[name] = _parse(meta, value, flag) if isinstance(value, str) else value
         settings = cls(**values)
-        if not settings.app_url:
-            settings = replace(settings, app_url=f"http://{settings.bind}:{settings.http_port}/app")
         if not settings.public_url:
             settings = replace(settings, public_url=f"http://{settings.bind}:{settings.http_port}")
         settings = replace(settings, public_url=settings.public_url.rstrip("/"))
+        if not settings.app_url:  # the decks' viewer, served by the edge (edge.web.decks)
+            settings = replace(settings, app_url=f"{settings.public_url}/app")
         if settings.upload_backend == "s3" and not settings.s3_bucket:
             raise ConfigError("CHRONICLE_UPLOAD_BACKEND=s3 needs CHRONICLE_S3_BUCKET")
         if settings.key_status_ttl_seconds >= 1.0:

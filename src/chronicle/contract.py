@@ -17,6 +17,7 @@ from chronicle.v1 import (
     options_pb2,
     presentation_service_pb2,
     session_service_pb2,
+    viewer_service_pb2,
 )
 
 _SERVICE_MODULES = (
@@ -24,6 +25,7 @@ _SERVICE_MODULES = (
     api_key_service_pb2,
     identity_service_pb2,
     session_service_pb2,
+    viewer_service_pb2,
 )
 
 SERVICES: tuple[descriptor.ServiceDescriptor, ...] = tuple(
@@ -65,6 +67,21 @@ def cheap_reads(
         for method in service.methods
         if is_cheap_read(method)
     )
+
+
+# A reply of this type is raw bytes with a content type, served over REST as they are
+# (as grpc-gateway does): generically, for any RPC that returns it.
+HTTP_BODY = "google.api.HttpBody"
+
+
+def returns_http_body(method: descriptor.MethodDescriptor) -> bool:
+    return bool(method.output_type.full_name == HTTP_BODY)
+
+
+def http_body_types(method: descriptor.MethodDescriptor) -> tuple[str, ...]:
+    """The content types an HttpBody reply may have (the `http_body_types` option)."""
+    types = method.GetOptions().Extensions[options_pb2.http_body_types]  # type: ignore[index]
+    return tuple(types)
 
 
 def is_admin_only(service: descriptor.ServiceDescriptor) -> bool:

@@ -25,13 +25,14 @@ from edge import transcode
 from edge.admission import Admission, Ticket, authenticated
 from edge.content_length import declared_length
 from edge.errors import HttpError, Refused, error_response, from_status
+from edge.http_body import body_response
 from edge.http_server import EdgeHttpServer, server_config
 from edge.local_files import upload_routes
 from edge.openapi import build_openapi
 from edge.redaction import redact
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
 from edge.upstream import Metadata, Upstream
-from edge.web.pages import Pages
+from edge.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
         return JSONResponse(openapi)
 
     api_handler = ApiHandler(settings, table, upstream, admission)
-    pages = Pages(settings, upstream)
+    site, page_routes = web_pages(settings, upstream)
 
     async def not_served(request: Request, exc: Exception) -> Response:
         """A path no route serves (404, 405): a page, or the envelope under /api/."""
@@ -215,7 +216,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
         error = HttpError.of(status, message)
         if request.url.path.startswith(API_PREFIX):
             return error_response(error, "")
-        return pages.error_page(request, error)
+        return site.error_page(request, error)
 
     own = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -223,7 +224,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
         *upload_routes(settings),  # the local backend's signed routes
     ]
     api = AsgiEndpoint(api_handler.handle)
-    app.router.routes.extend([*own, *pages.routes()])
+    app.router.routes.extend([*own, *page_routes])
     app.add_exception_handler(HTTPException, not_served)
     return FrontDoor(app, api, tuple(route.path.split("{", 1)[0] for route in own))
 
@@ -290,12 +291,16 @@ class ApiHandler:
                         await self._confirm(ticket, metadata)
                     raise
                 reply, trailing = await self._call(ticket, route, message, metadata)
-            response = Response(
-                to_json(reply, route.binding.response_body),
-                status_code=route.binding.success_code,
-                media_type=JSON,
-                headers={"x-request-id": request_id, **passed_back(trailing)},
-            )
+            headers = {"x-request-id": request_id, **passed_back(trailing)}
+            if route.http_body:
+                response = body_response(reply, route.binding.success_code, headers)
+            else:
+                response = Response(
+                    to_json(reply, route.binding.response_body),
+                    status_code=route.binding.success_code,
+                    media_type=JSON,
+                    headers=headers,
+                )
         except Refused as refused:
             response = error_response(refused.error, request_id)
         except TranscodeError as exc:

@@ -290,14 +290,18 @@ def _request_body(binding: HttpBinding, components: _Components) -> Schema | Non
 
 def _responses(binding: HttpBinding, components: _Components) -> Schema:
     response = binding.method.output_type
-    if binding.response_body:
-        schema = components.field(response.fields_by_name[binding.response_body])
+    if contract.returns_http_body(binding.method):  # the bytes themselves, not JSON
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        content = {kind: binary for kind in contract.http_body_types(binding.method) or ["*/*"]}
+    elif binding.response_body:
+        field_schema = components.field(response.fields_by_name[binding.response_body])
+        content = {_JSON: {"schema": field_schema}}
     else:
-        schema = components.ref(response)
+        content = {_JSON: {"schema": components.ref(response)}}
     return {
         str(binding.success_code): {
             "description": HTTPStatus(binding.success_code).phrase,
-            "content": {_JSON: {"schema": schema}},
+            "content": content,
         },
         "default": {
             "description": "An error.",

@@ -13,6 +13,7 @@ from google.protobuf import field_mask_pb2, json_format, message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
+from chronicle import contract
 from chronicle.contract import HttpBinding
 from edge import protojson, request_json
 from edge.protojson import Json
@@ -98,6 +99,11 @@ class Route:
     template: PathTemplate
     request_class: type[Message]
     path_fields: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def http_body(self) -> bool:
+        """The reply is raw bytes (google.api.HttpBody), not JSON."""
+        return contract.returns_http_body(self.binding.method)
 
 
 class RouteTable:

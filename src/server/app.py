@@ -24,6 +24,7 @@ from chronicle.v1 import (
     identity_service_pb2_grpc,
     presentation_service_pb2_grpc,
     session_service_pb2_grpc,
+    viewer_service_pb2_grpc,
 )
 from server.container import Container
 from server.generation.builtin import BuiltinWriter
@@ -36,6 +37,7 @@ from server.servicers.identity import IdentityServicer
 from server.servicers.keys import ApiKeyServicer
 from server.servicers.presentations import PresentationServicer
 from server.servicers.sessions import SessionServicer
+from server.servicers.viewer import ViewerServicer
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +163,9 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     )
     identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(
         IdentityServicer(settings.rate_limit), server
+    )
+    viewer_service_pb2_grpc.add_ViewerServiceServicer_to_server(
+        ViewerServicer(container.uow, settings.app_url, container.store), server
     )
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionServicer(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from google.protobuf import duration_pb2, timestamp_pb2
+from google.api import httpbody_pb2
+from google.protobuf import any_pb2, duration_pb2, timestamp_pb2
 
 from chronicle.v1 import api_key_pb2, generation_pb2, presentation_pb2
+from server.services.exports import ExportedFile
 from server.services.keys import key_state
 from server.storage import models
 from server.storage.views import PresentationView
@@ -118,3 +120,14 @@ def generation_status(
     if job.tokens_used and job.state in (JobState.GENERATING, JobState.COMPLETED):
         status.tokens_used = job.tokens_used
     return status
+
+
+def download(file: ExportedFile) -> httpbody_pb2.HttpBody:
+    """A file as an HttpBody, its name in the extensions (served as an attachment)."""
+    name = any_pb2.Any()
+    name.Pack(presentation_pb2.FileDownload(file_name=file.file_name))
+    return httpbody_pb2.HttpBody(content_type=file.content_type, data=file.data, extensions=[name])
+
+
+def image(data: bytes, content_type: str) -> httpbody_pb2.HttpBody:
+    return httpbody_pb2.HttpBody(content_type=content_type, data=data)

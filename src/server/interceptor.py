@@ -197,7 +197,9 @@ class _Guard:
         """The context the handler runs in, with the caller set; or raises. Once the key
         is authenticated, every answer says so in its trailers (an edge reads that as
         "this key is good"), with an API key's RateLimit-* beside it."""
-        if CallerKind.ANONYMOUS in self._allowed:  # the call is its own check (SignIn)
+        if CallerKind.ANONYMOUS in self._allowed and not self._session_sent(context):
+            # No credential needed: the call is its own check (SignIn), or what it shows
+            # an anonymous caller is public (ViewerService).
             return scope_of(ANONYMOUS)
         principal = await self._authenticate(context)
         trailers: tuple[tuple[str, str], ...] = _AUTHENTICATED
@@ -226,6 +228,14 @@ class _Guard:
             verify = functools.partial(authenticate, metadata, client=client())
             principal = await self._shared.verifications.run(needed.digest, verify)
         return principal
+
+    def _session_sent(self, context: grpc.aio.ServicerContext) -> bool:
+        """Whether a service that takes anonymous callers and sessions got a session:
+        then it is verified like any credential (a stale one is UNAUTHENTICATED)."""
+        if CallerKind.USER_SESSION not in self._allowed:
+            return False
+        metadata = context.invocation_metadata() or ()
+        return any(name == contract.SESSION_METADATA for name, _ in metadata)
 
     def _authorise(self, principal: Principal) -> None:
         if principal.kind not in self._allowed:

@@ -28,6 +28,8 @@ HTTP_SUCCESS_CODE_FIELD_NUMBER: _ClassVar[int]
 http_success_code: _descriptor.FieldDescriptor
 EXECUTION_FIELD_NUMBER: _ClassVar[int]
 execution: _descriptor.FieldDescriptor
+HTTP_BODY_TYPES_FIELD_NUMBER: _ClassVar[int]
+http_body_types: _descriptor.FieldDescriptor
 SECRET_FIELD_NUMBER: _ClassVar[int]
 secret: _descriptor.FieldDescriptor
 ALLOWED_CALLERS_FIELD_NUMBER: _ClassVar[int]

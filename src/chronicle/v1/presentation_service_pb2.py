@@ -27,13 +27,14 @@ from chronicle.v1 import options_pb2 as chronicle_dot_v1_dot_options__pb2
 from chronicle.v1 import presentation_pb2 as chronicle_dot_v1_dot_presentation__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.api import resource_pb2 as google_dot_api_dot_resource__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'chronicle/v1/presentation_service.proto\x12\x0c\x63hronicle.v1\x1a\x1d\x63hronicle/v1/generation.proto\x1a\x1a\x63hronicle/v1/options.proto\x1a\x1f\x63hronicle/v1/presentation.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x16\n\x14ListTemplatesRequest\"B\n\x15ListTemplatesResponse\x12)\n\ttemplates\x18\x01 \x03(\x0b\x32\x16.chronicle.v1.Template\"o\n\x19\x43reatePresentationRequest\x12\x34\n\x0btemplate_id\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16\x63hronicle.app/Template\x12\x1c\n\x14selected_section_ids\x18\x02 \x03(\t\"I\n\x16GetPresentationRequest\x12/\n\x02id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x63hronicle.app/Presentation\"\xea\x01\n\x19UpdatePresentationRequest\x12/\n\x02id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x63hronicle.app/Presentation\x12\x12\n\x05title\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tis_public\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\'\n\x08sections\x18\x04 \x03(\x0b\x32\x15.chronicle.v1.Section\x12/\n\x0bupdate_mask\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x08\n\x06_titleB\x0c\n\n_is_public\"A\n\x18ListPresentationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"g\n\x19ListPresentationsResponse\x12\x31\n\rpresentations\x18\x01 \x03(\x0b\x32\x1a.chronicle.v1.Presentation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"L\n\x19\x44\x65letePresentationRequest\x12/\n\x02id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x63hronicle.app/Presentation\"\x91\x03\n\x1bGeneratePresentationRequest\x12\x14\n\x06prompt\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x0btemplate_id\x18\x02 \x01(\tB\x1b\xfa\x41\x18\n\x16\x63hronicle.app/TemplateH\x00\x88\x01\x01\x12\x1c\n\x14selected_section_ids\x18\x03 \x03(\t\x12-\n\x0b\x61ttachments\x18\x04 \x03(\x0b\x32\x18.chronicle.v1.Attachment\x12\x17\n\x0fnon_interactive\x18\x05 \x01(\x08\x12\x1b\n\x0enarrative_type\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rrewrite_style\x18\x07 \x01(\tH\x02\x88\x01\x01\x12-\n\rsection_count\x18\x08 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x15\n\x08language\x18\t \x01(\tH\x03\x88\x01\x01\x42\x0e\n\x0c_template_idB\x11\n\x0f_narrative_typeB\x10\n\x0e_rewrite_styleB\x0b\n\t_language\"W\n\x1cGeneratePresentationResponse\x12\x15\n\rgeneration_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x10\n\x08poll_url\x18\x03 \x01(\t\"V\n\x1aGetGenerationStatusRequest\x12\x38\n\rgeneration_id\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x63hronicle.app/Generation\"R\n\x16WatchGenerationRequest\x12\x38\n\rgeneration_id\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x63hronicle.app/Generation\"\x9e\x01\n\x1cSendGenerationMessageRequest\x12\x38\n\rgeneration_id\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x63hronicle.app/Generation\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12-\n\x0b\x61ttachments\x18\x03 \x03(\x0b\x32\x18.chronicle.v1.Attachment\"/\n\x1dSendGenerationMessageResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\"r\n\x19\x43reateUploadTargetRequest\x12\x17\n\tfile_name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63ontent_type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x12\x64\x65\x63lared_file_size\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x02\"(\n\tFormField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"v\n\x1a\x43reateUploadTargetResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\'\n\x06\x66ields\x18\x02 \x03(\x0b\x32\x17.chronicle.v1.FormField\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x14\n\x0c\x64ownload_url\x18\x04 \x01(\t2\x87\x0c\n\x13PresentationService\x12w\n\rListTemplates\x12\".chronicle.v1.ListTemplatesRequest\x1a#.chronicle.v1.ListTemplatesResponse\"\x1d\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/templates\x12\x80\x01\n\x12\x43reatePresentation\x12\'.chronicle.v1.CreatePresentationRequest\x1a\x1a.chronicle.v1.Presentation\"%\xa0\xbb\x18\xc9\x01\x82\xd3\xe4\x93\x02\x1a\"\x15/api/v1/presentations:\x01*\x12{\n\x0fGetPresentation\x12$.chronicle.v1.GetPresentationRequest\x1a\x1a.chronicle.v1.Presentation\"&\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/v1/presentations/{id}\x12\x80\x01\n\x12UpdatePresentation\x12\'.chronicle.v1.UpdatePresentationRequest\x1a\x1a.chronicle.v1.Presentation\"%\x82\xd3\xe4\x93\x02\x1f\x32\x1a/api/v1/presentations/{id}:\x01*\x12\x87\x01\n\x11ListPresentations\x12&.chronicle.v1.ListPresentationsRequest\x1a\'.chronicle.v1.ListPresentationsResponse\"!\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/presentations\x12y\n\x12\x44\x65letePresentation\x12\'.chronicle.v1.DeletePresentationRequest\x1a\x16.google.protobuf.Empty\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/v1/presentations/{id}\x12\x9d\x01\n\x14GeneratePresentation\x12).chronicle.v1.GeneratePresentationRequest\x1a*.chronicle.v1.GeneratePresentationResponse\".\xa0\xbb\x18\xca\x01\x82\xd3\xe4\x93\x02#\"\x1e/api/v1/presentations/generate:\x01*\x12\xa2\x01\n\x13GetGenerationStatus\x12(.chronicle.v1.GetGenerationStatusRequest\x1a\x1e.chronicle.v1.GenerationStatus\"A\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x37\x12\x35/api/v1/presentations/generate/{generation_id}/status\x12\xb3\x01\n\x15SendGenerationMessage\x12*.chronicle.v1.SendGenerationMessageRequest\x1a+.chronicle.v1.SendGenerationMessageResponse\"A\x82\xd3\xe4\x93\x02;\"6/api/v1/presentations/generate/{generation_id}/message:\x01*\x12Y\n\x0fWatchGeneration\x12$.chronicle.v1.WatchGenerationRequest\x1a\x1e.chronicle.v1.GenerationStatus0\x01\x12\x91\x01\n\x12\x43reateUploadTarget\x12\'.chronicle.v1.CreateUploadTargetRequest\x1a(.chronicle.v1.CreateUploadTargetResponse\"(\x82\xd3\xe4\x93\x02\"\"\x1d/api/v1/uploads/create-target:\x01*\x1a\x05\xaa\xbb\x18\x01\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'chronicle/v1/presentation_service.proto\x12\x0c\x63hronicle.v1\x1a\x1d\x63hronicle/v1/generation.proto\x1a\x1a\x63hronicle/v1/options.proto\x1a\x1f\x63hronicle/v1/presentation.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1cgoogle/protobuf/struct.proto\"\x16\n\x14ListTemplatesRequest\"B\n\x15ListTemplatesResponse\x12)\n\ttemplates\x18\x01 \x03(\x0b\x32\x16.chronicle.v1.Template\"o\n\x19\x43reatePresentationRequest\x12\x34\n\x0btemplate_id\x18\x01 \x01(\tB\x1f\xe2\x41\x01\x02\xfa\x41\x18\n\x16\x63hronicle.app/Template\x12\x1c\n\x14selected_section_ids\x18\x02 \x03(\t\"I\n\x16GetPresentationRequest\x12/\n\x02id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x63hronicle.app/Presentation\"b\n\x19\x45xportPresentationRequest\x12/\n\x02id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x63hronicle.app/Presentation\x12\x14\n\x06\x66ormat\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\"\xea\x01\n\x19UpdatePresentationRequest\x12/\n\x02id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x63hronicle.app/Presentation\x12\x12\n\x05title\x18\x02 \x01(\tH\x00\x88\x01\x01\x12\x16\n\tis_public\x18\x03 \x01(\x08H\x01\x88\x01\x01\x12\'\n\x08sections\x18\x04 \x03(\x0b\x32\x15.chronicle.v1.Section\x12/\n\x0bupdate_mask\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x08\n\x06_titleB\x0c\n\n_is_public\"A\n\x18ListPresentationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"g\n\x19ListPresentationsResponse\x12\x31\n\rpresentations\x18\x01 \x03(\x0b\x32\x1a.chronicle.v1.Presentation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"L\n\x19\x44\x65letePresentationRequest\x12/\n\x02id\x18\x01 \x01(\tB#\xe2\x41\x01\x02\xfa\x41\x1c\n\x1a\x63hronicle.app/Presentation\"\x91\x03\n\x1bGeneratePresentationRequest\x12\x14\n\x06prompt\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x35\n\x0btemplate_id\x18\x02 \x01(\tB\x1b\xfa\x41\x18\n\x16\x63hronicle.app/TemplateH\x00\x88\x01\x01\x12\x1c\n\x14selected_section_ids\x18\x03 \x03(\t\x12-\n\x0b\x61ttachments\x18\x04 \x03(\x0b\x32\x18.chronicle.v1.Attachment\x12\x17\n\x0fnon_interactive\x18\x05 \x01(\x08\x12\x1b\n\x0enarrative_type\x18\x06 \x01(\tH\x01\x88\x01\x01\x12\x1a\n\rrewrite_style\x18\x07 \x01(\tH\x02\x88\x01\x01\x12-\n\rsection_count\x18\x08 \x01(\x0b\x32\x16.google.protobuf.Value\x12\x15\n\x08language\x18\t \x01(\tH\x03\x88\x01\x01\x42\x0e\n\x0c_template_idB\x11\n\x0f_narrative_typeB\x10\n\x0e_rewrite_styleB\x0b\n\t_language\"W\n\x1cGeneratePresentationResponse\x12\x15\n\rgeneration_id\x18\x01 \x01(\t\x12\x0e\n\x06status\x18\x02 \x01(\t\x12\x10\n\x08poll_url\x18\x03 \x01(\t\"V\n\x1aGetGenerationStatusRequest\x12\x38\n\rgeneration_id\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x63hronicle.app/Generation\"R\n\x16WatchGenerationRequest\x12\x38\n\rgeneration_id\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x63hronicle.app/Generation\"\x9e\x01\n\x1cSendGenerationMessageRequest\x12\x38\n\rgeneration_id\x18\x01 \x01(\tB!\xe2\x41\x01\x02\xfa\x41\x1a\n\x18\x63hronicle.app/Generation\x12\x15\n\x07\x63ontent\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12-\n\x0b\x61ttachments\x18\x03 \x03(\x0b\x32\x18.chronicle.v1.Attachment\"/\n\x1dSendGenerationMessageResponse\x12\x0e\n\x06status\x18\x01 \x01(\t\"r\n\x19\x43reateUploadTargetRequest\x12\x17\n\tfile_name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1a\n\x0c\x63ontent_type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12 \n\x12\x64\x65\x63lared_file_size\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x02\"(\n\tFormField\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"v\n\x1a\x43reateUploadTargetResponse\x12\x0b\n\x03url\x18\x01 \x01(\t\x12\'\n\x06\x66ields\x18\x02 \x03(\x0b\x32\x17.chronicle.v1.FormField\x12\x0c\n\x04path\x18\x03 \x01(\t\x12\x14\n\x0c\x64ownload_url\x18\x04 \x01(\t2\xe9\r\n\x13PresentationService\x12w\n\rListTemplates\x12\".chronicle.v1.ListTemplatesRequest\x1a#.chronicle.v1.ListTemplatesResponse\"\x1d\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x13\x12\x11/api/v1/templates\x12\x80\x01\n\x12\x43reatePresentation\x12\'.chronicle.v1.CreatePresentationRequest\x1a\x1a.chronicle.v1.Presentation\"%\xa0\xbb\x18\xc9\x01\x82\xd3\xe4\x93\x02\x1a\"\x15/api/v1/presentations:\x01*\x12{\n\x0fGetPresentation\x12$.chronicle.v1.GetPresentationRequest\x1a\x1a.chronicle.v1.Presentation\"&\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x1c\x12\x1a/api/v1/presentations/{id}\x12\xdf\x01\n\x12\x45xportPresentation\x12\'.chronicle.v1.ExportPresentationRequest\x1a\x14.google.api.HttpBody\"\x89\x01\xba\xbb\x18Iapplication/vnd.openxmlformats-officedocument.presentationml.presentation\xba\xbb\x18\x0f\x61pplication/pdf\x82\xd3\xe4\x93\x02#\x12!/api/v1/presentations/{id}/export\x12\x80\x01\n\x12UpdatePresentation\x12\'.chronicle.v1.UpdatePresentationRequest\x1a\x1a.chronicle.v1.Presentation\"%\x82\xd3\xe4\x93\x02\x1f\x32\x1a/api/v1/presentations/{id}:\x01*\x12\x87\x01\n\x11ListPresentations\x12&.chronicle.v1.ListPresentationsRequest\x1a\'.chronicle.v1.ListPresentationsResponse\"!\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x17\x12\x15/api/v1/presentations\x12y\n\x12\x44\x65letePresentation\x12\'.chronicle.v1.DeletePresentationRequest\x1a\x16.google.protobuf.Empty\"\"\x82\xd3\xe4\x93\x02\x1c*\x1a/api/v1/presentations/{id}\x12\x9d\x01\n\x14GeneratePresentation\x12).chronicle.v1.GeneratePresentationRequest\x1a*.chronicle.v1.GeneratePresentationResponse\".\xa0\xbb\x18\xca\x01\x82\xd3\xe4\x93\x02#\"\x1e/api/v1/presentations/generate:\x01*\x12\xa2\x01\n\x13GetGenerationStatus\x12(.chronicle.v1.GetGenerationStatusRequest\x1a\x1e.chronicle.v1.GenerationStatus\"A\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x37\x12\x35/api/v1/presentations/generate/{generation_id}/status\x12\xb3\x01\n\x15SendGenerationMessage\x12*.chronicle.v1.SendGenerationMessageRequest\x1a+.chronicle.v1.SendGenerationMessageResponse\"A\x82\xd3\xe4\x93\x02;\"6/api/v1/presentations/generate/{generation_id}/message:\x01*\x12Y\n\x0fWatchGeneration\x12$.chronicle.v1.WatchGenerationRequest\x1a\x1e.chronicle.v1.GenerationStatus0\x01\x12\x91\x01\n\x12\x43reateUploadTarget\x12\'.chronicle.v1.CreateUploadTargetRequest\x1a(.chronicle.v1.CreateUploadTargetResponse\"(\x82\xd3\xe4\x93\x02\"\"\x1d/api/v1/uploads/create-target:\x01*\x1a\x05\xaa\xbb\x18\x01\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,6 +45,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEPRESENTATIONREQUEST'].fields_by_name['template_id']._serialized_options = b'\342A\001\002\372A\030\n\026chronicle.app/Template'
   _globals['_GETPRESENTATIONREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_GETPRESENTATIONREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002\372A\034\n\032chronicle.app/Presentation'
+  _globals['_EXPORTPRESENTATIONREQUEST'].fields_by_name['id']._loaded_options = None
+  _globals['_EXPORTPRESENTATIONREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002\372A\034\n\032chronicle.app/Presentation'
+  _globals['_EXPORTPRESENTATIONREQUEST'].fields_by_name['format']._loaded_options = None
+  _globals['_EXPORTPRESENTATIONREQUEST'].fields_by_name['format']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEPRESENTATIONREQUEST'].fields_by_name['id']._loaded_options = None
   _globals['_UPDATEPRESENTATIONREQUEST'].fields_by_name['id']._serialized_options = b'\342A\001\002\372A\034\n\032chronicle.app/Presentation'
   _globals['_DELETEPRESENTATIONREQUEST'].fields_by_name['id']._loaded_options = None
@@ -74,6 +79,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRESENTATIONSERVICE'].methods_by_name['CreatePresentation']._serialized_options = b'\240\273\030\311\001\202\323\344\223\002\032\"\025/api/v1/presentations:\001*'
   _globals['_PRESENTATIONSERVICE'].methods_by_name['GetPresentation']._loaded_options = None
   _globals['_PRESENTATIONSERVICE'].methods_by_name['GetPresentation']._serialized_options = b'\260\273\030\001\202\323\344\223\002\034\022\032/api/v1/presentations/{id}'
+  _globals['_PRESENTATIONSERVICE'].methods_by_name['ExportPresentation']._loaded_options = None
+  _globals['_PRESENTATIONSERVICE'].methods_by_name['ExportPresentation']._serialized_options = b'\272\273\030Iapplication/vnd.openxmlformats-officedocument.presentationml.presentation\272\273\030\017application/pdf\202\323\344\223\002#\022!/api/v1/presentations/{id}/export'
   _globals['_PRESENTATIONSERVICE'].methods_by_name['UpdatePresentation']._loaded_options = None
   _globals['_PRESENTATIONSERVICE'].methods_by_name['UpdatePresentation']._serialized_options = b'\202\323\344\223\002\0372\032/api/v1/presentations/{id}:\001*'
   _globals['_PRESENTATIONSERVICE'].methods_by_name['ListPresentations']._loaded_options = None
@@ -88,40 +95,42 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PRESENTATIONSERVICE'].methods_by_name['SendGenerationMessage']._serialized_options = b'\202\323\344\223\002;\"6/api/v1/presentations/generate/{generation_id}/message:\001*'
   _globals['_PRESENTATIONSERVICE'].methods_by_name['CreateUploadTarget']._loaded_options = None
   _globals['_PRESENTATIONSERVICE'].methods_by_name['CreateUploadTarget']._serialized_options = b'\202\323\344\223\002\"\"\035/api/v1/uploads/create-target:\001*'
-  _globals['_LISTTEMPLATESREQUEST']._serialized_start=332
-  _globals['_LISTTEMPLATESREQUEST']._serialized_end=354
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=356
-  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=422
-  _globals['_CREATEPRESENTATIONREQUEST']._serialized_start=424
-  _globals['_CREATEPRESENTATIONREQUEST']._serialized_end=535
-  _globals['_GETPRESENTATIONREQUEST']._serialized_start=537
-  _globals['_GETPRESENTATIONREQUEST']._serialized_end=610
-  _globals['_UPDATEPRESENTATIONREQUEST']._serialized_start=613
-  _globals['_UPDATEPRESENTATIONREQUEST']._serialized_end=847
-  _globals['_LISTPRESENTATIONSREQUEST']._serialized_start=849
-  _globals['_LISTPRESENTATIONSREQUEST']._serialized_end=914
-  _globals['_LISTPRESENTATIONSRESPONSE']._serialized_start=916
-  _globals['_LISTPRESENTATIONSRESPONSE']._serialized_end=1019
-  _globals['_DELETEPRESENTATIONREQUEST']._serialized_start=1021
-  _globals['_DELETEPRESENTATIONREQUEST']._serialized_end=1097
-  _globals['_GENERATEPRESENTATIONREQUEST']._serialized_start=1100
-  _globals['_GENERATEPRESENTATIONREQUEST']._serialized_end=1501
-  _globals['_GENERATEPRESENTATIONRESPONSE']._serialized_start=1503
-  _globals['_GENERATEPRESENTATIONRESPONSE']._serialized_end=1590
-  _globals['_GETGENERATIONSTATUSREQUEST']._serialized_start=1592
-  _globals['_GETGENERATIONSTATUSREQUEST']._serialized_end=1678
-  _globals['_WATCHGENERATIONREQUEST']._serialized_start=1680
-  _globals['_WATCHGENERATIONREQUEST']._serialized_end=1762
-  _globals['_SENDGENERATIONMESSAGEREQUEST']._serialized_start=1765
-  _globals['_SENDGENERATIONMESSAGEREQUEST']._serialized_end=1923
-  _globals['_SENDGENERATIONMESSAGERESPONSE']._serialized_start=1925
-  _globals['_SENDGENERATIONMESSAGERESPONSE']._serialized_end=1972
-  _globals['_CREATEUPLOADTARGETREQUEST']._serialized_start=1974
-  _globals['_CREATEUPLOADTARGETREQUEST']._serialized_end=2088
-  _globals['_FORMFIELD']._serialized_start=2090
-  _globals['_FORMFIELD']._serialized_end=2130
-  _globals['_CREATEUPLOADTARGETRESPONSE']._serialized_start=2132
-  _globals['_CREATEUPLOADTARGETRESPONSE']._serialized_end=2250
-  _globals['_PRESENTATIONSERVICE']._serialized_start=2253
-  _globals['_PRESENTATIONSERVICE']._serialized_end=3796
+  _globals['_LISTTEMPLATESREQUEST']._serialized_start=359
+  _globals['_LISTTEMPLATESREQUEST']._serialized_end=381
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_start=383
+  _globals['_LISTTEMPLATESRESPONSE']._serialized_end=449
+  _globals['_CREATEPRESENTATIONREQUEST']._serialized_start=451
+  _globals['_CREATEPRESENTATIONREQUEST']._serialized_end=562
+  _globals['_GETPRESENTATIONREQUEST']._serialized_start=564
+  _globals['_GETPRESENTATIONREQUEST']._serialized_end=637
+  _globals['_EXPORTPRESENTATIONREQUEST']._serialized_start=639
+  _globals['_EXPORTPRESENTATIONREQUEST']._serialized_end=737
+  _globals['_UPDATEPRESENTATIONREQUEST']._serialized_start=740
+  _globals['_UPDATEPRESENTATIONREQUEST']._serialized_end=974
+  _globals['_LISTPRESENTATIONSREQUEST']._serialized_start=976
+  _globals['_LISTPRESENTATIONSREQUEST']._serialized_end=1041
+  _globals['_LISTPRESENTATIONSRESPONSE']._serialized_start=1043
+  _globals['_LISTPRESENTATIONSRESPONSE']._serialized_end=1146
+  _globals['_DELETEPRESENTATIONREQUEST']._serialized_start=1148
+  _globals['_DELETEPRESENTATIONREQUEST']._serialized_end=1224
+  _globals['_GENERATEPRESENTATIONREQUEST']._serialized_start=1227
+  _globals['_GENERATEPRESENTATIONREQUEST']._serialized_end=1628
+  _globals['_GENERATEPRESENTATIONRESPONSE']._serialized_start=1630
+  _globals['_GENERATEPRESENTATIONRESPONSE']._serialized_end=1717
+  _globals['_GETGENERATIONSTATUSREQUEST']._serialized_start=1719
+  _globals['_GETGENERATIONSTATUSREQUEST']._serialized_end=1805
+  _globals['_WATCHGENERATIONREQUEST']._serialized_start=1807
+  _globals['_WATCHGENERATIONREQUEST']._serialized_end=1889
+  _globals['_SENDGENERATIONMESSAGEREQUEST']._serialized_start=1892
+  _globals['_SENDGENERATIONMESSAGEREQUEST']._serialized_end=2050
+  _globals['_SENDGENERATIONMESSAGERESPONSE']._serialized_start=2052
+  _globals['_SENDGENERATIONMESSAGERESPONSE']._serialized_end=2099
+  _globals['_CREATEUPLOADTARGETREQUEST']._serialized_start=2101
+  _globals['_CREATEUPLOADTARGETREQUEST']._serialized_end=2215
+  _globals['_FORMFIELD']._serialized_start=2217
+  _globals['_FORMFIELD']._serialized_end=2257
+  _globals['_CREATEUPLOADTARGETRESPONSE']._serialized_start=2259
+  _globals['_CREATEUPLOADTARGETRESPONSE']._serialized_end=2377
+  _globals['_PRESENTATIONSERVICE']._serialized_start=2380
+  _globals['_PRESENTATIONSERVICE']._serialized_end=4149
 # @@protoc_insertion_point(module_scope)

@@ -3,6 +3,7 @@ from chronicle.v1 import options_pb2 as _options_pb2
 from chronicle.v1 import presentation_pb2 as _presentation_pb2
 from google.api import annotations_pb2 as _annotations_pb2
 from google.api import field_behavior_pb2 as _field_behavior_pb2
+from google.api import httpbody_pb2 as _httpbody_pb2
 from google.api import resource_pb2 as _resource_pb2
 from google.protobuf import empty_pb2 as _empty_pb2
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
@@ -38,6 +39,14 @@ class GetPresentationRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     id: str
     def __init__(self, id: _Optional[str] = ...) -> None: ...
+
+class ExportPresentationRequest(_message.Message):
+    __slots__ = ("id", "format")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    format: str
+    def __init__(self, id: _Optional[str] = ..., format: _Optional[str] = ...) -> None: ...
 
 class UpdatePresentationRequest(_message.Message):
     __slots__ = ("id", "title", "is_public", "sections", "update_mask")

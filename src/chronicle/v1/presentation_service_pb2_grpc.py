@@ -6,6 +6,7 @@ import warnings
 from chronicle.v1 import generation_pb2 as chronicle_dot_v1_dot_generation__pb2
 from chronicle.v1 import presentation_pb2 as chronicle_dot_v1_dot_presentation__pb2
 from chronicle.v1 import presentation_service_pb2 as chronicle_dot_v1_dot_presentation__service__pb2
+from google.api import httpbody_pb2 as google_dot_api_dot_httpbody__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
 GRPC_GENERATED_VERSION = '1.85.0'
@@ -53,6 +54,11 @@ class PresentationServiceStub:
                 '/chronicle.v1.PresentationService/GetPresentation',
                 request_serializer=chronicle_dot_v1_dot_presentation__service__pb2.GetPresentationRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_presentation__pb2.Presentation.FromString,
+                _registered_method=True)
+        self.ExportPresentation = channel.unary_unary(
+                '/chronicle.v1.PresentationService/ExportPresentation',
+                request_serializer=chronicle_dot_v1_dot_presentation__service__pb2.ExportPresentationRequest.SerializeToString,
+                response_deserializer=google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
                 _registered_method=True)
         self.UpdatePresentation = channel.unary_unary(
                 '/chronicle.v1.PresentationService/UpdatePresentation',
@@ -117,6 +123,15 @@ class PresentationServiceServicer:
 
     def GetPresentation(self, request, context):
         """Gets one presentation.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportPresentation(self, request, context):
+        """Exports a presentation as a file: `format` pptx or pdf. The reply's bytes
+        are served over REST as they are, with their content type and a
+        Content-Disposition naming the file after the deck's title.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -197,6 +212,11 @@ def add_PresentationServiceServicer_to_server(servicer, server):
                     servicer.GetPresentation,
                     request_deserializer=chronicle_dot_v1_dot_presentation__service__pb2.GetPresentationRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_presentation__pb2.Presentation.SerializeToString,
+            ),
+            'ExportPresentation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportPresentation,
+                    request_deserializer=chronicle_dot_v1_dot_presentation__service__pb2.ExportPresentationRequest.FromString,
+                    response_serializer=google_dot_api_dot_httpbody__pb2.HttpBody.SerializeToString,
             ),
             'UpdatePresentation': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdatePresentation,
@@ -322,6 +342,33 @@ class PresentationService:
             '/chronicle.v1.PresentationService/GetPresentation',
             chronicle_dot_v1_dot_presentation__service__pb2.GetPresentationRequest.SerializeToString,
             chronicle_dot_v1_dot_presentation__pb2.Presentation.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportPresentation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.PresentationService/ExportPresentation',
+            chronicle_dot_v1_dot_presentation__service__pb2.ExportPresentationRequest.SerializeToString,
+            google_dot_api_dot_httpbody__pb2.HttpBody.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+from google.api import httpbody_pb2
 from google.protobuf import empty_pb2
 
 from chronicle import contract
@@ -15,7 +16,7 @@ from server.auth import Principal, current_principal
 from server.errors import InvalidArgument, NotImplementedYet
 from server.files.store import FileStore
 from server.servicers import PrincipalOf, UowFactory
-from server.services import jobs, uploads
+from server.services import exports, jobs, uploads
 from server.services import presentations as service
 from server.vocabulary import JobState
 
@@ -61,6 +62,16 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         with self._uow() as uow:
             view = service.get_presentation(uow, self._principal_of(context), request.id)
             return convert.presentation_view(view, self._app_url)
+
+    def ExportPresentation(
+        self, request: pres_pb.ExportPresentationRequest, context: object
+    ) -> httpbody_pb2.HttpBody:
+        fmt = exports.export_format(request.format)
+        with self._uow() as uow:
+            view = service.get_presentation(uow, self._principal_of(context), request.id)
+            deck = convert.presentation_view(view, self._app_url)
+            images = exports.deck_images(uow, self._store, deck)
+        return convert.download(exports.export_deck(deck, fmt, images))
 
     def UpdatePresentation(
         self, request: pres_pb.UpdatePresentationRequest, context: object

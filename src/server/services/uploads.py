@@ -128,3 +128,30 @@ def attached_files(
             }
         )
     return resolved
+
+
+MAX_IMAGE_BYTES = 20 * 1024 * 1024  # what a deck may embed of one stored image
+
+
+def stored_image(
+    uow: UnitOfWork, store: FileStore | None, workspace_id: str, url: str
+) -> tuple[bytes, str] | None:
+    """The bytes and type of an image a deck of `workspace_id` shows, when `url` is a
+    download URL this service issued for one of that workspace's uploads and the file
+    is there; else None. Never a fetch: any other URL is only a URL. The signed URL's
+    expiry does not matter here: it limits who may download, not what a deck shows."""
+    if store is None or not url.strip():
+        return None
+    row = uow.uploads.by_download_url(upload_policy.url_digest(url.strip()))
+    if row is None or row.backend != store.backend or row.workspace_id != workspace_id:
+        return None
+    if not row.content_type.startswith("image/"):
+        return None
+    stored = store.stat(row.storage_key)
+    if stored is None or stored.size == 0 or stored.size > MAX_IMAGE_BYTES:
+        return None
+    with store.open(row.storage_key) as stream:
+        data = stream.read(MAX_IMAGE_BYTES + 1)
+    if len(data) > MAX_IMAGE_BYTES or not upload_policy.looks_like(row.content_type, data[:16]):
+        return None
+    return data, row.content_type
