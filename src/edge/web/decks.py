@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from chronicle.v1 import generation_pb2, presentation_pb2, viewer_service_pb2
+from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.errors import HttpError
 from edge.http_body import body_response
 from edge.web.site import PageCall, PageError, SignInNeeded, Site, rpc, when
@@ -25,6 +26,7 @@ GET_IMAGE = rpc(viewer_service_pb2, "ViewerService", "GetDeckImage")
 GET_GENERATION = rpc(viewer_service_pb2, "ViewerService", "GetDeckGeneration")
 NO_DECK = "There is no presentation here, or it is not shared with you."
 DONE = "completed"
+DECK_NOT_FOUND = ErrorReason.Name(ErrorReason.DOCUMENT_NOT_FOUND)
 
 
 def app_path(app_url: str) -> str:
@@ -89,7 +91,7 @@ class DeckPages:
             if failed.error.status == 401 and call.session is not None:
                 call.session = None
                 return await self._viewer_call(call, method, message)
-            if failed.error.status == 404:
+            if failed.error.code == DECK_NOT_FOUND:  # not an image of a deck they see
                 if call.session is None:
                     raise SignInNeeded() from None
                 raise PageError(HttpError.of(404, NO_DECK)) from None
