@@ -80,7 +80,7 @@ def returns_http_body(method: descriptor.MethodDescriptor) -> bool:
 
 def http_body_types(method: descriptor.MethodDescriptor) -> tuple[str, ...]:
     """The content types an HttpBody reply may have (the `http_body_types` option)."""
-    types = method.GetOptions().Extensions[options_pb2.http_body_types]  # type: ignore[index]
+    types: list[str] = method.GetOptions().Extensions[options_pb2.http_body_types]  # type: ignore[index]
     return tuple(types)
 
 
