@@ -66,9 +66,9 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
     def ExportPresentation(
         self, request: pres_pb.ExportPresentationRequest, context: object
     ) -> httpbody_pb2.HttpBody:
-        fmt = exports.export_format(request.format)
-        with self._uow() as uow:
+        with self._uow() as uow:  # whose deck first: a 403 says nothing of the format
             view = service.get_presentation(uow, self._principal_of(context), request.id)
+            fmt = exports.export_format(request.format)
             deck = convert.presentation_view(view, self._app_url)
             images = exports.deck_images(uow, self._store, deck)
         return convert.download(exports.export_deck(deck, fmt, images))

@@ -44,8 +44,8 @@ class ViewerServicer(viewer_service_pb2_grpc.ViewerServiceServicer):  # type: ig
     def ExportDeck(
         self, request: viewer_service_pb2.ExportDeckRequest, context: object
     ) -> httpbody_pb2.HttpBody:
-        fmt = exports.export_format(request.format)
         deck = self._deck(request.id, context)
+        fmt = exports.export_format(request.format)
         with self._uow() as uow:
             images = exports.deck_images(uow, self._store, deck)
         return convert.download(exports.export_deck(deck, fmt, images))
