@@ -11,6 +11,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from chronicle import contract
+from chronicle.v1 import presentation_pb2
 from edge import protojson
 
 _counter = itertools.count(1)
@@ -53,12 +54,15 @@ _WELL_KNOWN = {
     "google.protobuf.Duration": lambda m: m.FromSeconds(90),
     "google.protobuf.FieldMask": lambda m: m.paths.extend(["title", "is_public"]),
     "google.protobuf.Value": lambda m: setattr(m, "string_value", "auto"),
+    "google.protobuf.Any": lambda m: m.Pack(presentation_pb2.FileDownload(file_name="d.pdf")),
 }
 
 
 def _fill_message_field(message: Message, field: FieldDescriptor, depth: int, choice: int) -> None:
     name = field.message_type.full_name
-    if name in _WELL_KNOWN:
+    if name in _WELL_KNOWN and field.is_repeated:
+        _WELL_KNOWN[name](getattr(message, field.name).add())
+    elif name in _WELL_KNOWN:
         _WELL_KNOWN[name](getattr(message, field.name))
     elif depth < 3 and field.is_repeated:
         for i in range(2):
