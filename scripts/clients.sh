@@ -22,6 +22,7 @@ cp clients/ts/tsconfig.json "$out/"
   --es_out="$out/src/gen" --es_opt=target=ts,import_extension=js \
   protos/chronicle/v1/*.proto \
   google/api/annotations.proto google/api/http.proto google/api/field_behavior.proto \
-  google/api/resource.proto google/rpc/status.proto google/rpc/error_details.proto
+  google/api/resource.proto google/api/httpbody.proto google/rpc/status.proto \
+  google/rpc/error_details.proto
 node_modules/.bin/tsc -p "$out/tsconfig.json"
 echo "$out/js"

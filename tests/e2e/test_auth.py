@@ -373,7 +373,13 @@ def _foreign_resource(container: Container, owner: Tenant, resource_type: str) -
 
 # API-key RPCs that name no workspace-owned resource: each is scoped by the caller's
 # workspace alone. A new RPC must land in WORKSPACE_OWNED or, deliberately, here.
-UNSCOPED = {"ListTemplates", "ListPresentations", "CreateUploadTarget", "GetCaller"}
+UNSCOPED = {
+    "ListTemplates",
+    "ListPresentations",
+    "CreateUploadTarget",
+    "GetCaller",
+    "GetSignedInUser",  # refuses every credential but a session: nothing to scope
+}
 
 
 def test_every_api_key_rpc_is_either_checked_for_403_or_deliberately_unscoped() -> None:
