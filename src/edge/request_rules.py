@@ -39,6 +39,7 @@ NARRATIVE_TYPES = (
 REWRITE_STYLES = ("Strong", "Subtle", "Preserve")
 LANGUAGES = ("us", "uk", "es", "fr", "de", "it", "pt", "cn", "in", "ja", "ko", "ar", "hi", "bn")
 LAYOUTS = ("title", "title_and_body", "two_column", "quote", "image", "closing")
+EXPORT_FORMATS = ("pptx", "pdf")  # services.exports.FORMATS, in any letter case
 ENVIRONMENTS = ("", "live", "test")  # "" is live
 # update_mask's paths, as FieldMask's JSON form spells them (lowerCamelCase).
 UPDATABLE = ("title", "isPublic", "sections")
@@ -89,6 +90,8 @@ RULES: dict[str, Schema] = {
     "CreatePresentationRequest.template_id": NOT_BLANK,
     "CreatePresentationRequest.selected_section_ids": {},  # must be the template's: state
     "GetPresentationRequest.id": NOT_BLANK,
+    "ExportPresentationRequest.id": NOT_BLANK,
+    "ExportPresentationRequest.format": {"enum": list(EXPORT_FORMATS)},
     "UpdatePresentationRequest.id": NOT_BLANK,
     "UpdatePresentationRequest.title": {**NOT_BLANK, "maxLength": MAX_TITLE},
     "UpdatePresentationRequest.is_public": {},

@@ -17,7 +17,7 @@ from chronicle import contract, upload_policy
 from edge import request_rules
 from edge.openapi import build_openapi
 from server import vocabulary
-from server.services import jobs, keys, presentations, uploads
+from server.services import exports, jobs, keys, presentations, uploads
 
 REF = "#/components/schemas/"
 SERVER = Path(__file__).resolve().parents[2] / "src" / "server"
@@ -161,6 +161,7 @@ def test_the_limits_are_the_servers() -> None:
     assert set(request_rules.REWRITE_STYLES) == set(vocabulary.RewriteStyle)
     assert set(request_rules.LANGUAGES) == set(vocabulary.Language)
     assert set(request_rules.LAYOUTS) == set(presentations.LAYOUTS)
+    assert request_rules.EXPORT_FORMATS == exports.FORMATS
     rules = request_rules.RULES
     assert rules["CreateUploadTargetRequest.declared_file_size"]["maximum"] == (
         upload_policy.MAX_FILE_BYTES
