@@ -191,6 +191,9 @@ class Settings:
     shutdown_grace_seconds: float = _setting("CHRONICLE_SHUTDOWN_GRACE", _positive_float, 10.0)
     # gRPC server
     grpc_threads: int = _setting("CHRONICLE_GRPC_THREADS", _positive_int, 10)
+    # Child processes making PPTX/PDF exports (started on the first export): CPU-bound
+    # Python in the server's own threads would take the GIL from its event loop.
+    export_processes: int = _setting("CHRONICLE_EXPORT_PROCESSES", _positive_int, 1)
     # How long a SQLite write waits for another writer's lock before answering 503.
     sqlite_busy_timeout_seconds: float = _setting(
         "CHRONICLE_SQLITE_BUSY_TIMEOUT", _positive_float, 5.0

@@ -133,6 +133,8 @@ class GrpcServer:
             executor.shutdown(wait=False, cancel_futures=True)
         self.container.usage.stop()
         self.container.key_status.stop()
+        if "exports" in vars(self.container):  # started only by an export
+            self.container.exports.shutdown()
 
 
 async def start_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
@@ -156,7 +158,13 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         options=[("grpc.so_reuseport", 0)],
     )
     presentation_service_pb2_grpc.add_PresentationServiceServicer_to_server(
-        PresentationServicer(container.uow, settings.app_url, store=container.store), server
+        PresentationServicer(
+            container.uow,
+            settings.app_url,
+            store=container.store,
+            render=container.exports.render,
+        ),
+        server,
     )
     api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server(
         ApiKeyServicer(container.uow, container.hasher, container.key_changed), server
@@ -165,7 +173,8 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         IdentityServicer(settings.rate_limit), server
     )
     viewer_service_pb2_grpc.add_ViewerServiceServicer_to_server(
-        ViewerServicer(container.uow, settings.app_url, container.store), server
+        ViewerServicer(container.uow, settings.app_url, container.store, container.exports.render),
+        server,
     )
     session_service_pb2_grpc.add_SessionServiceServicer_to_server(
         SessionServicer(

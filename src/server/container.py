@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from server.files.store import FileStore
     from server.key_material import SecretHasher
     from server.ratelimit import Limiter
+    from server.services.exports import ExportPool
 
 
 class Container:
@@ -93,6 +94,12 @@ class Container:
         from server.files.store import make_store
 
         return make_store(self.settings)
+
+    @cached_property
+    def exports(self) -> ExportPool:
+        from server.services.exports import ExportPool
+
+        return ExportPool(self.settings.export_processes)
 
     @cached_property
     def usage(self) -> UsageRecorder:

@@ -31,8 +31,11 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
         app_url: str,
         principal_of: PrincipalOf = current_principal,
         store: FileStore | None = None,
+        render: exports.Render = exports.render_here,
     ) -> None:
+        """`render` makes an export's file (the server: in child processes)."""
         self._uow = uow
+        self._render = render
         self._app_url = app_url
         self._principal_of = principal_of
         self._store = store  # where uploads go; None: uploads are not available
@@ -71,7 +74,7 @@ class PresentationServicer(presentation_service_pb2_grpc.PresentationServiceServ
             fmt = exports.export_format(request.format)
             deck = convert.presentation_view(view, self._app_url)
             images = exports.deck_images(uow, self._store, deck)
-        return convert.download(exports.export_deck(deck, fmt, images))
+        return convert.download(exports.export_deck(deck, fmt, images, self._render))
 
     def UpdatePresentation(
         self, request: pres_pb.UpdatePresentationRequest, context: object

@@ -24,9 +24,11 @@ class ViewerServicer(viewer_service_pb2_grpc.ViewerServiceServicer):  # type: ig
         uow: UowFactory,
         app_url: str,
         store: FileStore | None,
+        render: exports.Render = exports.render_here,
         principal_of: PrincipalOf = current_principal,
     ) -> None:
         self._uow = uow
+        self._render = render
         self._app_url = app_url
         self._store = store
         self._principal_of = principal_of
@@ -48,7 +50,7 @@ class ViewerServicer(viewer_service_pb2_grpc.ViewerServiceServicer):  # type: ig
         fmt = exports.export_format(request.format)
         with self._uow() as uow:
             images = exports.deck_images(uow, self._store, deck)
-        return convert.download(exports.export_deck(deck, fmt, images))
+        return convert.download(exports.export_deck(deck, fmt, images, self._render))
 
     def GetDeckImage(
         self, request: viewer_service_pb2.GetDeckImageRequest, context: object

@@ -3,9 +3,13 @@ server.export — which formats, which images a file may embed, what the file is
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from chronicle.v1.presentation_pb2 import Presentation
@@ -20,6 +24,7 @@ if TYPE_CHECKING:
 # The exporters (fpdf2, harfbuzz, python-pptx) are loaded by the first export, not by
 # every process that serves the API.
 FORMATS = ("pptx", "pdf")
+EXPORT_TIMEOUT_SECONDS = 120.0
 MAX_IMAGES = 50  # embedded per file; further images get the exporters' placeholder
 _UNSAFE_IN_NAMES = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
 
@@ -58,15 +63,70 @@ def deck_images(uow: UnitOfWork, store: FileStore | None, deck: Presentation) ->
     return found
 
 
-def export_deck(deck: Presentation, fmt: export.Format, images: dict[str, bytes]) -> ExportedFile:
+Render = Callable[[Presentation, "export.Format", dict[str, bytes]], bytes]
+
+
+def export_deck(
+    deck: Presentation, fmt: export.Format, images: dict[str, bytes], render: Render
+) -> ExportedFile:
     """The file; 503 when this machine cannot make it (a font package missing)."""
     from server import export
 
     try:
-        data = export.export(deck, fmt, images.get)
+        data = render(deck, fmt, images)
     except export.ExportUnavailable as exc:
         raise Unavailable(str(exc)) from exc
     return ExportedFile(data, fmt.content_type, file_name(deck.title, fmt.extension))
+
+
+class ExportPool:
+    """Exports made in child processes, `processes` at a time. In the server's own
+    threads, the exporters' pure-Python work would hold the GIL that its event loop
+    needs: measured, GetPresentation's p99 rose 10x beside one export (bench/
+    export_load.py). Started on the first export, with `spawn` (no fork of a gRPC
+    process); each child loads the exporters and their fonts once."""
+
+    def __init__(self, processes: int) -> None:
+        self._processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def render(self, deck: Presentation, fmt: export.Format, images: dict[str, bytes]) -> bytes:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(
+                    self._processes, mp_context=context, initializer=_lower_priority
+                )
+            pool = self._pool
+        job = pool.submit(_render_in_child, deck.SerializeToString(), fmt.value, images)
+        data: bytes = job.result(timeout=EXPORT_TIMEOUT_SECONDS)
+        return data
+
+    def shutdown(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+
+def render_here(deck: Presentation, fmt: export.Format, images: dict[str, bytes]) -> bytes:
+    """An export in the calling thread (tests, tools)."""
+    from server import export
+
+    return export.export(deck, fmt, images.get)
+
+
+def _lower_priority() -> None:
+    """A child yields the CPU to the server's requests: an export may take a second,
+    a GetPresentation must not wait behind it."""
+    os.nice(10)
+
+
+def _render_in_child(deck: bytes, fmt: str, images: dict[str, bytes]) -> bytes:
+    from server import export
+
+    return export.export(Presentation.FromString(deck), export.Format(fmt), images.get)
 
 
 def file_name(title: str, extension: str) -> str:
