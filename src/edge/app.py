@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import random
 import socket
@@ -28,6 +27,7 @@ from edge.errors import HttpError, Refused, error_response, from_status
 from edge.http_body import body_response
 from edge.http_server import EdgeHttpServer, server_config
 from edge.local_files import upload_routes
+from edge.metadata import call_metadata
 from edge.openapi import build_openapi
 from edge.redaction import redact
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
@@ -36,22 +36,9 @@ from edge.web import pages as web_pages
 
 log = logging.getLogger(__name__)
 
-# Only these request headers cross to gRPC; nothing else does by accident.
-FORWARDED_HEADERS = ("authorization", "x-api-key", "x-request-id", "idempotency-key")
-_FORWARDED = frozenset(h.encode() for h in FORWARDED_HEADERS)
-_CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
-# Far above any key or request id; gRPC refuses metadata past 8 KiB with a status
-# that would read as a rate limit.
-MAX_HEADER_BYTES = 1024
-MAX_FORWARDED_BYTES = 4096  # all of them: repeats must not reach gRPC's limit either
 JSON = "application/json"
 WHO_AM_I = "chronicle.v1.IdentityService.GetCaller"  # answers who a key is, nothing else
 API_PREFIX = "/api/"  # the REST API; every other path is a page (edge.web) or health
-
-
-# The HTTP client's address, for servers that trust this edge (CHRONICLE_TRUSTED_PROXIES).
-# Never taken from the request's own headers: it is not in the allow-list.
-CLIENT_ADDRESS = contract.CLIENT_ADDRESS_METADATA
 
 
 def served_bindings(settings: Settings) -> list[contract.HttpBinding]:
@@ -61,51 +48,6 @@ def served_bindings(settings: Settings) -> list[contract.HttpBinding]:
         for b in contract.http_bindings()
         if settings.admin_routes or not contract.is_admin_only(b.method.containing_service)
     ]
-
-
-def forwarded_metadata(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
-    """The allow-listed headers as gRPC metadata, repeats included (the server
-    refuses a key sent twice)."""
-    metadata, size = [], 0
-    for name, value in headers:
-        if name in _FORWARDED:
-            problem = (
-                "is too long"
-                if len(value) > MAX_HEADER_BYTES
-                else "contains characters that are not allowed"
-                if not value.isascii() or not value.decode().isprintable()
-                else ""
-            )
-            if problem:
-                status = 401 if name in _CREDENTIAL_HEADERS else 400
-                raise Refused(HttpError.of(status, f"The {name.decode()} header {problem}"))
-            size += len(name) + len(value)
-            if size > MAX_FORWARDED_BYTES:
-                raise Refused(HttpError.of(400, "The request's headers are too large"))
-            metadata.append((name.decode(), value.decode()))
-    return metadata
-
-
-def call_metadata(request: Request, request_id: str) -> tuple[list[tuple[str, str]], str]:
-    """The call's metadata, and the client's address (sent along for the server's
-    failed-verification budget)."""
-    metadata = forwarded_metadata(request.scope["headers"])
-    client = request.client.host if request.client is not None else ""
-    if not _is_ip(client):
-        client = ""  # the server would take anything sent here for an address
-    if client:
-        metadata.append((CLIENT_ADDRESS, client))
-    if "x-request-id" not in request.headers:
-        metadata.append(("x-request-id", request_id))
-    return metadata, client
-
-
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 # Server metadata that becomes response headers: the rate-limit fields, named as in

@@ -170,7 +170,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         ApiKeyServicer(container.uow, container.hasher, container.key_changed), server
     )
     identity_service_pb2_grpc.add_IdentityServiceServicer_to_server(
-        IdentityServicer(settings.rate_limit), server
+        IdentityServicer(settings.rate_limit, container.uow), server
     )
     viewer_service_pb2_grpc.add_ViewerServiceServicer_to_server(
         ViewerServicer(container.uow, settings.app_url, container.store, container.exports.render),

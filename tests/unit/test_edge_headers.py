@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from edge.app import CLIENT_ADDRESS, MAX_HEADER_BYTES, call_metadata, forwarded_metadata
 from edge.content_length import declared_length
 from edge.errors import Refused
+from edge.metadata import CLIENT_ADDRESS, MAX_HEADER_BYTES, call_metadata, forwarded_metadata
 
 
 def test_only_allow_listed_headers_cross_and_repeats_are_kept() -> None:

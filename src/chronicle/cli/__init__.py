@@ -16,6 +16,7 @@ from chronicle.cli.keys import (
     cmd_service_token_create,
     cmd_service_token_revoke,
     cmd_workspace_create,
+    cmd_workspace_set,
 )
 from chronicle.cli.serving import cmd_migrate, cmd_serve, cmd_serve_edge, cmd_serve_grpc, cmd_worker
 from chronicle.cli.users import (
@@ -71,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     workspace = sub.add_parser("workspace").add_subparsers(dest="action", required=True)
     command("create", cmd_workspace_create, workspace).add_argument("name")
+    setting = command("set", cmd_workspace_set, workspace)
+    setting.add_argument("workspace_id", metavar="WORKSPACE_ID")
+    setting.add_argument("--mcp", choices=["on", "off"], required=True, help="agents over MCP")
 
     key = sub.add_parser("key").add_subparsers(dest="action", required=True)
     create = command("create", cmd_key_create, key)

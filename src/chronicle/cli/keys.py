@@ -48,6 +48,15 @@ def cmd_workspace_create(args: argparse.Namespace) -> None:
     print(workspace.id)
 
 
+def cmd_workspace_set(args: argparse.Namespace) -> None:
+    from server.services import workspaces
+
+    container = container_from(args)
+    with container.uow() as uow:
+        workspace = workspaces.set_mcp(uow, args.workspace_id, args.mcp == "on")
+        print(f"{workspace.id} mcp {'on' if workspace.mcp_enabled else 'off'}")
+
+
 def _message_json(message: Message) -> dict[str, object]:
     from google.protobuf import json_format
 

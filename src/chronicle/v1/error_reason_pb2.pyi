@@ -28,6 +28,8 @@ class ErrorReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DEADLINE_EXCEEDED: _ClassVar[ErrorReason]
     IDEMPOTENCY_KEY_REUSED: _ClassVar[ErrorReason]
     SIGN_IN_THROTTLED: _ClassVar[ErrorReason]
+    MCP_NOT_ENABLED: _ClassVar[ErrorReason]
+    WORKSPACE_ACCESS_DENIED: _ClassVar[ErrorReason]
 ERROR_REASON_UNSPECIFIED: ErrorReason
 UNAUTHORIZED: ErrorReason
 API_KEY_INVALID: ErrorReason
@@ -50,3 +52,5 @@ UNAVAILABLE: ErrorReason
 DEADLINE_EXCEEDED: ErrorReason
 IDEMPOTENCY_KEY_REUSED: ErrorReason
 SIGN_IN_THROTTLED: ErrorReason
+MCP_NOT_ENABLED: ErrorReason
+WORKSPACE_ACCESS_DENIED: ErrorReason

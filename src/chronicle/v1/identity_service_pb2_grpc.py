@@ -47,6 +47,11 @@ class IdentityServiceStub:
                 request_serializer=chronicle_dot_v1_dot_identity__service__pb2.GetSignedInUserRequest.SerializeToString,
                 response_deserializer=chronicle_dot_v1_dot_session__service__pb2.SignedInUser.FromString,
                 _registered_method=True)
+        self.ListWorkspaces = channel.unary_unary(
+                '/chronicle.v1.IdentityService/ListWorkspaces',
+                request_serializer=chronicle_dot_v1_dot_identity__service__pb2.ListWorkspacesRequest.SerializeToString,
+                response_deserializer=chronicle_dot_v1_dot_identity__service__pb2.ListWorkspacesResponse.FromString,
+                _registered_method=True)
 
 
 class IdentityServiceServicer:
@@ -71,6 +76,14 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListWorkspaces(self, request, context):
+        """Lists the workspaces the caller may use: an API key's or a session's own
+        workspace, every workspace for a service token. Not served over REST.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IdentityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -83,6 +96,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.GetSignedInUser,
                     request_deserializer=chronicle_dot_v1_dot_identity__service__pb2.GetSignedInUserRequest.FromString,
                     response_serializer=chronicle_dot_v1_dot_session__service__pb2.SignedInUser.SerializeToString,
+            ),
+            'ListWorkspaces': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListWorkspaces,
+                    request_deserializer=chronicle_dot_v1_dot_identity__service__pb2.ListWorkspacesRequest.FromString,
+                    response_serializer=chronicle_dot_v1_dot_identity__service__pb2.ListWorkspacesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -141,6 +159,33 @@ class IdentityService:
             '/chronicle.v1.IdentityService/GetSignedInUser',
             chronicle_dot_v1_dot_identity__service__pb2.GetSignedInUserRequest.SerializeToString,
             chronicle_dot_v1_dot_session__service__pb2.SignedInUser.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListWorkspaces(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/chronicle.v1.IdentityService/ListWorkspaces',
+            chronicle_dot_v1_dot_identity__service__pb2.ListWorkspacesRequest.SerializeToString,
+            chronicle_dot_v1_dot_identity__service__pb2.ListWorkspacesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,7 +1,10 @@
 from google.protobuf import descriptor_pb2 as _descriptor_pb2
+from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
-from typing import ClassVar as _ClassVar
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
@@ -30,7 +33,29 @@ EXECUTION_FIELD_NUMBER: _ClassVar[int]
 execution: _descriptor.FieldDescriptor
 HTTP_BODY_TYPES_FIELD_NUMBER: _ClassVar[int]
 http_body_types: _descriptor.FieldDescriptor
+MCP_TOOL_FIELD_NUMBER: _ClassVar[int]
+mcp_tool: _descriptor.FieldDescriptor
 SECRET_FIELD_NUMBER: _ClassVar[int]
 secret: _descriptor.FieldDescriptor
 ALLOWED_CALLERS_FIELD_NUMBER: _ClassVar[int]
 allowed_callers: _descriptor.FieldDescriptor
+
+class McpTool(_message.Message):
+    __slots__ = ("name", "description", "parameters", "wait_with")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    WAIT_WITH_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    parameters: _containers.RepeatedCompositeFieldContainer[McpParameter]
+    wait_with: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[McpParameter, _Mapping]]] = ..., wait_with: _Optional[str] = ...) -> None: ...
+
+class McpParameter(_message.Message):
+    __slots__ = ("name", "field")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FIELD_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    field: str
+    def __init__(self, name: _Optional[str] = ..., field: _Optional[str] = ...) -> None: ...

@@ -48,6 +48,10 @@ class WorkspaceRepository:
     def get(self, workspace_id: str) -> models.Workspace | None:
         return self._session().get(models.Workspace, workspace_id)
 
+    def first(self, limit: int) -> list[models.Workspace]:
+        query = select(models.Workspace).order_by(models.Workspace.created_at, models.Workspace.id)
+        return list(self._session().scalars(query.limit(limit)))
+
 
 class TemplateRepository:
     def __init__(self, session: Callable[[], Session]) -> None:
