@@ -194,6 +194,8 @@ class Settings:
     # Child processes making PPTX/PDF exports (started on the first export): CPU-bound
     # Python in the server's own threads would take the GIL from its event loop.
     export_processes: int = _setting("CHRONICLE_EXPORT_PROCESSES", _positive_int, 1)
+    # How long MCP's get_generation_status waits for the job to move (Chronicle's: ~50 s).
+    mcp_wait_seconds: float = _setting("CHRONICLE_MCP_WAIT", _positive_float, 50.0)
     # How long a SQLite write waits for another writer's lock before answering 503.
     sqlite_busy_timeout_seconds: float = _setting(
         "CHRONICLE_SQLITE_BUSY_TIMEOUT", _positive_float, 5.0

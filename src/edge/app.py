@@ -27,6 +27,7 @@ from edge.errors import HttpError, Refused, error_response, from_status
 from edge.http_body import body_response
 from edge.http_server import EdgeHttpServer, server_config
 from edge.local_files import upload_routes
+from edge.mcp_endpoint import McpEndpoint
 from edge.metadata import call_metadata
 from edge.openapi import build_openapi
 from edge.redaction import redact
@@ -129,10 +130,13 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
     openapi = build_openapi(bindings)
     admission = Admission(settings.new_key_rate)
 
+    agents = McpEndpoint(settings, upstream)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await upstream.open()
-        yield
+        async with agents.running():
+            yield
         await upstream.close()
 
     app = FastAPI(
@@ -163,6 +167,7 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
     own = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi_document, methods=["GET"]),
+        Route("/mcp", agents, methods=["GET", "POST", "DELETE"]),
         *upload_routes(settings),  # the local backend's signed routes
     ]
     api = AsgiEndpoint(api_handler.handle)

@@ -148,8 +148,9 @@ def _is_queryable(field: FieldDescriptor) -> bool:
 class _Components:
     """Collects a schema for every message reachable from the routes, keyed by full name."""
 
-    def __init__(self) -> None:
+    def __init__(self, ref_prefix: str = _REF) -> None:
         self.schemas: dict[str, Schema] = {}
+        self._prefix = ref_prefix  # where the schemas are referred to: OpenAPI or $defs
 
     def ref(self, message: Descriptor) -> Schema:
         if message.full_name in _WELL_KNOWN:
@@ -160,7 +161,7 @@ class _Components:
             # Placeholder first, so a recursive message meets its own name and stops.
             self.schemas[message.full_name] = {}
             self.schemas[message.full_name] = self.message(message)
-        return {"$ref": _REF + message.full_name}
+        return {"$ref": self._prefix + message.full_name}
 
     def message(self, message: Descriptor, exclude: frozenset[str] = frozenset()) -> Schema:
         fields = [field for field in message.fields if field.name not in exclude]
@@ -355,3 +356,13 @@ def build_openapi(
         },
         "security": [{"bearer": []}, {"apiKey": []}],
     }
+
+
+def json_schema(message: Descriptor) -> Schema:
+    """A message's JSON Schema (2020-12), standing alone: the schemas it refers to in
+    `$defs`. With the same rules as the OpenAPI document (MCP tools use it)."""
+    components = _Components("#/$defs/")
+    schema = components.message(message)
+    if components.schemas:
+        schema["$defs"] = components.schemas
+    return schema

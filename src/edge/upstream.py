@@ -132,6 +132,22 @@ class Upstream:
         response: Message = await pending
         return response, tuple(await pending.trailing_metadata() or ())
 
+    def stream(
+        self,
+        method: descriptor.MethodDescriptor,
+        request: Message,
+        metadata: Sequence[tuple[str, str]],
+        timeout: float,
+    ) -> grpc.aio.UnaryStreamCall:
+        """A server-streaming call of `method` (not retried: a watch the caller re-opens)."""
+        index = self._pick()
+        call = self._channels[index].unary_stream(
+            contract.full_method_name(method),
+            request_serializer=type(request).SerializeToString,
+            response_deserializer=message_factory.GetMessageClass(method.output_type).FromString,
+        )
+        return call(request, metadata=tuple(metadata), timeout=timeout)
+
     async def healthy(self) -> bool:
         """True when at least one server answers the standard health check with SERVING."""
         for channel in self._channels:
