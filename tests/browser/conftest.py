@@ -5,6 +5,7 @@ sees by its accessible name: a button by its text, a field by its <label>."""
 from __future__ import annotations
 
 import base64
+import importlib
 import os
 import re
 import secrets
@@ -19,6 +20,7 @@ from selenium import webdriver
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.selenium_manager import SeleniumManager
 from selenium.webdriver.remote.webelement import WebElement
@@ -29,6 +31,7 @@ from server.container import Container
 from server.services import keys as key_service
 from server.services import users as user_service
 from tests.harness import EdgeServer
+from tests.waiting import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -388,6 +391,9 @@ class Tenant(Protocol):
     @property
     def key_id(self) -> str: ...
 
+    @property
+    def headers(self) -> dict[str, str]: ...
+
 
 def make_user(container: Container, workspace_id: str, email: str, role: str) -> str:
     with container.uow() as uow:
@@ -419,3 +425,112 @@ def key_ids(container: Container, workspace_id: str) -> list[str]:
     with container.uow() as uow:
         keys, _ = key_service.list_api_keys(uow, workspace_id, page_size=100)
     return [key.id for key in keys]
+
+
+# Helpers of tests/ outside this folder, imported when first used rather than at the
+# top: mypy --strict on tests/browser then stays within what it checks (tests/decks.py
+# imports tests/conftest.py).
+
+
+def from_tests(name: str) -> Any:
+    """The module `name` (say "tests.decks"), as pytest has it or imported now."""
+    return importlib.import_module(name)
+
+
+def make_tenant(container: Container, name: str) -> Tenant:
+    """tests/conftest.py's make_tenant: a workspace and a live API key for it."""
+    tenant: Tenant = from_tests("tests.conftest").make_tenant(container, name)
+    return tenant
+
+
+def make_deck(http: Any, tenant: Tenant, **options: Any) -> dict[str, Any]:
+    """tests/decks.py's make_deck (language=, public=, title=, slides=), through the API."""
+    deck: dict[str, Any] = from_tests("tests.decks").make_deck(http, tenant, **options)
+    return deck
+
+
+def deck_texts() -> dict[str, dict[str, Any]]:
+    """tests/decks.py's TEXTS: per language, the phrases its decks are made of."""
+    texts: dict[str, dict[str, Any]] = from_tests("tests.decks").TEXTS
+    return texts
+
+
+def deck_sections(language: str = "en") -> list[dict[str, Any]]:
+    """tests/decks.py's seven sections (every layout and block kind) in `language`."""
+    made: list[dict[str, Any]] = from_tests("tests.decks").sections(language)
+    return made
+
+
+# The window ------------------------------------------------------------------------
+
+
+def set_viewport(driver: webdriver.Chrome, width: int, height: int) -> None:
+    """Resizes the window so that the page's viewport (innerWidth by innerHeight) is
+    exactly `width` by `height`: the window's own frame, if any, is added."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script("return [innerWidth, innerHeight]")
+    driver.set_window_size(2 * width - int(inner[0]), 2 * height - int(inner[1]))
+    inner = driver.execute_script("return [innerWidth, innerHeight]")
+    assert (int(inner[0]), int(inner[1])) == (width, height), f"viewport {inner}"
+
+
+def press(driver: webdriver.Chrome, *keys: str) -> None:
+    """Presses `keys` where the focus is, as a person at the keyboard does."""
+    ActionChains(driver).send_keys(*keys).perform()
+
+
+# Downloads -------------------------------------------------------------------------
+
+PARTIAL_DOWNLOAD = ".crdownload"  # Chromium's name for a file it is still writing
+
+
+class Downloads:
+    """What the browser downloads from the page it shows now, into `directory`."""
+
+    def __init__(self, page: Page, directory: Path) -> None:
+        self.page = page
+        self.directory = directory
+        self.start = page.driver.current_url  # a download leaves the page where it is
+
+    def file(self, suffix: str, timeout: float = 60.0) -> Path:
+        """The one file ending in `suffix` that the browser has finished writing; failing
+        with what the browser shows instead as soon as it shows another page (a failed
+        download is an error page), or after `timeout` s."""
+
+        def done() -> bool:
+            names = [path.name for path in self.directory.iterdir()]
+            if any(name.endswith(suffix) for name in names) and not any(
+                name.endswith(PARTIAL_DOWNLOAD) for name in names
+            ):
+                return True
+            if self.page.driver.current_url != self.start:
+                raise AssertionError(f"no download: {instead()}")
+            return False
+
+        def instead() -> str:
+            driver = self.page.driver
+            headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h1")]
+            alerts = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "[role=alert]")]
+            files = sorted(path.name for path in self.directory.iterdir())
+            return (
+                f"no finished {suffix} file in {self.directory} (files: {files}); the "
+                f"browser shows {driver.current_url} headed {headings} {alerts}"
+            )
+
+        wait_until(done, timeout, what=instead, interval=0.05)
+        (path,) = [path for path in self.directory.iterdir() if path.name.endswith(suffix)]
+        assert path.stat().st_size > 0, f"{path} is empty"
+        return path
+
+
+@contextmanager
+def downloads_into(page: Page, directory: Path) -> Iterator[Downloads]:
+    """Within: what the browser downloads from this page goes to `directory`, without
+    asking; after, the browser's default again (headless: no downloads)."""
+    page.driver.execute_cdp_cmd(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(directory)}
+    )
+    try:
+        yield Downloads(page, directory)
+    finally:
+        page.driver.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "default"})
