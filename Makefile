@@ -13,7 +13,7 @@ timed = echo "+ $(2)"; t0=$${EPOCHREALTIME/./}; $(2); rc=$$?; \
   printf '[stage] %-22s %4d.%d s  %s\n' '$(1)' $$((t / 10)) $$((t % 10)) \
   "$$( ((rc)) && echo "FAILED ($$rc)" || echo ok)"; exit $$rc
 
-.PHONY: serve test setup protos check-protos lint pytest pytest-default pytest-scale bench clean
+.PHONY: serve test setup system-packages protos check-protos lint pytest pytest-default pytest-scale bench clean
 
 .venv/.installed: pyproject.toml
 	python3 -m venv .venv
@@ -25,9 +25,13 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: .venv/.installed node_modules/.installed
+setup: .venv/.installed node_modules/.installed system-packages
 
-serve: .venv/.installed
+# The Noto fonts PDF export draws every script with (apt; nothing when they are there).
+system-packages:
+	@scripts/system_packages.sh
+
+serve: .venv/.installed system-packages
 	.venv/bin/chronicle serve
 
 protos: .venv/.installed

@@ -6,10 +6,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -259,3 +261,25 @@ def s3_bucket(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> S3Bucket:
         Bucket=bucket.name
     )
     return bucket
+
+
+@pytest.fixture
+def start_worker(container: Container) -> Iterator[Any]:
+    """Starts generation workers (threads) on the test's database; stopped after it."""
+    from server.generation.builtin import BuiltinWriter
+    from server.generation.worker import Worker
+
+    stops: list[tuple[threading.Event, threading.Thread]] = []
+
+    def start(writer: Any = None, **options: Any) -> Worker:
+        worker = Worker(container.uow, writer or BuiltinWriter(), **options)
+        stop = threading.Event()
+        thread = threading.Thread(target=worker.serve, args=(stop, 0.02), daemon=True)
+        thread.start()
+        stops.append((stop, thread))
+        return worker
+
+    yield start
+    for stop, thread in stops:
+        stop.set()
+        thread.join(timeout=10)

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +22,6 @@ from chronicle.v1 import generation_pb2, presentation_service_pb2, presentation_
 from server.container import Container
 from server.generation.builtin import BuiltinWriter
 from server.generation.model import ModelSettings, ModelWriter
-from server.generation.worker import Worker
 from server.generation.writer import Brief, PlannedSection, Written
 from server.services.jobs import MIN_WORDS_TO_PLAN, QUESTIONS
 from server.storage import models
@@ -78,24 +76,6 @@ class TimeTakingWriter(BuiltinWriter):
     def write(self, brief: Brief, planned: PlannedSection) -> Written:
         self._clock.now += timedelta(seconds=self._seconds)
         return super().write(brief, planned)
-
-
-@pytest.fixture
-def start_worker(container: Container) -> Iterator[Any]:
-    stops: list[tuple[threading.Event, threading.Thread]] = []
-
-    def start(writer: Any = None, **options: Any) -> Worker:
-        worker = Worker(container.uow, writer or BuiltinWriter(), **options)
-        stop = threading.Event()
-        thread = threading.Thread(target=worker.serve, args=(stop, 0.02), daemon=True)
-        thread.start()
-        stops.append((stop, thread))
-        return worker
-
-    yield start
-    for stop, thread in stops:
-        stop.set()
-        thread.join(timeout=10)
 
 
 def generate(http: httpx.Client, tenant: Tenant, **body: Any) -> httpx.Response:

@@ -19,11 +19,9 @@ from server.container import Container
 from server.files.store import LocalStore
 from tests.conftest import S3Bucket, Tenant, make_tenant
 from tests.documents import DOCUMENTS, PHRASES, text_document
-from tests.e2e.test_generation import generate, start_worker, wait_for
+from tests.e2e.test_generation import generate, wait_for
 from tests.harness import free_port
 from tests.processes import Process, wait_healthz
-
-__all__ = ["start_worker"]  # a fixture, used by name
 
 CREATE_TARGET = "/api/v1/uploads/create-target"
 

@@ -27,7 +27,7 @@ from chronicle.v1 import session_service_pb2 as chronicle_dot_v1_dot_session__se
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#chronicle/v1/identity_service.proto\x12\x0c\x63hronicle.v1\x1a\x1a\x63hronicle/v1/options.proto\x1a\"chronicle/v1/session_service.proto\x1a\x1cgoogle/api/annotations.proto\"\x17\n\x15ListWorkspacesRequest\"E\n\x16ListWorkspacesResponse\x12+\n\nworkspaces\x18\x01 \x03(\x0b\x32\x17.chronicle.v1.Workspace\":\n\tWorkspace\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bmcp_enabled\x18\x03 \x01(\x08\"\x12\n\x10GetCallerRequest\"\x18\n\x16GetSignedInUserRequest\"l\n\x06\x43\x61ller\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x15\n\rcredential_id\x18\x03 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x04 \x01(\t\x12\x12\n\nrate_limit\x18\x05 \x01(\t2\xf6\x03\n\x0fIdentityService\x12h\n\tGetCaller\x12\x1e.chronicle.v1.GetCallerRequest\x1a\x14.chronicle.v1.Caller\"%\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x1b\x12\x0e/api/v1/callerZ\t\x12\x07/api/v1\x12Y\n\x0fGetSignedInUser\x12$.chronicle.v1.GetSignedInUserRequest\x1a\x1a.chronicle.v1.SignedInUser\"\x04\xb0\xbb\x18\x01\x12\x94\x02\n\x0eListWorkspaces\x12#.chronicle.v1.ListWorkspacesRequest\x1a$.chronicle.v1.ListWorkspacesResponse\"\xb6\x01\xc2\xbb\x18\xb1\x01\n\x0flist_workspaces\x12\x9d\x01Lists the workspaces this API key can use (exactly one: the key\'s own), with whether MCP is enabled for each. Pass its id as workspace_id to the other tools.\x1a\x07\xaa\xbb\x18\x03\x01\x02\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#chronicle/v1/identity_service.proto\x12\x0c\x63hronicle.v1\x1a\x1a\x63hronicle/v1/options.proto\x1a\"chronicle/v1/session_service.proto\x1a\x1cgoogle/api/annotations.proto\"\x17\n\x15ListWorkspacesRequest\"E\n\x16ListWorkspacesResponse\x12+\n\nworkspaces\x18\x01 \x03(\x0b\x32\x17.chronicle.v1.Workspace\":\n\tWorkspace\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x13\n\x0bmcp_enabled\x18\x03 \x01(\x08\"\x12\n\x10GetCallerRequest\"\x18\n\x16GetSignedInUserRequest\"l\n\x06\x43\x61ller\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x14\n\x0cworkspace_id\x18\x02 \x01(\t\x12\x15\n\rcredential_id\x18\x03 \x01(\t\x12\x13\n\x0b\x65nvironment\x18\x04 \x01(\t\x12\x12\n\nrate_limit\x18\x05 \x01(\t2\xf8\x03\n\x0fIdentityService\x12h\n\tGetCaller\x12\x1e.chronicle.v1.GetCallerRequest\x1a\x14.chronicle.v1.Caller\"%\xb0\xbb\x18\x01\x82\xd3\xe4\x93\x02\x1b\x12\x0e/api/v1/callerZ\t\x12\x07/api/v1\x12Y\n\x0fGetSignedInUser\x12$.chronicle.v1.GetSignedInUserRequest\x1a\x1a.chronicle.v1.SignedInUser\"\x04\xb0\xbb\x18\x01\x12\x96\x02\n\x0eListWorkspaces\x12#.chronicle.v1.ListWorkspacesRequest\x1a$.chronicle.v1.ListWorkspacesResponse\"\xb8\x01\xc2\xbb\x18\xb3\x01\n\x0flist_workspaces\x12\x9d\x01Lists the workspaces this API key can use (exactly one: the key\'s own), with whether MCP is enabled for each. Pass its id as workspace_id to the other tools.(\x01\x1a\x07\xaa\xbb\x18\x03\x01\x02\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -41,7 +41,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_IDENTITYSERVICE'].methods_by_name['GetSignedInUser']._loaded_options = None
   _globals['_IDENTITYSERVICE'].methods_by_name['GetSignedInUser']._serialized_options = b'\260\273\030\001'
   _globals['_IDENTITYSERVICE'].methods_by_name['ListWorkspaces']._loaded_options = None
-  _globals['_IDENTITYSERVICE'].methods_by_name['ListWorkspaces']._serialized_options = b'\302\273\030\261\001\n\017list_workspaces\022\235\001Lists the workspaces this API key can use (exactly one: the key\'s own), with whether MCP is enabled for each. Pass its id as workspace_id to the other tools.'
+  _globals['_IDENTITYSERVICE'].methods_by_name['ListWorkspaces']._serialized_options = b'\302\273\030\263\001\n\017list_workspaces\022\235\001Lists the workspaces this API key can use (exactly one: the key\'s own), with whether MCP is enabled for each. Pass its id as workspace_id to the other tools.(\001'
   _globals['_LISTWORKSPACESREQUEST']._serialized_start=147
   _globals['_LISTWORKSPACESREQUEST']._serialized_end=170
   _globals['_LISTWORKSPACESRESPONSE']._serialized_start=172
@@ -55,5 +55,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CALLER']._serialized_start=349
   _globals['_CALLER']._serialized_end=457
   _globals['_IDENTITYSERVICE']._serialized_start=460
-  _globals['_IDENTITYSERVICE']._serialized_end=962
+  _globals['_IDENTITYSERVICE']._serialized_end=964
 # @@protoc_insertion_point(module_scope)

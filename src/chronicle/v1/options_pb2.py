@@ -25,19 +25,19 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63hronicle/v1/options.proto\x12\x0c\x63hronicle.v1\x1a google/protobuf/descriptor.proto\"o\n\x07McpTool\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12.\n\nparameters\x18\x03 \x03(\x0b\x32\x1a.chronicle.v1.McpParameter\x12\x11\n\twait_with\x18\x04 \x01(\t\"+\n\x0cMcpParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t*\x9a\x01\n\nCallerKind\x12\x1b\n\x17\x43\x41LLER_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43\x41LLER_KIND_API_KEY\x10\x01\x12\x1d\n\x19\x43\x41LLER_KIND_SERVICE_TOKEN\x10\x02\x12\x1c\n\x18\x43\x41LLER_KIND_USER_SESSION\x10\x03\x12\x19\n\x15\x43\x41LLER_KIND_ANONYMOUS\x10\x04*@\n\tExecution\x12\x19\n\x15\x45XECUTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45XECUTION_CHEAP_READ\x10\x01:;\n\x11http_success_code\x12\x1e.google.protobuf.MethodOptions\x18\xb4\x87\x03 \x01(\x05:L\n\texecution\x12\x1e.google.protobuf.MethodOptions\x18\xb6\x87\x03 \x01(\x0e\x32\x17.chronicle.v1.Execution:9\n\x0fhttp_body_types\x12\x1e.google.protobuf.MethodOptions\x18\xb7\x87\x03 \x03(\t:I\n\x08mcp_tool\x12\x1e.google.protobuf.MethodOptions\x18\xb8\x87\x03 \x01(\x0b\x32\x15.chronicle.v1.McpTool:/\n\x06secret\x12\x1d.google.protobuf.FieldOptions\x18\xbe\x87\x03 \x01(\x08:T\n\x0f\x61llowed_callers\x12\x1f.google.protobuf.ServiceOptions\x18\xb5\x87\x03 \x03(\x0e\x32\x18.chronicle.v1.CallerKindb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63hronicle/v1/options.proto\x12\x0c\x63hronicle.v1\x1a google/protobuf/descriptor.proto\"\x8a\x01\n\x07McpTool\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12.\n\nparameters\x18\x03 \x03(\x0b\x32\x1a.chronicle.v1.McpParameter\x12\x11\n\twait_with\x18\x04 \x01(\t\x12\x19\n\x11without_workspace\x18\x05 \x01(\x08\"+\n\x0cMcpParameter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05\x66ield\x18\x02 \x01(\t*\x9a\x01\n\nCallerKind\x12\x1b\n\x17\x43\x41LLER_KIND_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43\x41LLER_KIND_API_KEY\x10\x01\x12\x1d\n\x19\x43\x41LLER_KIND_SERVICE_TOKEN\x10\x02\x12\x1c\n\x18\x43\x41LLER_KIND_USER_SESSION\x10\x03\x12\x19\n\x15\x43\x41LLER_KIND_ANONYMOUS\x10\x04*@\n\tExecution\x12\x19\n\x15\x45XECUTION_UNSPECIFIED\x10\x00\x12\x18\n\x14\x45XECUTION_CHEAP_READ\x10\x01:;\n\x11http_success_code\x12\x1e.google.protobuf.MethodOptions\x18\xb4\x87\x03 \x01(\x05:L\n\texecution\x12\x1e.google.protobuf.MethodOptions\x18\xb6\x87\x03 \x01(\x0e\x32\x17.chronicle.v1.Execution:9\n\x0fhttp_body_types\x12\x1e.google.protobuf.MethodOptions\x18\xb7\x87\x03 \x03(\t:I\n\x08mcp_tool\x12\x1e.google.protobuf.MethodOptions\x18\xb8\x87\x03 \x01(\x0b\x32\x15.chronicle.v1.McpTool:/\n\x06secret\x12\x1d.google.protobuf.FieldOptions\x18\xbe\x87\x03 \x01(\x08:T\n\x0f\x61llowed_callers\x12\x1f.google.protobuf.ServiceOptions\x18\xb5\x87\x03 \x03(\x0e\x32\x18.chronicle.v1.CallerKindb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'chronicle.v1.options_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CALLERKIND']._serialized_start=237
-  _globals['_CALLERKIND']._serialized_end=391
-  _globals['_EXECUTION']._serialized_start=393
-  _globals['_EXECUTION']._serialized_end=457
-  _globals['_MCPTOOL']._serialized_start=78
-  _globals['_MCPTOOL']._serialized_end=189
-  _globals['_MCPPARAMETER']._serialized_start=191
-  _globals['_MCPPARAMETER']._serialized_end=234
+  _globals['_CALLERKIND']._serialized_start=265
+  _globals['_CALLERKIND']._serialized_end=419
+  _globals['_EXECUTION']._serialized_start=421
+  _globals['_EXECUTION']._serialized_end=485
+  _globals['_MCPTOOL']._serialized_start=79
+  _globals['_MCPTOOL']._serialized_end=217
+  _globals['_MCPPARAMETER']._serialized_start=219
+  _globals['_MCPPARAMETER']._serialized_end=262
 # @@protoc_insertion_point(module_scope)

@@ -41,16 +41,18 @@ ALLOWED_CALLERS_FIELD_NUMBER: _ClassVar[int]
 allowed_callers: _descriptor.FieldDescriptor
 
 class McpTool(_message.Message):
-    __slots__ = ("name", "description", "parameters", "wait_with")
+    __slots__ = ("name", "description", "parameters", "wait_with", "without_workspace")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     WAIT_WITH_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_WORKSPACE_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     parameters: _containers.RepeatedCompositeFieldContainer[McpParameter]
     wait_with: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[McpParameter, _Mapping]]] = ..., wait_with: _Optional[str] = ...) -> None: ...
+    without_workspace: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[McpParameter, _Mapping]]] = ..., wait_with: _Optional[str] = ..., without_workspace: _Optional[bool] = ...) -> None: ...
 
 class McpParameter(_message.Message):
     __slots__ = ("name", "field")

@@ -5,7 +5,7 @@ the largest at which the estimate fits; at the smallest, what does not fit is cu
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from chronicle.v1.presentation_pb2 import Presentation, Section
@@ -62,6 +62,20 @@ class Slide:
     def body_size(self) -> float:
         return theme.BODY_SIZE * self.scale
 
+    def texts(self) -> Iterator[str]:
+        """Every text the slide shows (the notes are not on it)."""
+        yield self.title
+        for column in self.columns:
+            for item in column.items:
+                if isinstance(item, TextItem):
+                    yield from (p.text for p in item.paras)
+                elif isinstance(item, TableItem):
+                    yield from item.header
+                    yield from (cell for row in item.rows for cell in row)
+                else:
+                    yield item.alt_text
+                    yield item.caption
+
 
 # The height an item takes in a column of some width at some body size.
 Measure = Callable[[Item, float, float], float]
@@ -88,8 +102,8 @@ def _slide(section: Section, number: int) -> Slide:
         title_box = Box(theme.MARGIN, theme.TITLE_TOP, width, theme.TITLE_HEIGHT)
         body = Box(theme.MARGIN, theme.BODY_TOP, width, theme.BODY_BOTTOM - theme.BODY_TOP)
         size = theme.TITLE_SIZE
-    title, title_size = fit_title(title, title_box, size)
     content = items(section.blocks, title)
+    title, title_size = fit_title(title, title_box, size)
     columns = _columns(section.layout, body, content)
     if is_rtl(title + "".join(p.text for i in content if isinstance(i, TextItem) for p in i.paras)):
         columns = [replace(c, box=_mirrored(c.box)) for c in columns]  # first column right

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterator
 
 from PIL import Image
 
@@ -35,7 +34,7 @@ _MAX_IMAGE_SIDE = 2000  # pixels: twice what a full-page image needs on a large 
 
 def render(deck: Presentation, images: ImageSource, fonts: FontLibrary = DEFAULT_LIBRARY) -> bytes:
     slides = layout.plan(deck)
-    text = "".join(_texts(slides))
+    text = "".join(t for slide in slides for t in slide.texts())
     scripts = deck_scripts([text])
     cjk = next((s for s in scripts if s.variants), None)
     variant = cjk.variant(text) if cjk else None
@@ -47,22 +46,6 @@ def render(deck: Presentation, images: ImageSource, fonts: FontLibrary = DEFAULT
     for slide in slides:
         _slide(pdf, slide, pictures)
     return pdf.prepare_output()
-
-
-def _texts(slides: list[Slide]) -> Iterator[str]:
-    """Every text the pages show."""
-    for slide in slides:
-        yield slide.title
-        for column in slide.columns:
-            for item in column.items:
-                if isinstance(item, TextItem):
-                    yield from (p.text for p in item.paras)
-                elif isinstance(item, TableItem):
-                    yield from item.header
-                    yield from (cell for row in item.rows for cell in row)
-                else:
-                    yield item.alt_text
-                    yield item.caption
 
 
 def _slide(pdf: Document, slide: Slide, pictures: Pictures) -> None:

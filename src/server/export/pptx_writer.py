@@ -43,7 +43,7 @@ PLACEHOLDER_NAME = "Image placeholder"
 
 def render(deck: Presentation, images: ImageSource) -> bytes:
     slides = layout.plan(deck)
-    text = "".join(s.title + "".join(_item_texts(s)) for s in slides)
+    text = "".join(t for slide in slides for t in slide.texts())
     cjk = next((s for s in deck_scripts([text]) if s.variants), None)
     typefaces = Typefaces(cjk.variant(text) if cjk else None)
     out = PptxPresentation(io.BytesIO(template()))
@@ -61,19 +61,6 @@ def render(deck: Presentation, images: ImageSource) -> bytes:
     result = io.BytesIO()
     out.save(result)
     return result.getvalue()
-
-
-def _item_texts(slide: Slide) -> list[str]:
-    texts = []
-    for column in slide.columns:
-        for item in column.items:
-            if isinstance(item, TextItem):
-                texts += [p.text for p in item.paras]
-            elif isinstance(item, TableItem):
-                texts += [*item.header, *(c for row in item.rows for c in row)]
-            else:
-                texts += [item.alt_text, item.caption]
-    return texts
 
 
 def _emu(box: Box) -> tuple[Length, Length, Length, Length]:
