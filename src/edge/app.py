@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 JSON = "application/json"
 WHO_AM_I = "chronicle.v1.IdentityService.GetCaller"  # answers who a key is, nothing else
+MCP_PATH = "/mcp"  # agents (edge.mcp_endpoint)
 API_PREFIX = "/api/"  # the REST API; every other path is a page (edge.web) or health
 
 
@@ -167,13 +168,12 @@ def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:
     own = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/api/v1/openapi.json", openapi_document, methods=["GET"]),
-        Route("/mcp", agents, methods=["GET", "POST", "DELETE"]),
         *upload_routes(settings),  # the local backend's signed routes
     ]
     api = AsgiEndpoint(api_handler.handle)
     app.router.routes.extend([*own, *page_routes])
     app.add_exception_handler(HTTPException, not_served)
-    return FrontDoor(app, api, tuple(route.path.split("{", 1)[0] for route in own))
+    return FrontDoor(app, api, tuple(route.path.split("{", 1)[0] for route in own), agents)
 
 
 class ApiHandler:
@@ -264,20 +264,24 @@ class FrontDoor:
     serves its own paths (health, the OpenAPI document, the local upload routes), the
     pages, start-up and shutdown."""
 
-    def __init__(self, app: FastAPI, api: ASGIApp, own_paths: tuple[str, ...]) -> None:
-        """`own_paths`: the prefixes of FastAPI's own routes."""
+    def __init__(
+        self, app: FastAPI, api: ASGIApp, own_paths: tuple[str, ...], agents: ASGIApp
+    ) -> None:
+        """`own_paths`: the prefixes of FastAPI's own routes. `agents`: MCP, served
+        straight too (its SDK has middleware of its own)."""
         self.app = app
         self._api = api
         self._own_paths = own_paths
+        self._agents = agents
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if (
-            scope["type"] == "http"
-            and path.startswith(API_PREFIX)
-            and not path.startswith(self._own_paths)
-        ):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+        elif path.startswith(API_PREFIX) and not path.startswith(self._own_paths):
             await self._api(scope, receive, send)
+        elif path == MCP_PATH:
+            await self._agents(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
