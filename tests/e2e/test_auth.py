@@ -379,6 +379,7 @@ UNSCOPED = {
     "CreateUploadTarget",
     "GetCaller",
     "GetSignedInUser",  # refuses every credential but a session: nothing to scope
+    "ListWorkspaces",  # the caller's own workspace, by definition
 }
 
 
