@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextlib import asynccontextmanager
 
 import grpc
-import uvicorn
 from fastapi import FastAPI
 from google.protobuf.message import Message
 from starlette.exceptions import HTTPException
@@ -102,13 +101,23 @@ def without_body(response: Response) -> Response:
     return Response(b"", status_code=response.status_code, headers=dict(response.headers))
 
 
-def http_server(app: ASGIApp, settings: Settings) -> tuple[uvicorn.Server, socket.socket]:
+def http_server(
+    app: ASGIApp,
+    settings: Settings,
+    *,
+    reuse_port: bool = False,
+    on_started: Callable[[], None] | None = None,
+) -> tuple[EdgeHttpServer, socket.socket]:
     """The HTTP server (uvicorn with the edge's connection limits, edge.http_server) and
     its listening socket, bound here so that a port in use is one clear OSError rather
-    than uvicorn's log lines and exit status."""
+    than uvicorn's log lines and exit status. `reuse_port`: the port is shared with the
+    other edge processes of `--processes N` (SO_REUSEPORT: the kernel spreads
+    connections over them). `on_started`: called once it accepts connections."""
     family = socket.AF_INET6 if ":" in settings.bind else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     try:
         sock.bind((settings.bind, settings.http_port))
     except OSError as exc:
@@ -121,7 +130,7 @@ def http_server(app: ASGIApp, settings: Settings) -> tuple[uvicorn.Server, socke
         log_level=settings.log_level.lower(),
         timeout_graceful_shutdown=int(settings.shutdown_grace_seconds),
     )
-    return EdgeHttpServer(config), sock
+    return EdgeHttpServer(config, on_started), sock
 
 
 def create_app(settings: Settings, targets: Sequence[str]) -> FrontDoor:

@@ -377,11 +377,23 @@ def protocol_for(limits: ConnectionLimits) -> type[GuardedHttpProtocol]:
 
 
 class EdgeHttpServer(uvicorn.Server):
-    """uvicorn, with the descriptor-exhaustion log handler on its event loop."""
+    """uvicorn, with the descriptor-exhaustion log handler on its event loop; it tells
+    `on_started` when it accepts connections (a supervised process is then ready)."""
+
+    def __init__(
+        self, config: uvicorn.Config, on_started: Callable[[], None] | None = None
+    ) -> None:
+        super().__init__(config)
+        self._on_started = on_started
 
     async def serve(self, sockets: list[socket.socket] | None = None) -> None:
         asyncio.get_running_loop().set_exception_handler(FdExhaustionLog())
         await super().serve(sockets=sockets)
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and self._on_started is not None:
+            self._on_started()
 
 
 def server_config(app: ASGIApp, settings: Settings, **options: Any) -> uvicorn.Config:

@@ -24,6 +24,8 @@ from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.server import Server
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -33,7 +35,7 @@ from chronicle.v1 import identity_service_pb2, presentation_service_pb2
 from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge import protojson
 from edge.errors import HttpError, Refused, error_response, from_status
-from edge.mcp_tools import Tool, tools
+from edge.mcp_tools import WORKSPACE_ID, Tool, tools
 from edge.metadata import call_metadata
 from edge.upstream import Upstream
 from edge.web.site import request_id, rpc
@@ -130,6 +132,11 @@ class McpEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The key is checked before any MCP message is read: 401 with WWW-Authenticate."""
         request = Request(scope, receive)
+        if request.method != "POST":  # stateless and JSON: no stream to open, no session to end
+            error = HttpError.of(405, f"{request.method} is not served here: POST MCP messages")
+            error.headers["allow"] = "POST"
+            await error_response(error, request_id())(scope, receive, send)
+            return
         refusal = await self._refusal(request)
         if refusal is not None:
             await refusal(scope, receive, send)
@@ -174,7 +181,10 @@ class McpEndpoint:
             return ToolError("NOT_FOUND", f"No tool named {params.name!r}").result()
         try:
             metadata = _metadata(_http_request(ctx))
-            fields, workspace_id = tool.request(dict(params.arguments or {}))
+            arguments = dict(params.arguments or {})
+            if not isinstance(arguments.get(WORKSPACE_ID, ""), str):
+                raise ToolError("BAD_REQUEST", f"{WORKSPACE_ID}: must be a string")
+            fields, workspace_id = tool.request(arguments)
             if tool.takes_workspace:
                 await self._check_workspace(metadata, workspace_id)
             message = _parse(tool, fields)
@@ -227,8 +237,8 @@ class McpEndpoint:
                 )
             else:
                 raise ToolError("NOT_FOUND", f"No resource {uri!r}")
-        except ToolError as failed:
-            raise ValueError(f"{failed.code}: {failed.message}") from None
+        except ToolError as failed:  # the SDK answers an MCPError without a traceback
+            raise MCPError(INVALID_PARAMS, f"{failed.code}: {failed.message}") from None
         return types.ReadResourceResult(contents=[contents])
 
     async def _list_prompts(
@@ -341,7 +351,7 @@ class McpEndpoint:
         """A file is not sent inline: a resource the client reads when it wants the
         bytes, and the REST URL that serves them to the same key."""
         deck_id = str(getattr(message, "id", ""))
-        fmt = str(getattr(message, "format", "")).lower()
+        fmt = str(getattr(message, "format", "")).strip().lower()  # as the server reads it
         uri = f"chronicle://presentations/{deck_id}/export.{fmt}"
         rest = f"{self._public_url}/api/v1/presentations/{deck_id}/export?format={fmt}"
         link = types.ResourceLink(
@@ -373,7 +383,7 @@ def _metadata(request: Request) -> list[tuple[str, str]]:
     try:
         metadata, _ = call_metadata(request, request_id())
     except Refused as refused:
-        raise ToolError(refused.error.code, refused.error.message) from None
+        raise ToolError(refused.error.code, refused.error.message, refused.error.status) from None
     return metadata
 
 

@@ -69,6 +69,17 @@ def test_without_a_valid_key_mcp_answers_401_with_a_challenge(
         assert answer.json()["error"]["status"] == 401
 
 
+def test_mcp_takes_posts_only_and_names_a_bad_key_header_as_401(
+    edge: EdgeServer, tenant: Tenant
+) -> None:
+    for method in ("GET", "DELETE"):
+        answer = httpx.request(method, f"{edge.url}/mcp", headers=tenant.headers, timeout=5)
+        assert answer.status_code == 405 and answer.headers["allow"] == "POST"
+    hello = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
+    odd = httpx.post(f"{edge.url}/mcp", json=hello, headers={"x-api-key": "chr_é".encode()})
+    assert odd.status_code == 401 and "www-authenticate" in odd.headers
+
+
 def test_the_tools_are_chronicles_with_valid_schemas(edge: EdgeServer, tenant: Tenant) -> None:
     listed = with_client(edge, tenant.headers, lambda c: c.list_tools())
     tools = {tool.name: tool for tool in listed.tools}
@@ -184,6 +195,8 @@ def test_another_workspace_is_refused_by_name_and_by_id(
         assert by_id.is_error and text_of(by_id).startswith("INSUFFICIENT_PRIVILEGES")
         bad = await client.call_tool("get_presentation", {"presentation_id": 5})
         assert bad.is_error and text_of(bad).startswith("BAD_REQUEST")
+        odd = await client.call_tool("get_templates", {"workspace_id": 5})
+        assert odd.is_error and text_of(odd).startswith("BAD_REQUEST")
 
     with_client(edge, tenant.headers, session)
 

@@ -181,3 +181,26 @@ def test_the_generation_page_follows_its_job_then_opens_the_deck(
         assert sign_in(other, stranger).status_code == 303
         refused = other.get(page_path)
         assert refused.status_code == 404, (refused.status_code, refused.headers)
+
+
+def test_odd_image_addresses_and_a_head_of_an_export_are_pages_not_errors(
+    http: httpx.Client, tenant: Tenant, edge: EdgeServer
+) -> None:
+    deck = make_deck(http, tenant, public=True)
+    base = edge.url + path_of(deck)
+    for tail in ("/images/1/99999999999999999999", "/images/99999999999/0"):
+        answer = httpx.get(base + tail)
+        assert answer.status_code == 404 and "Traceback" not in answer.text, tail
+    head = httpx.head(base + "/export?format=pdf")
+    assert head.status_code == 405 and head.headers["allow"] == "GET"
+
+
+def test_a_stale_session_cookie_is_cleared_by_the_viewer(
+    http: httpx.Client, tenant: Tenant, edge: EdgeServer
+) -> None:
+    deck = make_deck(http, tenant, public=True)
+    stale = {"cookie": "chronicle_session=chr_ses_" + "C" * 32}
+    answer = httpx.get(edge.url + path_of(deck), headers=stale)
+    assert answer.status_code == 200
+    cleared = [c for c in answer.headers.get_list("set-cookie") if "chronicle_session=" in c]
+    assert cleared and "max-age=0" in cleared[0].lower()

@@ -89,7 +89,7 @@ class DeckPages:
             return await self._site.call(call, method, message, sign_in_on_401=False)
         except PageError as failed:
             if failed.error.status == 401 and call.session is not None:
-                call.session = None
+                call.session, call.stale_session = None, True  # the deck may be public
                 return await self._viewer_call(call, method, message)
             if failed.error.code == DECK_NOT_FOUND:  # not an image of a deck they see
                 if call.session is None:
@@ -118,6 +118,10 @@ class DeckPages:
         )
 
     async def _export(self, call: PageCall) -> Response:
+        if call.request.method == "HEAD":  # a file made only to be thrown away
+            error = HttpError.of(405, "Download the file with GET")
+            error.headers["allow"] = "GET"
+            raise PageError(error)
         request = viewer_service_pb2.ExportDeckRequest(
             id=call.request.path_params["id"], format=call.request.query_params.get("format", "")
         )
@@ -126,11 +130,11 @@ class DeckPages:
 
     async def _image(self, call: PageCall) -> Response:
         params = call.request.path_params
+        if not (0 <= params["section"] < 10_000 and 0 <= params["block"] < 10_000):
+            raise PageError(HttpError.of(404, "No such image"))
         request = viewer_service_pb2.GetDeckImageRequest(
             id=params["id"], section=params["section"], block=params["block"]
         )
-        if not (0 <= request.section < 10_000 and 0 <= request.block < 10_000):
-            raise PageError(HttpError.of(404, "No such image"))
         reply = await self._viewer_call(call, GET_IMAGE, request)
         return body_response(reply, 200, {"cache-control": "private, max-age=300"})
 

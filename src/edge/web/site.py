@@ -65,6 +65,7 @@ class PageCall:
     request: Request
     session: str | None
     request_id: str
+    stale_session: bool = False  # the server no longer takes the cookie's session
 
     def metadata(self, *extra: tuple[str, str]) -> list[tuple[str, str]]:
         metadata = [("x-request-id", self.request_id), *extra]
@@ -119,7 +120,10 @@ class Site:
                 response = self.error(
                     call, HttpError.of(500, "Something went wrong on our side. Try again.")
                 )
-            response.headers.update(PAGE_HEADERS)
+            if call.stale_session:
+                self.cookies.clear_session(response)
+            for name, value in PAGE_HEADERS.items():  # an image's own caching stays
+                response.headers.setdefault(name, value)
             return response
 
         return serve

@@ -3,12 +3,15 @@ server.export — which formats, which images a file may embed, what the file is
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import re
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,35 +82,107 @@ def export_deck(
     return ExportedFile(data, fmt.content_type, file_name(deck.title, fmt.extension))
 
 
+class ExportsBusy(Unavailable):
+    default_message = "Exports are busy: retry in a few seconds"
+
+
 class ExportPool:
     """Exports made in child processes, `processes` at a time. In the server's own
     threads, the exporters' pure-Python work would hold the GIL that its event loop
     needs: measured, GetPresentation's p99 rose 10x beside one export (bench/
     export_load.py). Started on the first export, with `spawn` (no fork of a gRPC
-    process); each child loads the exporters and their fonts once."""
+    process); each child loads the exporters and their fonts once.
+
+    Public decks can be exported by anyone, so an export must not be a way to take the
+    server's threads: at most QUEUED_PER_PROCESS exports wait per process (then 503,
+    retry later), the same file asked again is answered from a small cache, and a child
+    that crashed or hung is replaced rather than leaving exports broken."""
+
+    QUEUED_PER_PROCESS = 4
+    CACHE_BYTES = 64 * 1024 * 1024
 
     def __init__(self, processes: int) -> None:
         self._processes = processes
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(processes * self.QUEUED_PER_PROCESS)
+        self._cache: OrderedDict[bytes, bytes] = OrderedDict()
+        self._cached_bytes = 0
 
     def render(self, deck: Presentation, fmt: export.Format, images: dict[str, bytes]) -> bytes:
+        wire = deck.SerializeToString(deterministic=True)
+        key = hashlib.sha256(wire + fmt.value.encode() + _images_digest(images)).digest()
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        if not self._slots.acquire(blocking=False):
+            raise ExportsBusy()
+        try:
+            data = self._render(wire, fmt.value, images)
+        finally:
+            self._slots.release()
+        self._remember(key, data)
+        return data
+
+    def _render(self, wire: bytes, fmt: str, images: dict[str, bytes]) -> bytes:
+        for attempt in range(2):
+            pool = self._started()
+            try:
+                job = pool.submit(_render_in_child, wire, fmt, images)
+                data: bytes = job.result(timeout=EXPORT_TIMEOUT_SECONDS)
+            except BrokenProcessPool:  # a child died (killed, out of memory): replace it
+                self._replace(pool)
+                if attempt:
+                    raise Unavailable("The export process failed; retry shortly") from None
+            except TimeoutError:  # a hung child keeps its slot: replace the whole pool
+                self._replace(pool)
+                raise Unavailable("The export took too long; retry shortly") from None
+            else:
+                return data
+        raise AssertionError("unreachable")
+
+    def _started(self) -> ProcessPoolExecutor:
         with self._lock:
             if self._pool is None:
                 context = multiprocessing.get_context("spawn")
                 self._pool = ProcessPoolExecutor(
                     self._processes, mp_context=context, initializer=_lower_priority
                 )
-            pool = self._pool
-        job = pool.submit(_render_in_child, deck.SerializeToString(), fmt.value, images)
-        data: bytes = job.result(timeout=EXPORT_TIMEOUT_SECONDS)
-        return data
+            return self._pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._lock:
+            if self._pool is broken:
+                self._pool = None
+        for process in list(getattr(broken, "_processes", {}).values()):
+            process.kill()  # a hung child would keep running its export
+        broken.shutdown(wait=False, cancel_futures=True)
+
+    def _remember(self, key: bytes, data: bytes) -> None:
+        if len(data) > self.CACHE_BYTES // 4:
+            return
+        with self._lock:
+            if key in self._cache:
+                return
+            self._cache[key] = data
+            self._cached_bytes += len(data)
+            while self._cached_bytes > self.CACHE_BYTES:
+                _, dropped = self._cache.popitem(last=False)
+                self._cached_bytes -= len(dropped)
 
     def shutdown(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _images_digest(images: dict[str, bytes]) -> bytes:
+    digest = hashlib.sha256()
+    for url in sorted(images):
+        digest.update(url.encode() + b"\0" + hashlib.sha256(images[url]).digest())
+    return digest.digest()
 
 
 def render_here(deck: Presentation, fmt: export.Format, images: dict[str, bytes]) -> bytes:
