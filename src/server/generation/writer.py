@@ -28,7 +28,7 @@ class PlannedSection:
 
     title: str
     layout: str
-    role: str  # an archetype role, "title", "closing" or "template"
+    role: str  # an archetype role, or the writer's own kind of slide ("title", "closing"…)
     source: tuple[str, ...]  # the sentences this slide is written from
     heading: str = ""  # the user's own heading for this part, if any
 
