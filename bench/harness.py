@@ -132,6 +132,9 @@ def bench_env(database_url: str) -> dict[str, str]:
     env["CHRONICLE_LOG_LEVEL"] = "WARNING"
     # The limiter runs on every request (its cost is measured) but never refuses one.
     env["CHRONICLE_RATE_LIMIT"] = "1000000000/second"
+    # One process per command, so each bench's pids and CPU are the servers'
+    # (bench/processes.py sets --processes itself).
+    env["CHRONICLE_PROCESSES"] = "1"
     return env
 
 

@@ -27,6 +27,8 @@ FAST_ENV = {
     "CHRONICLE_ARGON2_TIME_COST": "1",
     "PYTHONUNBUFFERED": "1",
     "PYTHONIOENCODING": "utf-8",
+    # One process unless a test asks for more (tests/e2e/test_processes.py does).
+    "CHRONICLE_PROCESSES": "1",
 }
 
 

@@ -88,6 +88,11 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, a container's cpuset), at least 1."""
+    return max(1, len(os.sched_getaffinity(0)))
+
+
 def _positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -189,6 +194,9 @@ class Settings:
     http_max_header_bytes: int = _setting("CHRONICLE_HTTP_MAX_HEADER_BYTES", _positive_int, 16384)
     # Seconds calls (and HTTP requests) in flight get to finish after SIGTERM.
     shutdown_grace_seconds: float = _setting("CHRONICLE_SHUTDOWN_GRACE", _positive_float, 10.0)
+    # Server processes of `serve`, `serve-grpc` and `serve-edge`, sharing their ports
+    # (SO_REUSEPORT) under one supervising parent; 1: one process, no parent.
+    processes: int = _setting("CHRONICLE_PROCESSES", _positive_int, _usable_cpus())
     # gRPC server
     grpc_threads: int = _setting("CHRONICLE_GRPC_THREADS", _positive_int, 10)
     # Child processes making PPTX/PDF exports (started on the first export): CPU-bound

@@ -115,6 +115,8 @@ class GrpcServer:
 
     health: health.aio.HealthServicer | None = None
     interceptor: ChronicleInterceptor | None = None
+    # With `own_port`: a loopback port of this process alone, for the edge beside it.
+    own_port: int | None = None
 
     async def stop(self, grace: float | None = None) -> None:
         """Graceful: health checks answer NOT_SERVING and new calls are refused with
@@ -137,7 +139,17 @@ class GrpcServer:
             self.container.exports.shutdown()
 
 
-async def start_grpc_server(container: Container, *, port: int | None = None) -> GrpcServer:
+async def start_grpc_server(
+    container: Container,
+    *,
+    port: int | None = None,
+    reuse_port: bool = False,
+    own_port: bool = False,
+) -> GrpcServer:
+    """`reuse_port`: the port is shared with the other server processes of
+    `--processes N` (SO_REUSEPORT: the kernel spreads connections over them); else a port
+    in use is an error. `own_port`: a loopback port too, of this process alone, for the
+    edge beside it (the shared port may lead it to another process)."""
     settings = container.settings
     executor = ThreadPoolExecutor(settings.grpc_threads, thread_name_prefix="grpc-blocking")
     # argon2 is CPU-bound: more threads than usable cores would only queue in the kernel.
@@ -155,7 +167,7 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
     )
     server = grpc.aio.server(
         interceptors=[interceptor],
-        options=[("grpc.so_reuseport", 0)],
+        options=[("grpc.so_reuseport", int(reuse_port))],
     )
     presentation_service_pb2_grpc.add_PresentationServiceServicer_to_server(
         PresentationServicer(
@@ -203,11 +215,14 @@ async def start_grpc_server(container: Container, *, port: int | None = None) ->
         bound = server.add_insecure_port(address)
     except RuntimeError:  # grpc's way of saying the port is taken or not ours
         raise OSError(f"cannot listen for gRPC on {address}: in use or not allowed") from None
+    local = server.add_insecure_port("127.0.0.1:0") if own_port else None
     await server.start()
     container.usage.start()
     container.key_status.listen(container.authenticator)
     log.info("gRPC server listening on %s:%d", settings.bind, bound)
-    return GrpcServer(server, bound, container, (executor, verifier), health_servicer, interceptor)
+    return GrpcServer(
+        server, bound, container, (executor, verifier), health_servicer, interceptor, local
+    )
 
 
 def settle_heap() -> None:

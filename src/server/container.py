@@ -20,11 +20,15 @@ if TYPE_CHECKING:
     from server.key_material import SecretHasher
     from server.ratelimit import Limiter
     from server.services.exports import ExportPool
+    from server.shared_limits import SharedTable
 
 
 class Container:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, shared_limits: SharedTable | None = None) -> None:
+        """`shared_limits`: the rate-limit table this machine's server processes share
+        (`--processes N` without Redis), else limits are this process's own."""
         self.settings = settings
+        self._shared_limits = shared_limits
 
     @cached_property
     def engine(self) -> Engine:
@@ -70,7 +74,7 @@ class Container:
             )
         from server.ratelimit import LocalLimiter
 
-        return LocalLimiter()
+        return LocalLimiter(self._shared_limits)
 
     @cached_property
     def key_status(self) -> KeyStatusChannel:

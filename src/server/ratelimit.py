@@ -1,6 +1,7 @@
-"""Per-key rate limits (GCRA, see `chronicle.gcra`), two backends behind one async
-`Limiter` interface: in-process (one process's own allowance) and Redis (one allowance
-shared by every process).
+"""Per-key rate limits (GCRA, see `chronicle.gcra`), three backends behind one async
+`Limiter` interface: in-process (one process's own allowance), a table shared by the
+processes of one machine (`server.shared_limits`) and Redis (one allowance shared by
+every process).
 
 The interceptor awaits `hit` on the server's event loop, so the Redis backend never
 blocks it: the requests of one loop tick go to Redis together, in one script call, and
@@ -46,10 +47,15 @@ class Limiter(Protocol):
     async def hit(self, key: str, rate: RateLimit) -> Decision: ...
 
 
-class LocalLimiter:
-    """The in-process GCRA behind the async interface (it never waits on anything)."""
+class ImmediateLimiter(Protocol):
+    def hit(self, key: str, rate: RateLimit) -> Decision: ...
 
-    def __init__(self, limiter: InProcessLimiter | None = None) -> None:
+
+class LocalLimiter:
+    """A GCRA of this machine behind the async interface: in this process's memory, or
+    in the table its processes share; either answers at once, without waiting on I/O."""
+
+    def __init__(self, limiter: ImmediateLimiter | None = None) -> None:
         self._limiter = limiter or InProcessLimiter()
 
     async def hit(self, key: str, rate: RateLimit) -> Decision:

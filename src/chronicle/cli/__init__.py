@@ -40,6 +40,11 @@ def _server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rate-limit")
     parser.add_argument("--app-url")
     parser.add_argument(
+        "--processes",
+        metavar="N",
+        help="server processes sharing the ports (env CHRONICLE_PROCESSES; default: one a CPU)",
+    )
+    parser.add_argument(
         "--admin-routes",
         action="store_true",
         help="serve ApiKeyService over REST (service tokens only)",
