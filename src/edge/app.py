@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +27,7 @@ from edge.http_server import EdgeHttpServer, server_config
 from edge.local_files import upload_routes
 from edge.mcp_endpoint import McpEndpoint
 from edge.metadata import call_metadata
+from edge.metadata import request_id as new_request_id
 from edge.openapi import build_openapi
 from edge.redaction import redact
 from edge.transcode import RouteTable, TranscodeError, build_request, to_json
@@ -225,7 +225,7 @@ class ApiHandler:
 
     async def handle(self, request: Request) -> Response:
         # Unique, not secret: no system call per request.
-        request_id = request.headers.get("x-request-id") or f"{random.getrandbits(128):032x}"
+        request_id = request.headers.get("x-request-id") or new_request_id()
         path = request.scope["path"]
         try:
             route, params = _route(self._table, request.method, path)

@@ -36,9 +36,8 @@ from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge import protojson
 from edge.errors import HttpError, Refused, error_response, from_status
 from edge.mcp_tools import WORKSPACE_ID, Tool, tools
-from edge.metadata import call_metadata
-from edge.upstream import Upstream
-from edge.web.site import request_id, rpc
+from edge.metadata import call_metadata, request_id
+from edge.upstream import Upstream, reads_only, rpc
 
 log = logging.getLogger(__name__)
 
@@ -307,10 +306,11 @@ class McpEndpoint:
     async def _unary(
         self, method: descriptor.MethodDescriptor, message: Message, metadata: list[tuple[str, str]]
     ) -> Message:
-        read = method.name.startswith(("Get", "List", "Export"))
         try:
             reply: Message
-            reply, _ = await self._upstream.unary(method, message, metadata, read=read)
+            reply, _ = await self._upstream.unary(
+                method, message, metadata, read=reads_only(method)
+            )
         except grpc.aio.AioRpcError as exc:
             trailing = tuple(exc.trailing_metadata() or ())
             raise ToolError.of(from_status(exc.code(), exc.details(), trailing)) from None

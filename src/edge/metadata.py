@@ -4,6 +4,7 @@ headers, and the client's address, the same for the REST API and MCP."""
 from __future__ import annotations
 
 import ipaddress
+import random
 
 from starlette.requests import Request
 
@@ -66,3 +67,8 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def request_id() -> str:
+    """A new request id: unique, not secret (no system call per request)."""
+    return f"{random.getrandbits(128):032x}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
+from typing import Any
 
 import grpc
 from google.protobuf import descriptor, message_factory
@@ -50,6 +51,20 @@ def _not_served(exc: grpc.aio.AioRpcError, read: bool) -> bool:
     details = any(key == "grpc-status-details-bin" for key, _ in exc.trailing_metadata() or ())
     codes = _LOST if read else {grpc.StatusCode.UNAVAILABLE}
     return exc.code() in codes and not details
+
+
+def rpc(module: Any, service: str, name: str) -> descriptor.MethodDescriptor:
+    """An RPC's descriptor, from its generated module."""
+    method: descriptor.MethodDescriptor = module.DESCRIPTOR.services_by_name[
+        service
+    ].methods_by_name[name]
+    return method
+
+
+def reads_only(method: descriptor.MethodDescriptor) -> bool:
+    """Whether `method` changes nothing (by its standard name), so a call a closing
+    connection ended may be tried again on another server."""
+    return method.name.startswith(("Get", "List", "Export"))
 
 
 class Upstream:

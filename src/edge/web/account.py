@@ -17,8 +17,9 @@ from starlette.routing import Route
 
 from chronicle.v1 import api_key_pb2, api_key_service_pb2, session_service_pb2
 from edge.errors import HttpError
+from edge.upstream import rpc
 from edge.web.guard import new_csrf_secret, safe_next
-from edge.web.site import HOME, PageCall, PageError, Site, field, rpc, stamp, when
+from edge.web.site import HOME, PageCall, PageError, Site, field, stamp, when
 
 _KEYS_SHOWN = 500  # the table's rows: every key of any workspace a person manages
 

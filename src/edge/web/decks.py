@@ -18,7 +18,8 @@ from chronicle.v1 import generation_pb2, presentation_pb2, viewer_service_pb2
 from chronicle.v1.error_reason_pb2 import ErrorReason
 from edge.errors import HttpError
 from edge.http_body import body_response
-from edge.web.site import PageCall, PageError, SignInNeeded, Site, rpc, when
+from edge.upstream import rpc
+from edge.web.site import PageCall, PageError, SignInNeeded, Site, when
 
 GET_DECK = rpc(viewer_service_pb2, "ViewerService", "GetDeck")
 EXPORT_DECK = rpc(viewer_service_pb2, "ViewerService", "ExportDeck")

@@ -4,7 +4,6 @@ CSRF check on forms, errors as pages, the static files (decision 031)."""
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,8 +23,9 @@ from chronicle import contract
 from chronicle.config import Settings
 from chronicle.v1 import identity_service_pb2, session_service_pb2
 from edge.errors import HttpError, from_status
+from edge.metadata import request_id
 from edge.redaction import redact
-from edge.upstream import Upstream
+from edge.upstream import Upstream, reads_only, rpc
 from edge.web.guard import PAGE_HEADERS, Cookies, csrf_ok, csrf_token, new_csrf_secret
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,6 @@ log = logging.getLogger(__name__)
 HOME = "/settings/api"  # where a signed-in person lands
 MAX_FORM_BYTES = 16 * 1024  # a few short fields; a bigger form is refused unread
 STATIC_TYPES = {"app.css": "text/css", "app.js": "text/javascript", "deck.js": "text/javascript"}
-
-
-def rpc(module: Any, service: str, name: str) -> descriptor.MethodDescriptor:
-    """An RPC's descriptor, from its generated module."""
-    method: descriptor.MethodDescriptor = module.DESCRIPTOR.services_by_name[
-        service
-    ].methods_by_name[name]
-    return method
 
 
 WHO = rpc(identity_service_pb2, "IdentityService", "GetSignedInUser")
@@ -183,9 +175,9 @@ class Site:
         401 (unless `sign_in_on_401` is off: signing in itself)."""
         # The form's own id as Idempotency-Key: a form sent twice (a reload) acts once.
         extra = ((contract.IDEMPOTENCY_KEY_METADATA, form_id),) if ok_id(form_id) else ()
-        read = method.name.startswith(("Get", "List", "Export"))
+        metadata = call.metadata(*extra)
         try:
-            reply, _ = await self.upstream.unary(method, message, call.metadata(*extra), read=read)
+            reply, _ = await self.upstream.unary(method, message, metadata, read=reads_only(method))
         except grpc.aio.AioRpcError as exc:
             error = from_status(exc.code(), exc.details(), tuple(exc.trailing_metadata() or ()))
             if error.status == 401 and sign_in_on_401:
@@ -218,10 +210,6 @@ class Site:
 
 def ok_id(value: str) -> bool:
     return 0 < len(value) <= 64 and value.isascii() and all(c.isalnum() or c in "-_" for c in value)
-
-
-def request_id() -> str:
-    return f"{random.getrandbits(128):032x}"  # unique, not secret
 
 
 def field(form: FormData, name: str) -> str:
