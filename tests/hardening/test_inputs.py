@@ -5,7 +5,6 @@ SQLite and PostgreSQL, over REST and gRPC."""
 from __future__ import annotations
 
 import logging
-import select
 import socket
 import time
 from typing import Any
@@ -19,6 +18,7 @@ from chronicle.config import Settings
 from chronicle.v1 import presentation_service_pb2 as ps
 from chronicle.v1 import presentation_service_pb2_grpc as ps_grpc
 from tests.conftest import Tenant
+from tests.hardening.test_slow_clients import readable
 from tests.harness import EdgeServer
 from tests.waiting import wait_until
 
@@ -175,7 +175,7 @@ def test_a_chunked_upload_is_cut_off_once_past_the_limit(
         sock.sendall(f"{len(start):x}\r\n".encode() + start + b"\r\n")
         try:
             while sent < 3 * MAX_BODY_BYTES:
-                if select.select([sock], [], [], 0)[0]:
+                if readable(sock, 0):
                     break  # the edge answered
                 sock.sendall(framed)
                 sent += len(chunk)

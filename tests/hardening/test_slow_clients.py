@@ -8,7 +8,7 @@ import asyncio
 import json
 import logging
 import resource
-import select
+import selectors
 import socket
 import subprocess
 import sys
@@ -69,12 +69,20 @@ def status_and_error(response: bytes) -> tuple[int, dict[str, object]]:
     return int(head.split()[1]), error
 
 
+def readable(sock: socket.socket, timeout: float) -> bool:
+    """Whether `sock` has something to read within `timeout`: poll, not select(), which
+    refuses descriptors past 1024 (a long test session holds that many)."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
+        return bool(selector.select(timeout))
+
+
 def trickle(sock: socket.socket, data: bytes) -> bytes:
     """Sends `data` a byte every 50 ms; what the server answered once it stops listening
     (b"" if it closed without a word), or AssertionError if it never does."""
     deadline = time.monotonic() + PATIENCE_SECONDS
     for byte in data:
-        if select.select([sock], [], [], 0.05)[0]:
+        if readable(sock, 0.05):
             return read_all(sock)
         try:
             sock.sendall(bytes([byte]))
